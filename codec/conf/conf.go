@@ -267,6 +267,14 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
+// CommonKeys are the top-level keys every connector file may carry. The
+// gateway reads them itself, so Decode does not report them as unknown when
+// the target struct has no field for them.
+var CommonKeys = map[string]bool{
+	"name": true, "id": true, "logLevel": true, "enableRemoteLogging": true,
+	"reportStrategy": true, "configVersion": true,
+}
+
 var (
 	unmarshalerType = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 	rawType         = reflect.TypeOf(json.RawMessage(nil))
@@ -296,6 +304,9 @@ func (d *Doc) unknown(t reflect.Type, tree any, path string, out *[]error) {
 				f, ok = fields[strings.ToLower(k)]
 			}
 			p := join(path, k)
+			if !ok && path == "" && CommonKeys[k] {
+				continue
+			}
 			if !ok {
 				*out = append(*out, &Error{Pos: d.keyPos(p), Path: p, Msg: "unknown key, ignored"})
 				continue

@@ -98,3 +98,18 @@ func FuzzParseDecode(f *testing.F) {
 		_ = d.Pos("broker.port")
 	})
 }
+
+func TestCommonKeysNotReported(t *testing.T) {
+	d, err := Parse("g.json", []byte(`{"name":"x","logLevel":"INFO","reportStrategy":{"type":"ON_CHANGE"},"broker":{"name":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c cfg
+	warns, err := d.Decode(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || warns[0].(*Error).Path != "broker.name" {
+		t.Fatalf("warnings %v", warns)
+	}
+}
