@@ -10,6 +10,7 @@
 //	byte    version (1)
 //	uvarint len, device name
 //	uvarint len, device type
+//	uvarint number of datapoints (attributes + telemetry values)
 //	uvarint len, attributes: JSON object members without braces, `"k":v,"k2":v2`
 //	uvarint len, telemetry: JSON array elements without brackets,
 //	             `{"ts":1,"values":{"k":v}},{"ts":2,"values":{...}}`
@@ -37,6 +38,7 @@ const Version = 1
 type Event struct {
 	Device     []byte
 	Type       []byte
+	Points     int    // datapoints in the record
 	Attributes []byte // object members, no braces
 	Telemetry  []byte // array elements, no brackets
 }
@@ -55,7 +57,16 @@ func DecodeRecord(rec []byte) (Event, error) {
 	}
 	p := rec[1:]
 	var parts [4][]byte
+	var points uint64
 	for i := range parts {
+		if i == 2 {
+			n, k := binary.Uvarint(p)
+			if k <= 0 || n > uint64(len(rec)) {
+				return Event{}, fmt.Errorf("%w: bad datapoint count", ErrRecord)
+			}
+			points = n
+			p = p[k:]
+		}
 		n, k := binary.Uvarint(p)
 		if k <= 0 || n > uint64(len(p)-k) {
 			return Event{}, fmt.Errorf("%w: bad length of part %d", ErrRecord, i)
@@ -69,7 +80,7 @@ func DecodeRecord(rec []byte) (Event, error) {
 	if len(parts[0]) == 0 {
 		return Event{}, fmt.Errorf("%w: no device name", ErrRecord)
 	}
-	return Event{Device: parts[0], Type: parts[1], Attributes: parts[2], Telemetry: parts[3]}, nil
+	return Event{Device: parts[0], Type: parts[1], Points: int(points), Attributes: parts[2], Telemetry: parts[3]}, nil
 }
 
 // AppendRecord appends the record of d to dst. Telemetry points must all
@@ -79,6 +90,7 @@ func AppendRecord(dst []byte, d *codec.Data) []byte {
 	dst = append(dst, Version)
 	dst = appendPart(dst, d.Device)
 	dst = appendPart(dst, d.Type)
+	dst = binary.AppendUvarint(dst, uint64(len(d.Attributes)+len(d.Telemetry)))
 
 	// Attributes: reserve a length slot by rendering into a scratch tail.
 	start := len(dst)

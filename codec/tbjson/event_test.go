@@ -24,7 +24,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(ev.Device) != d.Device || string(ev.Type) != "thermo" {
+	if string(ev.Device) != d.Device || string(ev.Type) != "thermo" || ev.Points != 6 {
 		t.Fatalf("device %q type %q", ev.Device, ev.Type)
 	}
 	if got, want := string(ev.Attributes), `"model":"T1","cfg":{"a":[1,2]}`; got != want {
@@ -84,7 +84,7 @@ func TestAppendFloat(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	d := codec.Data{Device: "d", Attributes: []codec.Point{{Key: "a", Value: int64(1)}}, Telemetry: []codec.Point{{Key: "t", Value: 1.5, TS: 1}}}
 	f.Add(AppendRecord(nil, &d))
-	f.Add([]byte{1, 1, 'x', 0, 0, 0})
+	f.Add([]byte{1, 1, 'x', 0, 0, 0, 0})
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		ev, err := DecodeRecord(rec)
