@@ -1,0 +1,156 @@
+package tb
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tlsConfig builds the client TLS configuration, loading every file now so
+// that New reports unreadable or malformed material.
+func (cfg *Config) tlsConfig() (*tls.Config, error) {
+	s := cfg.Security
+	tc := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		ServerName: cfg.Host,
+	}
+	if s.Insecure {
+		tc.InsecureSkipVerify = true
+	}
+	if s.CACert != "" {
+		pem, err := cfg.readPEM(s.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("caCert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("caCert %s: no PEM certificate found", shortName(s.CACert))
+		}
+		tc.RootCAs = pool
+	}
+	switch {
+	case s.Cert != "" && s.PrivateKey != "":
+		certPEM, err := cfg.readPEM(s.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("cert: %w", err)
+		}
+		keyPEM, err := cfg.readPEM(s.PrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("privateKey: %w", err)
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("cert/privateKey: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	case s.Cert != "" || s.PrivateKey != "":
+		return nil, errors.New("cert and privateKey must be given together")
+	}
+	return tc, nil
+}
+
+// readPEM returns PEM text given inline or the content of the named file
+// (relative names are resolved against ConfigDir).
+func (cfg *Config) readPEM(v string) ([]byte, error) {
+	if strings.Contains(v, "-----BEGIN") {
+		return []byte(v), nil
+	}
+	p := v
+	if !filepath.IsAbs(p) && cfg.ConfigDir != "" {
+		p = filepath.Join(cfg.ConfigDir, p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// shortName keeps error messages about inline PEM text short.
+func shortName(v string) string {
+	if strings.Contains(v, "-----BEGIN") {
+		return "(inline PEM)"
+	}
+	return v
+}
+
+// dial opens the network connection for one MQTT session: TCP (through the
+// HTTP CONNECT proxy when configured), then TLS when configured. ctx bounds
+// the whole setup; on any error the connection is closed.
+func (c *Client) dial(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	addr := net.JoinHostPort(c.cfg.Host, strconv.Itoa(c.cfg.Port))
+	var d net.Dialer
+	var conn net.Conn
+	var err error
+	if c.cfg.ProxyHost != "" {
+		proxy := net.JoinHostPort(c.cfg.ProxyHost, strconv.Itoa(c.cfg.ProxyPort))
+		conn, err = d.DialContext(ctx, "tcp", proxy)
+		if err != nil {
+			return nil, fmt.Errorf("dial proxy %s: %w", proxy, err)
+		}
+		if err := proxyConnect(ctx, conn, addr); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("proxy %s: %w", proxy, err)
+		}
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s: %w", addr, err)
+		}
+	}
+	if c.tls == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, c.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return tc, nil
+}
+
+// proxyConnect asks an HTTP proxy to open a tunnel to addr.
+func proxyConnect(ctx context.Context, conn net.Conn, addr string) error {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	req := "CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(conn, 512)
+	tp := textproto.NewReader(br)
+	status, err := tp.ReadLine()
+	if err != nil {
+		return fmt.Errorf("CONNECT response: %w", err)
+	}
+	if _, err := tp.ReadMIMEHeader(); err != nil {
+		return fmt.Errorf("CONNECT response header: %w", err)
+	}
+	proto, rest, _ := strings.Cut(status, " ")
+	code, _, _ := strings.Cut(rest, " ")
+	if !strings.HasPrefix(proto, "HTTP/1.") || len(code) != 3 {
+		return fmt.Errorf("CONNECT: malformed status line %q", status)
+	}
+	if code[0] != '2' {
+		return fmt.Errorf("CONNECT %s: %s", addr, rest)
+	}
+	if br.Buffered() > 0 {
+		return errors.New("CONNECT: proxy sent data before the tunnel was used")
+	}
+	return conn.SetDeadline(time.Time{})
+}
