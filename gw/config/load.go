@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/gw/storage"
 )
 
 // MainFile is the name of the main configuration file.
@@ -33,7 +34,7 @@ type Config struct {
 	Dir         string
 	Path        string // the main file that was read
 	ThingsBoard ThingsBoard
-	Storage     json.RawMessage // decoded by gw/storage
+	Storage     storage.Config
 	Connectors  []Connector
 	LogLevels   map[string]slog.Level // logs.json logger name -> level
 	Filter      *Filter               // nil when device filtering is off
@@ -90,6 +91,9 @@ func Load(dir string, getenv func(string) string) (*Config, error) {
 	errs = append(errs, validateTB(doc, &c.ThingsBoard)...)
 	applyDefaults(&c.ThingsBoard)
 	c.Storage = f.Storage
+	if err := f.Storage.Validate(); err != nil {
+		errs = append(errs, doc.Errorf("storage", "%v", err))
+	}
 	c.Renaming = true
 	if f.HandleDeviceRenaming != nil {
 		c.Renaming = *f.HandleDeviceRenaming

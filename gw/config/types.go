@@ -3,12 +3,14 @@ package config
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/tbgw/tbgw/gw/storage"
 )
 
 // File is tb_gateway.json as upstream writes it.
 type File struct {
 	ThingsBoard ThingsBoard      `json:"thingsboard"`
-	Storage     json.RawMessage  `json:"storage"`
+	Storage     storage.Config   `json:"storage"`
 	GRPC        json.RawMessage  `json:"grpc"`
 	Connectors  []ConnectorEntry `json:"connectors"`
 	// HandleDeviceRenaming at the top level is where upstream actually
@@ -18,35 +20,35 @@ type File struct {
 
 // ThingsBoard is the "thingsboard" section (tb-gateway 3.1).
 type ThingsBoard struct {
-	Host                                   string           `json:"host"`
-	Port                                   int              `json:"port"`
-	KeepAlive                              int              `json:"keep_alive"`
-	QoS                                    *int             `json:"qos"`
-	Security                               *Security        `json:"security"`
-	Provisioning                           json.RawMessage  `json:"provisioning"`
-	ProxyHost                              string           `json:"proxy_host"`
-	ProxyPort                              int              `json:"proxy_port"`
-	RemoteConfiguration                    bool             `json:"remoteConfiguration"`
-	RemoteShell                            bool             `json:"remoteShell"`
-	LatencyDebugMode                       bool             `json:"latencyDebugMode"`
-	Statistics                             Statistics       `json:"statistics"`
-	DeviceFiltering                        DeviceFiltering  `json:"deviceFiltering"`
-	MaxPayloadSizeBytes                    int              `json:"maxPayloadSizeBytes"`
-	MinPackSendDelayMS                     int              `json:"minPackSendDelayMS"`
-	MinPackSizeToSend                      int              `json:"minPackSizeToSend"`
-	CheckConnectorsConfigurationInSeconds  int              `json:"checkConnectorsConfigurationInSeconds"`
-	HandleDeviceRenaming                   *bool            `json:"handleDeviceRenaming"`
-	ReportStrategy                         *ReportStrategy  `json:"reportStrategy"`
-	ReportStrategyDataCacheCleanupInterval int              `json:"reportStrategyDataCacheCleanupInterval"`
-	CheckingDeviceActivity                 DeviceActivity   `json:"checkingDeviceActivity"`
-	SyncDevicesSharedAttributesOnConnect   *bool            `json:"syncDevicesSharedAttributesOnConnect"`
-	RateLimits                             string           `json:"rateLimits"`
-	DPRateLimits                           string           `json:"dpRateLimits"`
-	MessagesRateLimits                     string           `json:"messagesRateLimits"`
-	DeviceMessagesRateLimits               string           `json:"deviceMessagesRateLimits"`
-	DeviceRateLimits                       string           `json:"deviceRateLimits"`
-	DeviceDPRateLimits                     string           `json:"deviceDpRateLimits"`
-	ManagerEnabled                         bool             `json:"managerEnabled"`
+	Host                                   string          `json:"host"`
+	Port                                   int             `json:"port"`
+	KeepAlive                              int             `json:"keep_alive"`
+	QoS                                    *int            `json:"qos"`
+	Security                               *Security       `json:"security"`
+	Provisioning                           json.RawMessage `json:"provisioning"`
+	ProxyHost                              string          `json:"proxy_host"`
+	ProxyPort                              int             `json:"proxy_port"`
+	RemoteConfiguration                    bool            `json:"remoteConfiguration"`
+	RemoteShell                            bool            `json:"remoteShell"`
+	LatencyDebugMode                       bool            `json:"latencyDebugMode"`
+	Statistics                             Statistics      `json:"statistics"`
+	DeviceFiltering                        DeviceFiltering `json:"deviceFiltering"`
+	MaxPayloadSizeBytes                    int             `json:"maxPayloadSizeBytes"`
+	MinPackSendDelayMS                     int             `json:"minPackSendDelayMS"`
+	MinPackSizeToSend                      int             `json:"minPackSizeToSend"`
+	CheckConnectorsConfigurationInSeconds  int             `json:"checkConnectorsConfigurationInSeconds"`
+	HandleDeviceRenaming                   *bool           `json:"handleDeviceRenaming"`
+	ReportStrategy                         *ReportStrategy `json:"reportStrategy"`
+	ReportStrategyDataCacheCleanupInterval int             `json:"reportStrategyDataCacheCleanupInterval"`
+	CheckingDeviceActivity                 DeviceActivity  `json:"checkingDeviceActivity"`
+	SyncDevicesSharedAttributesOnConnect   *bool           `json:"syncDevicesSharedAttributesOnConnect"`
+	RateLimits                             string          `json:"rateLimits"`
+	DPRateLimits                           string          `json:"dpRateLimits"`
+	MessagesRateLimits                     string          `json:"messagesRateLimits"`
+	DeviceMessagesRateLimits               string          `json:"deviceMessagesRateLimits"`
+	DeviceRateLimits                       string          `json:"deviceRateLimits"`
+	DeviceDPRateLimits                     string          `json:"deviceDpRateLimits"`
+	ManagerEnabled                         bool            `json:"managerEnabled"`
 }
 
 // Security is thingsboard.security (tb-gateway 3.2).

@@ -1,0 +1,182 @@
+package gw
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/tbgw/tbgw/gw/config"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// The control loop publishes device connect and disconnect notifications
+// and re-announces every known device after each (re)connect, then pushes
+// the shared attributes a connector asked for.
+
+type controlKind int
+
+const (
+	ctlConnect controlKind = iota
+	ctlDisconnect
+	ctlReannounce
+)
+
+type controlMsg struct {
+	kind controlKind
+	dev  device
+}
+
+func (g *Gateway) sendControl(m controlMsg) {
+	select {
+	case g.control <- m:
+	default:
+		// A full queue only delays announcements: the next reconnect
+		// re-announces every device, and data announces itself.
+		g.log.Debug("control queue full", "device", m.dev.Name)
+	}
+}
+
+func (g *Gateway) controlLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-g.control:
+			if !g.link.Connected() {
+				continue
+			}
+			switch m.kind {
+			case ctlConnect:
+				g.announce(ctx, m.dev)
+			case ctlDisconnect:
+				g.publishControl(ctx, TopicDisconnect, map[string]any{"device": g.reg.tbName(m.dev.Name)})
+			case ctlReannounce:
+				g.publishOwnAttributes(ctx)
+				for _, d := range g.reg.unannounceAll() {
+					g.announce(ctx, d)
+				}
+			}
+		}
+	}
+}
+
+func (g *Gateway) announce(ctx context.Context, d device) {
+	name := g.reg.tbName(d.Name)
+	typ := d.Type
+	if typ == "" {
+		typ = "default"
+	}
+	g.publishControl(ctx, TopicConnect, map[string]any{"device": name, "type": typ})
+	g.syncShared(ctx, d)
+}
+
+// syncShared pushes the current values of the shared attributes a
+// connector wants to it when one of its devices connects.
+func (g *Gateway) syncShared(ctx context.Context, d device) {
+	if !config.Enabled(g.cfg.ThingsBoard.SyncDevicesSharedAttributesOnConnect, true) {
+		return
+	}
+	r := g.runningByName(d.Connector)
+	if r == nil {
+		return
+	}
+	sk, ok := r.conn.(connector.SharedKeyser)
+	if !ok {
+		return
+	}
+	ah, ok := r.conn.(connector.AttributeHandler)
+	if !ok {
+		return
+	}
+	keys := sk.SharedAttributeKeys(d.Name)
+	if len(keys) == 0 {
+		return
+	}
+	for _, k := range keys {
+		if k == "*" {
+			keys = nil
+			break
+		}
+	}
+	g.spawn(func() {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		vals, err := g.link.RequestDeviceAttributes(rctx, g.reg.tbName(d.Name), false, keys)
+		if err != nil {
+			r.log.Debug("shared attribute sync", "device", d.Name, "err", err)
+			return
+		}
+		if len(vals) == 0 {
+			return
+		}
+		if err := ah.OnAttributes(rctx, d.Name, vals); err != nil {
+			r.log.Warn("shared attribute sync", "device", d.Name, "err", err)
+		}
+	})
+}
+
+func (g *Gateway) publishControl(ctx context.Context, topic string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := g.link.Publish(pctx, topic, b, g.qos, 1); err != nil {
+		g.log.Debug("publish", "topic", topic, "err", err)
+	}
+}
+
+// publishOwnAttributes reports the gateway's version and connectors as
+// client attributes of the gateway device.
+func (g *Gateway) publishOwnAttributes(ctx context.Context) {
+	names := []string{}
+	g.runMu.Lock()
+	for n := range g.running {
+		names = append(names, n)
+	}
+	g.runMu.Unlock()
+	sort.Strings(names)
+	b, _ := json.Marshal(map[string]any{"Version": g.opts.Version, "active_connectors": names, "gatewayImplementation": "tbgw"})
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := g.link.Publish(pctx, TopicOwnAttributes, b, g.qos, 3); err != nil {
+		g.log.Debug("publish own attributes", "err", err)
+	}
+}
+
+// housekeeping persists the registry, checks device inactivity and prunes
+// timestamp state.
+func (g *Gateway) housekeeping(ctx context.Context) {
+	act := g.cfg.ThingsBoard.CheckingDeviceActivity
+	period := time.Second
+	if act.CheckDeviceInactivity && time.Duration(act.InactivityCheckPeriodSeconds)*time.Second < period {
+		period = time.Duration(act.InactivityCheckPeriodSeconds) * time.Second
+	}
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	lastCheck := g.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := g.reg.save(); err != nil {
+			g.log.Warn("saving device registry", "err", err)
+		}
+		now := g.now()
+		g.pruneStamps(now.Add(-time.Minute).UnixMilli())
+		if act.CheckDeviceInactivity && now.Sub(lastCheck) >= time.Duration(act.InactivityCheckPeriodSeconds)*time.Second {
+			lastCheck = now
+			for _, d := range g.reg.inactive(now.Add(-time.Duration(act.InactivityTimeoutSeconds) * time.Second)) {
+				g.log.Info("device inactive, disconnecting", "device", d.Name)
+				g.sendControl(controlMsg{kind: ctlDisconnect, dev: d})
+			}
+		}
+	}
+}
+
+func parseLevel(s string) (slog.Level, bool) { return config.ParseLevel(s) }

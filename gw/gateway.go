@@ -1,0 +1,304 @@
+// Package gw is the gateway core: it runs the configured connectors under a
+// supervisor, takes their converted data through the device filter, the
+// report strategies and timestamping into the event storage, replays the
+// storage to ThingsBoard in one uplink loop, and routes attribute updates
+// and RPCs from ThingsBoard back to the connector that owns the device.
+//
+// Package gw never imports a connector: connectors register themselves with
+// gw/connector and main.go links them in.
+package gw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tbgw/tbgw/gw/config"
+	"github.com/tbgw/tbgw/gw/connector"
+	"github.com/tbgw/tbgw/gw/report"
+	"github.com/tbgw/tbgw/gw/storage"
+)
+
+// ErrRestart is returned by Run when ThingsBoard asked for a restart
+// (gateway_restart) or the connection or storage settings changed on a
+// reload; main re-executes the binary.
+var ErrRestart = errors.New("gateway restart requested")
+
+// Options are the parts of a gateway that are not in its configuration.
+type Options struct {
+	Version string
+	Log     *slog.Logger
+	Level   *slog.LevelVar // the service log level (RemoteLoggingLevel changes it)
+	Now     func() time.Time
+	// NewLink builds the ThingsBoard connection. The handler receives
+	// connect, disconnect and inbound message events.
+	NewLink func(cfg *config.Config, h LinkHandler) (LinkRunner, error)
+	// DataDir overrides where connected_devices.json and connector state
+	// live (default: the config directory).
+	DataDir string
+	// Reload delivers reload requests (SIGHUP).
+	Reload <-chan struct{}
+	// ShutdownTimeout bounds the clean stop (default 10 s).
+	ShutdownTimeout time.Duration
+}
+
+// LinkRunner is a Link that runs until its context ends.
+type LinkRunner interface {
+	Link
+	Run(ctx context.Context) error
+}
+
+// LinkHandler receives events of the ThingsBoard connection.
+type LinkHandler struct {
+	OnConnect    func()
+	OnDisconnect func(err error)
+	OnMessage    func(topic string, payload []byte)
+}
+
+// Gateway is a running gateway.
+type Gateway struct {
+	cfg    *config.Config
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	store  storage.Store
+	link   LinkRunner
+	report *report.Filter
+	reg    *registry
+	stats  stats
+
+	readBatch int
+	qos       byte
+
+	connected chan struct{} // closed while connected; replaced on disconnect
+	connMu    sync.Mutex
+
+	tsMu   sync.Mutex
+	lastTS map[string]int64 // device -> last stamped ms
+
+	runMu       sync.Mutex
+	running     map[string]*running // connector name -> instance
+	restartReq  atomic.Bool
+	restart     chan struct{}
+	restartOnce sync.Once
+	wg          sync.WaitGroup // background goroutines of Run
+
+	downlink chan inbound
+	control  chan controlMsg
+
+	maxPayload atomic.Int64
+	filter     atomic.Pointer[config.Filter]
+}
+
+// New builds a gateway from a loaded configuration: it opens the storage
+// and loads the device registry, and builds (but does not start) the
+// ThingsBoard link. Connectors are built and started by Run.
+func New(cfg *config.Config, opts Options) (*Gateway, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ShutdownTimeout == 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = cfg.Dir
+	}
+	g := &Gateway{
+		cfg:       cfg,
+		opts:      opts,
+		log:       opts.Log,
+		now:       opts.Now,
+		lastTS:    map[string]int64{},
+		running:   map[string]*running{},
+		connected: make(chan struct{}),
+		restart:   make(chan struct{}),
+		downlink:  make(chan inbound, 256),
+		control:   make(chan controlMsg, 1024),
+	}
+	g.qos = byte(*cfg.ThingsBoard.QoS)
+	g.filter.Store(cfg.Filter)
+	sc := cfg.Storage
+	if sc.Type == "" {
+		sc.Type = "memory"
+	}
+	for _, p := range []*string{&sc.DataFolderPath, &sc.DataFilePath} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(opts.DataDir, *p)
+		}
+	}
+	if sc.DataFolderPath == "" {
+		sc.DataFolderPath = filepath.Join(opts.DataDir, "data")
+	}
+	if sc.DataFilePath == "" {
+		sc.DataFilePath = filepath.Join(opts.DataDir, "data")
+	}
+	g.readBatch = sc.ReadBatch()
+	st, err := storage.Open(sc, opts.Log.With("component", "storage"))
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	g.store = st
+	g.report = report.New(toStrategy(cfg.ThingsBoard.ReportStrategy), opts.Now)
+	g.reg = newRegistry(filepath.Join(opts.DataDir, DevicesFile))
+	ids := map[string]string{}
+	for _, c := range cfg.Connectors {
+		ids[c.Name] = c.ID
+	}
+	if err := g.reg.load(ids); err != nil {
+		g.log.Warn("device registry", "err", err)
+	}
+	g.maxPayload.Store(int64(cfg.ThingsBoard.MaxPayloadSizeBytes))
+	if opts.NewLink == nil {
+		st.Close()
+		return nil, errors.New("gw: Options.NewLink is required")
+	}
+	link, err := opts.NewLink(cfg, LinkHandler{
+		OnConnect:    g.onConnect,
+		OnDisconnect: g.onDisconnect,
+		OnMessage:    g.onMessage,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	g.link = link
+	return g, nil
+}
+
+func toStrategy(rs *config.ReportStrategy) *connector.Strategy {
+	if rs == nil || (rs.Type == "" && rs.ReportPeriod == nil) {
+		return nil
+	}
+	s := &connector.Strategy{Type: strings.ToUpper(rs.Type)}
+	if rs.ReportPeriod != nil {
+		s.PeriodMs = *rs.ReportPeriod
+	}
+	if rs.TTL != nil {
+		s.TTLSec = *rs.TTL
+	}
+	return report.Normalize(s)
+}
+
+// Store exposes the event storage (for statistics and tests).
+func (g *Gateway) Store() storage.Store { return g.store }
+
+// Run runs the gateway until ctx is cancelled, then stops the connectors,
+// flushes the storage and disconnects, within the shutdown timeout.
+func (g *Gateway) Run(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	linkDone := make(chan error, 1)
+	go func() { linkDone <- g.link.Run(runCtx) }()
+
+	g.spawn(func() { g.uplink(runCtx) })
+	for i := 0; i < 4; i++ {
+		g.spawn(func() { g.downlinkWorker(runCtx) })
+	}
+	g.spawn(func() { g.controlLoop(runCtx) })
+	g.spawn(func() { g.report.Run(runCtx, g.resend) })
+	g.spawn(func() { g.housekeeping(runCtx) })
+	g.spawn(func() { g.watchConfig(runCtx) })
+	if g.statsEnabled() {
+		g.spawn(func() { g.statsLoop(runCtx) })
+	}
+
+	g.applyConnectors(runCtx, g.cfg)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-g.restartCh():
+		err = ErrRestart
+	case lerr := <-linkDone:
+		linkDone <- lerr
+		if lerr != nil {
+			err = fmt.Errorf("thingsboard link: %w", lerr)
+		}
+	}
+	g.log.Info("stopping")
+	stopped := make(chan struct{})
+	go func() {
+		g.stopConnectors()
+		cancel()
+		g.wg.Wait()
+		<-linkDone
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(g.opts.ShutdownTimeout):
+		g.log.Warn("shutdown timeout reached, exiting with work in flight", "timeout", g.opts.ShutdownTimeout)
+	}
+	if serr := g.reg.save(); serr != nil {
+		g.log.Warn("saving device registry", "err", serr)
+	}
+	if cerr := g.store.Close(); cerr != nil {
+		g.log.Warn("closing storage", "err", cerr)
+	}
+	if err == nil && g.restartReq.Load() {
+		err = ErrRestart
+	}
+	return err
+}
+
+func (g *Gateway) spawn(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+func (g *Gateway) restartCh() <-chan struct{} { return g.restart }
+
+// requestRestart makes Run return ErrRestart.
+func (g *Gateway) requestRestart() {
+	g.restartReq.Store(true)
+	g.restartOnce.Do(func() { close(g.restart) })
+}
+
+// isConnected returns the channel that is closed while connected.
+func (g *Gateway) connectedCh() <-chan struct{} {
+	g.connMu.Lock()
+	defer g.connMu.Unlock()
+	return g.connected
+}
+
+func (g *Gateway) onConnect() {
+	g.connMu.Lock()
+	select {
+	case <-g.connected:
+	default:
+		close(g.connected)
+	}
+	g.connMu.Unlock()
+	g.log.Info("connected to ThingsBoard")
+	g.stats.reconnects.Add(1)
+	if lp, ok := g.link.(interface{ MaxPayload() int }); ok {
+		if n := lp.MaxPayload(); n > 0 {
+			g.maxPayload.Store(int64(n))
+		}
+	}
+	g.sendControl(controlMsg{kind: ctlReannounce})
+}
+
+func (g *Gateway) onDisconnect(err error) {
+	g.connMu.Lock()
+	select {
+	case <-g.connected:
+		g.connected = make(chan struct{})
+	default:
+	}
+	g.connMu.Unlock()
+	g.log.Warn("disconnected from ThingsBoard", "err", err)
+}
