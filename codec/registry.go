@@ -1,0 +1,136 @@
+package codec
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+)
+
+// Uplink converts one raw device message into device data. topic is the
+// message's origin where the protocol has one (MQTT topic, HTTP path, ...),
+// nowMs the receive time in Unix milliseconds. Implementations are safe
+// for concurrent use. A nil error with no data means "nothing to send".
+type Uplink interface {
+	Convert(topic string, payload []byte, nowMs int64) ([]Data, error)
+}
+
+// DownlinkRequest is an attribute update or an RPC on its way to a device.
+type DownlinkRequest struct {
+	Device string
+	// Attribute update: one key and its new value (data-model or
+	// encoding/json value).
+	Key   string
+	Value any
+	// RPC: method, request id and params as received (JSON).
+	Method    string
+	RequestID int64
+	Params    json.RawMessage
+}
+
+// Downlink turns a DownlinkRequest into the bytes to write to the device.
+// Implementations are safe for concurrent use.
+type Downlink interface {
+	Convert(req *DownlinkRequest) ([]byte, error)
+}
+
+// UplinkFactory builds an Uplink from the converter's own configuration
+// (upstream "extensionConfig").
+type UplinkFactory func(cfg json.RawMessage) (Uplink, error)
+
+// DownlinkFactory builds a Downlink from its configuration.
+type DownlinkFactory func(cfg json.RawMessage) (Downlink, error)
+
+var reg struct {
+	sync.RWMutex
+	up   map[string]UplinkFactory
+	down map[string]DownlinkFactory
+}
+
+// RegisterUplink makes a custom uplink converter available under name,
+// the value of "extension" (or "uplink_converter") in a "type": "custom"
+// converter block. Call it from an init function; it panics if name is
+// empty or taken.
+func RegisterUplink(name string, f UplinkFactory) {
+	reg.Lock()
+	defer reg.Unlock()
+	if name == "" || f == nil {
+		panic("codec: RegisterUplink with empty name or nil factory")
+	}
+	if _, dup := reg.up[name]; dup {
+		panic("codec: uplink converter " + name + " registered twice")
+	}
+	if reg.up == nil {
+		reg.up = map[string]UplinkFactory{}
+	}
+	reg.up[name] = f
+}
+
+// RegisterDownlink is RegisterUplink for downlink converters.
+func RegisterDownlink(name string, f DownlinkFactory) {
+	reg.Lock()
+	defer reg.Unlock()
+	if name == "" || f == nil {
+		panic("codec: RegisterDownlink with empty name or nil factory")
+	}
+	if _, dup := reg.down[name]; dup {
+		panic("codec: downlink converter " + name + " registered twice")
+	}
+	if reg.down == nil {
+		reg.down = map[string]DownlinkFactory{}
+	}
+	reg.down[name] = f
+}
+
+// NewUplink builds the custom uplink converter registered as name.
+func NewUplink(name string, cfg json.RawMessage) (Uplink, error) {
+	reg.RLock()
+	f := reg.up[name]
+	reg.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("custom uplink converter %q is not compiled in (have %v)", name, Uplinks())
+	}
+	u, err := f(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("custom uplink converter %q: %w", name, err)
+	}
+	return u, nil
+}
+
+// NewDownlink builds the custom downlink converter registered as name.
+func NewDownlink(name string, cfg json.RawMessage) (Downlink, error) {
+	reg.RLock()
+	f := reg.down[name]
+	reg.RUnlock()
+	if f == nil {
+		return nil, fmt.Errorf("custom downlink converter %q is not compiled in (have %v)", name, Downlinks())
+	}
+	d, err := f(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("custom downlink converter %q: %w", name, err)
+	}
+	return d, nil
+}
+
+// Uplinks lists the registered uplink converter names, sorted.
+func Uplinks() []string {
+	reg.RLock()
+	defer reg.RUnlock()
+	return sortedKeys(reg.up)
+}
+
+// Downlinks lists the registered downlink converter names, sorted.
+func Downlinks() []string {
+	reg.RLock()
+	defer reg.RUnlock()
+	return sortedKeys(reg.down)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
