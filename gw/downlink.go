@@ -57,7 +57,7 @@ func (g *Gateway) serveInbound(ctx context.Context, m inbound) {
 			Data   map[string]any `json:"data"`
 		}
 		if err := json.Unmarshal(m.payload, &msg); err != nil || msg.Device == "" {
-			g.log.Warn("bad attribute update from ThingsBoard", "payload", string(m.payload), "err", err)
+			g.log.Debug("ignoring attribute message that is not an update", "payload", string(m.payload), "err", err)
 			return
 		}
 		g.deliverAttributes(ctx, msg.Device, msg.Data)
@@ -187,6 +187,10 @@ func (g *Gateway) serveGatewayRPC(ctx context.Context, m inbound) {
 	}
 	if err := json.Unmarshal(m.payload, &msg); err != nil {
 		g.log.Warn("bad gateway RPC", "payload", string(m.payload), "err", err)
+		return
+	}
+	if msg.Method == "getSessionLimits" {
+		// Our own client-side request echoed by a plain broker.
 		return
 	}
 	res := g.gatewayRPC(ctx, idStr, msg.Method, msg.Params)
