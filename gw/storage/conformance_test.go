@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tbgw/tbgw/wal"
 )
 
 // limits are the bounds a conformance test asks a store for.
@@ -451,5 +453,30 @@ func TestMemoryHugeBatch(t *testing.T) {
 	checkIDs(t, b, 15)
 	if st := m.Stats(); st.Dropped != 15 || st.Appended != 25 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestLogConformance(t *testing.T) {
+	for _, sync := range []wal.Sync{wal.SyncBatch, wal.SyncInterval, wal.SyncNever} {
+		t.Run(sync.String(), func(t *testing.T) {
+			runConformance(t, impl{
+				name:       "wal",
+				persistent: true,
+				open: func(t *testing.T, dir string, lim limits) Store {
+					s, err := OpenLog(dir, wal.Options{
+						MaxRecords:   int64(lim.records),
+						MaxBytes:     lim.bytes,
+						SegmentBytes: 4 << 10,
+						Overflow:     lim.overflow,
+						Sync:         sync,
+						SyncInterval: 10 * time.Millisecond,
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				},
+			})
+		})
 	}
 }

@@ -1,0 +1,252 @@
+package wal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	twal "github.com/tidwall/wal"
+)
+
+// Next waits until a record past the last handed-out one is available (or
+// ctx is done, or the log is closed) and returns up to maxRecs consecutive
+// records totalling at most maxBytes, always at least one. Damaged records
+// are skipped and counted; a batch never spans one. The slices stay valid
+// for as long as the caller holds them.
+func (l *Log) Next(ctx context.Context, maxRecs, maxBytes int) (Batch, error) {
+	if maxRecs <= 0 {
+		maxRecs = 1
+	}
+	select {
+	case l.rsem <- struct{}{}:
+	case <-ctx.Done():
+		return Batch{}, ctx.Err()
+	}
+	defer func() { <-l.rsem }()
+	for {
+		l.mu.Lock()
+		for !l.closed && l.read > l.last {
+			wake := l.wake
+			l.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return Batch{}, ctx.Err()
+			case <-wake:
+			}
+			l.mu.Lock()
+		}
+		if l.closed {
+			l.mu.Unlock()
+			return Batch{}, ErrClosed
+		}
+		l.read = max(l.read, l.firstStoredLocked())
+		i := l.segIndexLocked(l.read)
+		seg, end, from, gen := l.segs[i], min(l.segEndLocked(i), l.last), l.read, l.rgen
+		if seg == l.tail {
+			b, next, skipped := collect(seg.tl, seg.first, from, end, maxRecs, maxBytes)
+			l.read = next
+			l.countDamagedLocked(skipped)
+			l.mu.Unlock()
+			if len(b.Records) > 0 {
+				return b, nil
+			}
+			continue
+		}
+		l.mu.Unlock()
+
+		tl, err := l.readerLog(seg)
+		if errors.Is(err, errGone) {
+			continue
+		}
+		var b Batch
+		next := end + 1
+		var skipped []span
+		if err != nil {
+			l.log.Warn("wal: unreadable segment skipped", "segment", seg.dir, "err", err)
+			skipped = []span{{from, end}}
+		} else {
+			b, next, skipped = collect(tl, seg.first, from, end, maxRecs, maxBytes)
+		}
+		l.mu.Lock()
+		if l.rgen == gen && l.read == from {
+			l.read = next
+		}
+		l.countDamagedLocked(skipped)
+		l.mu.Unlock()
+		if len(b.Records) > 0 {
+			return b, nil
+		}
+	}
+}
+
+
+// span is an inclusive range of sequence numbers.
+type span struct{ from, to uint64 }
+
+// countDamagedLocked counts skipped positions not counted before.
+func (l *Log) countDamagedLocked(skipped []span) {
+	for _, s := range skipped {
+		from := max(s.from, l.damaged+1)
+		if s.to >= from {
+			l.st.Corrupt += s.to - from + 1
+			l.damaged = s.to
+		}
+	}
+}
+
+// collect reads records from..end of the segment starting at first from
+// tl. It stops before a damaged record once it has one, and skips damaged
+// records before that. It returns the sequence number to continue at.
+func collect(tl *twal.Log, first, from, end uint64, maxRecs, maxBytes int) (b Batch, next uint64, skipped []span) {
+	lastIdx, err := tl.LastIndex()
+	if err != nil {
+		return b, end + 1, []span{{from, end}}
+	}
+	n := 0
+	s := from
+	for ; s <= end && len(b.Records) < maxRecs; s++ {
+		idx := s - first + 2
+		if idx > lastIdx {
+			// The segment ends early (cut off by a repair).
+			if len(b.Records) > 0 {
+				break
+			}
+			skipped = append(skipped, span{s, end})
+			s = end
+			continue
+		}
+		data, err := tl.Read(idx)
+		var rec []byte
+		if err == nil {
+			rec, err = checkFrame(data, s)
+		}
+		if err != nil {
+			if len(b.Records) > 0 {
+				break
+			}
+			skipped = append(skipped, span{s, s})
+			continue
+		}
+		if len(b.Records) > 0 && n+len(rec) > maxBytes {
+			break
+		}
+		if len(b.Records) == 0 {
+			b.First = s
+		}
+		b.Records = append(b.Records, rec)
+		n += len(rec)
+	}
+	return b, s, skipped
+}
+
+var errGone = errors.New("segment removed")
+
+// readerLog returns the sealed segment seg opened for reading, repairing it
+// first if tidwall cannot parse it.
+func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
+	if l.rseg == seg && l.rlog != nil {
+		return l.rlog, nil
+	}
+	if l.rlog != nil {
+		l.rlog.Close()
+		l.rlog, l.rseg = nil, nil
+	}
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
+	l.mu.Lock()
+	present := seg != l.tail && slices.Contains(l.segs, seg)
+	l.mu.Unlock()
+	if !present {
+		return nil, errGone
+	}
+	tl, err := twal.Open(seg.dir, twalOptions())
+	if errors.Is(err, twal.ErrCorrupt) {
+		p, rerr := seg.repair(l.dir)
+		if rerr != nil {
+			return nil, rerr
+		}
+		l.log.Warn("wal: damaged segment repaired, damaged bytes kept in "+brokenDir,
+			"segment", seg.dir, "offset", p.cut, "records", p.records, "damaged", p.damaged)
+		tl, err = twal.Open(seg.dir, twalOptions())
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, err := tl.Read(1)
+	if err == nil {
+		var h header
+		h, err = parseHeader(data)
+		if err == nil && h.first != seg.first {
+			err = fmt.Errorf("%w: header says first record %d", errFrame, h.first)
+		}
+	}
+	if err != nil {
+		if data, _ := tl.Read(1); len(data) == headerLen && [8]byte(data[:8]) == magic {
+			if h, _ := parseHeader(data); h.version > FormatVersion {
+				tl.Close()
+				return nil, err // written by a newer release: cannot read
+			}
+		}
+		// Records carry their own sequence numbers and checksums, so
+		// they are still read.
+		l.log.Warn("wal: segment header damaged", "segment", seg.dir, "err", err)
+	}
+	l.rseg, l.rlog = seg, tl
+	return tl, nil
+}
+
+// Ack marks every record up to seq delivered: the cursor is persisted
+// (under SyncBatch before Ack returns, otherwise on the next sync tick) and
+// segments holding only delivered records are removed.
+func (l *Log) Ack(seq uint64) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closing {
+		return ErrClosed
+	}
+	l.mu.Lock()
+	if seq > l.last {
+		last := l.last
+		l.mu.Unlock()
+		return fmt.Errorf("wal ack %d, last appended %d: %w", seq, last, ErrAckRange)
+	}
+	if seq <= l.acked {
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	if l.opts.Sync == SyncBatch {
+		l.ackMu.Lock()
+		if seq > l.persisted {
+			if err := writeCursor(l.dir, seq, true); err != nil {
+				l.ackMu.Unlock()
+				return fmt.Errorf("wal ack %d: %w", seq, err)
+			}
+			l.persisted = seq
+		}
+		l.ackMu.Unlock()
+	}
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
+	l.mu.Lock()
+	if seq > l.acked {
+		if from := max(l.acked, l.firstStoredLocked()-1); seq > from {
+			l.st.Acked += seq - from
+		}
+		l.acked = seq
+		l.read = max(l.read, seq+1)
+	}
+	gone := l.dropAckedLocked()
+	l.mu.Unlock()
+	l.removeSegs(gone)
+	return nil
+}
+
+// Rewind makes Next hand out again from the first unacknowledged record.
+func (l *Log) Rewind() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.read = max(l.acked+1, l.firstStoredLocked())
+	l.rgen++
+}

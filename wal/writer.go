@@ -1,0 +1,364 @@
+package wal
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// request is one Append call waiting for the writer.
+type request struct {
+	recs [][]byte
+	size int64 // bytes the records take in a segment file
+	done chan error
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
+
+// Limits of one group commit.
+const (
+	commitRequests = 256
+	commitBytes    = 4 << 20
+)
+
+// Append stores recs as consecutive records and returns once they are
+// written (and, under SyncBatch, fsynced). Appends from concurrent callers
+// are written together with one write and one fsync. A batch is stored
+// whole or not at all: on error none of its records is readable.
+func (l *Log) Append(recs [][]byte) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var size int64
+	for _, r := range recs {
+		if len(r) > l.opts.MaxRecordBytes {
+			return fmt.Errorf("wal append: %d-byte record, at most %d: %w", len(r), l.opts.MaxRecordBytes, ErrTooLarge)
+		}
+		size += entrySize(frameSize(len(r)))
+	}
+	if size > l.opts.MaxBytes/2 || l.opts.MaxRecords > 0 && int64(len(recs)) > l.opts.MaxRecords {
+		return fmt.Errorf("wal append: %d records of %d bytes exceed the limits: %w", len(recs), size, ErrTooLarge)
+	}
+	r := requestPool.Get().(*request)
+	r.recs, r.size = recs, size
+	l.closeMu.RLock()
+	if l.closing {
+		l.closeMu.RUnlock()
+		r.recs = nil
+		requestPool.Put(r)
+		return ErrClosed
+	}
+	l.reqs <- r
+	l.closeMu.RUnlock()
+	err := <-r.done
+	r.recs = nil
+	requestPool.Put(r)
+	return err
+}
+
+// writer is the goroutine that owns the tail segment.
+func (l *Log) writer() {
+	defer close(l.done)
+	var tick <-chan time.Time
+	if l.opts.Sync != SyncBatch {
+		t := time.NewTicker(l.opts.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	batch := make([]*request, 0, commitRequests)
+	for {
+		select {
+		case r := <-l.reqs:
+			l.commit(l.gather(append(batch[:0], r)))
+		case <-tick:
+			l.background()
+		case <-l.quit:
+			for {
+				select {
+				case r := <-l.reqs:
+					l.commit(l.gather(append(batch[:0], r)))
+					continue
+				default:
+				}
+				break
+			}
+			l.finish()
+			return
+		}
+	}
+}
+
+// gather adds the requests already queued, up to the commit limits.
+func (l *Log) gather(batch []*request) []*request {
+	size := batch[0].size
+	for len(batch) < commitRequests && size < commitBytes {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+			size += r.size
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit places every request and writes them.
+func (l *Log) commit(reqs []*request) {
+	for _, r := range reqs {
+		if err := l.place(r); err != nil {
+			r.done <- err
+		}
+	}
+	l.flush()
+}
+
+// headerEntry is the size of a segment header in its file.
+var headerEntry = entrySize(headerLen)
+
+func (l *Log) needRoll(size int64) bool {
+	t := l.tail
+	return t == nil || t.count+l.pCount > 0 && t.bytes+l.pBytes+size > l.opts.SegmentBytes
+}
+
+// place makes room for r under the limits and adds its records to the
+// pending write.
+func (l *Log) place(r *request) error {
+	n := uint64(len(r.recs))
+	size := r.size
+	if l.needRoll(r.size) {
+		size += headerEntry
+	}
+	if err := l.makeRoom(n, size); err != nil {
+		return err
+	}
+	if l.needRoll(r.size) {
+		l.flush()
+		if err := l.roll(); err != nil {
+			return fmt.Errorf("wal append: %w", err)
+		}
+	}
+	idx := l.tail.count + l.pCount + 2 // tidwall index; entry 1 is the header
+	for _, rec := range r.recs {
+		l.wframe = appendFrame(l.wframe[:0], l.wnext, rec)
+		l.wb.Write(idx, l.wframe)
+		idx++
+		l.wnext++
+	}
+	l.pCount += n
+	l.pBytes += r.size
+	l.inBatch = append(l.inBatch, r)
+	return nil
+}
+
+// flush writes the pending records and, under SyncBatch, fsyncs them, then
+// makes them visible to readers and answers their Append calls.
+func (l *Log) flush() {
+	if l.pCount == 0 {
+		return
+	}
+	t := l.tail
+	err := t.tl.WriteBatch(&l.wb)
+	if err == nil && l.opts.Sync == SyncBatch {
+		err = datasync(t.fd)
+	}
+	if err != nil {
+		err = fmt.Errorf("wal append to %s: %w", t.dir, err)
+		l.wnext -= l.pCount
+		l.recover(t)
+	} else {
+		l.mu.Lock()
+		t.count += l.pCount
+		t.bytes += l.pBytes
+		l.bytes += l.pBytes
+		l.last = l.wnext - 1
+		l.st.Appended += l.pCount
+		l.broadcastLocked()
+		l.mu.Unlock()
+		l.dirty = l.opts.Sync == SyncInterval
+	}
+	for _, r := range l.inBatch {
+		r.done <- err
+	}
+	clear(l.inBatch)
+	l.inBatch = l.inBatch[:0]
+	l.wb.Clear()
+	l.pCount, l.pBytes = 0, 0
+}
+
+// recover brings the tail back to its last good state after a failed write
+// or fsync: tidwall's in-memory state is unusable then, and the file may
+// hold part of the failed write. The tail is cut back to the records
+// already accepted and reopened; if that fails, the next append starts a
+// new segment.
+func (l *Log) recover(t *segment) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := t.closeTail(); err != nil {
+		l.log.Warn("wal: closing segment after a failed write", "err", err)
+	}
+	err := truncateSync(t.file(), t.bytes)
+	if err == nil {
+		err = t.openTail(t.count)
+	}
+	if err != nil {
+		l.log.Warn("wal: segment cannot be reopened after a failed write", "err", err)
+		t.closeTail()
+		l.tail = nil
+	}
+}
+
+// roll seals the tail and starts a new segment at wnext.
+func (l *Log) roll() error {
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
+	// An empty sealed segment at the same position (left by a failed
+	// reopen) would block the new one's name.
+	l.mu.Lock()
+	if n := len(l.segs); n > 0 && l.segs[n-1] != l.tail && l.segs[n-1].first == l.wnext {
+		s := l.segs[n-1]
+		l.segs = l.segs[:n-1]
+		l.bytes -= s.bytes
+		l.mu.Unlock()
+		if err := os.RemoveAll(s.dir); err != nil {
+			return err
+		}
+	} else {
+		l.mu.Unlock()
+	}
+	seg, err := createSegment(l.dir, l.wnext)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	old := l.tail
+	l.segs = append(l.segs, seg)
+	l.tail = seg
+	l.bytes += seg.bytes
+	gone := l.dropAckedLocked()
+	l.mu.Unlock()
+	if old != nil {
+		if err := old.closeTail(); err != nil {
+			l.log.Warn("wal: sealing segment", "segment", old.dir, "err", err)
+		}
+	}
+	l.removeSegs(gone)
+	return nil
+}
+
+// makeRoom applies the overflow policy so that n more records taking size
+// bytes fit into the limits.
+func (l *Log) makeRoom(n uint64, size int64) error {
+	triedRoll := false
+	for {
+		l.mu.Lock()
+		from := max(l.acked, l.firstStoredLocked()-1)
+		pending := uint64(0)
+		if l.wnext-1 > from {
+			pending = l.wnext - 1 - from
+		}
+		over := l.opts.MaxRecords > 0 && pending+n > uint64(l.opts.MaxRecords) ||
+			l.bytes+l.pBytes+size > l.opts.MaxBytes
+		tailAcked := l.tail != nil && l.tail.count > 0 && l.pCount == 0 &&
+			l.tail.first+l.tail.count-1 <= l.acked
+		nsegs := len(l.segs)
+		oldestIsTail := nsegs > 0 && l.segs[0] == l.tail
+		l.mu.Unlock()
+		if !over {
+			return nil
+		}
+		switch {
+		case tailAcked && !triedRoll:
+			// Sealing a fully acknowledged tail frees it.
+			triedRoll = true
+			if err := l.roll(); err != nil {
+				return fmt.Errorf("wal append: %w", err)
+			}
+		case l.opts.Overflow == RejectNew:
+			l.mu.Lock()
+			l.st.Dropped += n
+			l.mu.Unlock()
+			return fmt.Errorf("wal append: %d records pending, %d bytes stored: %w", pending, l.bytes, ErrFull)
+		case nsegs > 0 && !oldestIsTail:
+			l.dropOldest()
+		case l.tail != nil && l.tail.count+l.pCount > 0:
+			l.flush()
+			if err := l.roll(); err != nil {
+				return fmt.Errorf("wal append: %w", err)
+			}
+		default:
+			return nil // nothing left to drop; Append checked the request fits
+		}
+	}
+}
+
+// dropOldest removes the oldest segment, counting its unacknowledged
+// records as dropped.
+func (l *Log) dropOldest() {
+	l.fileMu.Lock()
+	defer l.fileMu.Unlock()
+	l.mu.Lock()
+	s := l.segs[0]
+	end := l.segEndLocked(0)
+	var lost uint64
+	if from := max(s.first, l.acked+1); end >= from {
+		lost = end - from + 1
+	}
+	l.st.Dropped += lost
+	l.segs = l.segs[1:]
+	l.bytes -= s.bytes
+	l.read = max(l.read, l.firstStoredLocked())
+	total := l.st.Dropped
+	l.mu.Unlock()
+	if err := os.RemoveAll(s.dir); err != nil {
+		l.log.Warn("wal: cannot remove segment", "err", err)
+	}
+	if now := time.Now(); lost > 0 && now.Sub(l.dropLog) > time.Minute {
+		l.dropLog = now
+		l.log.Warn("wal: storage full, oldest records dropped", "dropped", lost, "dropped_total", total)
+	}
+}
+
+// background runs on the SyncInterval tick: fsync what was written and
+// persist the cursor.
+func (l *Log) background() {
+	if l.dirty && l.tail != nil {
+		if err := datasync(l.tail.fd); err != nil {
+			l.log.Warn("wal: fsync", "err", err)
+		}
+		l.dirty = false
+	}
+	if err := l.persistCursor(l.opts.Sync != SyncNever); err != nil {
+		l.log.Warn("wal: persisting cursor", "err", err)
+	}
+}
+
+// finish closes the tail on Close.
+func (l *Log) finish() {
+	var err error
+	if l.tail != nil {
+		err = l.tail.closeTail() // fsyncs
+	}
+	if perr := l.persistCursor(true); err == nil {
+		err = perr
+	}
+	l.finalErr = err
+}
+
+// persistCursor writes the acknowledged position if it moved.
+func (l *Log) persistCursor(durable bool) error {
+	l.mu.Lock()
+	acked := l.acked
+	l.mu.Unlock()
+	l.ackMu.Lock()
+	defer l.ackMu.Unlock()
+	if acked <= l.persisted {
+		return nil
+	}
+	if err := writeCursor(l.dir, acked, durable); err != nil {
+		return err
+	}
+	l.persisted = acked
+	return nil
+}
