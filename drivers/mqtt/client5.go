@@ -1,0 +1,173 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
+)
+
+// session5 speaks MQTT 5 through the Eclipse paho.golang client (its core
+// package only: autopaho would pull in an HTTP stack for websockets).
+type session5 struct {
+	c         *paho.Client
+	mu        sync.Mutex
+	lostErr   error
+	closeOnce sync.Once
+}
+
+func dial5(ctx context.Context, o dialOptions) (session, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.connectTimeout)
+	defer cancel()
+	d := net.Dialer{}
+	var conn net.Conn
+	var err error
+	if o.tls != nil {
+		td := tls.Dialer{NetDialer: &d, Config: o.tls}
+		conn, err = td.DialContext(ctx, "tcp", o.addr)
+		if err == nil {
+			conn = packets.NewThreadSafeConn(conn)
+		}
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", o.addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &session5{}
+	cfg := paho.ClientConfig{
+		ClientID: o.clientID,
+		Conn:     conn,
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+			func(pr paho.PublishReceived) (bool, error) {
+				p := pr.Packet
+				in := inbound{topic: p.Topic, payload: p.Payload, qos: p.QoS, recv: time.Now().UnixMilli()}
+				if p.QoS > 0 {
+					c := pr.Client
+					in.ack = func() { _ = c.Ack(p) }
+				}
+				o.onMessage(in)
+				return true, nil
+			},
+		},
+		OnClientError:              func(err error) { s.setErr(err) },
+		OnServerDisconnect:         func(d *paho.Disconnect) { s.setErr(fmt.Errorf("broker disconnected: reason %#x", d.ReasonCode)) },
+		EnableManualAcknowledgment: true,
+		SendAcksInterval:           5 * time.Millisecond,
+		PacketTimeout:              10 * time.Second,
+	}
+	s.c = paho.NewClient(cfg)
+	rm := uint16(min(max(o.inflight, 1), 65535))
+	cp := &paho.Connect{
+		ClientID:   o.clientID,
+		KeepAlive:  uint16(o.keepAlive / time.Second),
+		CleanStart: o.cleanSession,
+		Properties: &paho.ConnectProperties{ReceiveMaximum: &rm},
+	}
+	if o.sessionExpiry > 0 {
+		se := o.sessionExpiry
+		cp.Properties.SessionExpiryInterval = &se
+	}
+	if o.hasUser {
+		cp.Username, cp.UsernameFlag = o.username, true
+		if o.password != "" {
+			cp.Password, cp.PasswordFlag = []byte(o.password), true
+		}
+	}
+	ca, err := s.c.Connect(ctx, cp)
+	if err != nil {
+		_ = conn.Close()
+		if ca != nil && ca.ReasonCode != 0 {
+			return nil, fmt.Errorf("broker refused connection: reason %#x %s", ca.ReasonCode, connackReason(ca))
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func connackReason(ca *paho.Connack) string {
+	if ca.Properties != nil && ca.Properties.ReasonString != "" {
+		return ca.Properties.ReasonString
+	}
+	return ""
+}
+
+func (s *session5) setErr(err error) {
+	s.mu.Lock()
+	if s.lostErr == nil {
+		s.lostErr = err
+	}
+	s.mu.Unlock()
+}
+
+func (s *session5) done() <-chan struct{} { return s.c.Done() }
+
+func (s *session5) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lostErr == nil {
+		return errNotConnected
+	}
+	return s.lostErr
+}
+
+func (s *session5) alive() bool {
+	select {
+	case <-s.c.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *session5) subscribe(ctx context.Context, filter string, qos byte) error {
+	if !s.alive() {
+		return errNotConnected
+	}
+	sa, err := s.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos}}})
+	if err != nil {
+		return err
+	}
+	if len(sa.Reasons) > 0 && sa.Reasons[0] >= 0x80 {
+		return fmt.Errorf("broker refused subscription to %q: reason %#x", filter, sa.Reasons[0])
+	}
+	return nil
+}
+
+func (s *session5) unsubscribe(ctx context.Context, filter string) error {
+	if !s.alive() {
+		return errNotConnected
+	}
+	_, err := s.c.Unsubscribe(ctx, &paho.Unsubscribe{Topics: []string{filter}})
+	return err
+}
+
+func (s *session5) publish(ctx context.Context, topic string, qos byte, retain bool, payload []byte) error {
+	if !s.alive() {
+		return errNotConnected
+	}
+	pr, err := s.c.Publish(ctx, &paho.Publish{Topic: topic, QoS: qos, Retain: retain, Payload: payload})
+	if err != nil {
+		return err
+	}
+	if pr != nil && pr.ReasonCode >= 0x80 {
+		return fmt.Errorf("broker refused publish to %q: reason %#x", topic, pr.ReasonCode)
+	}
+	return nil
+}
+
+func (s *session5) close() {
+	s.closeOnce.Do(func() {
+		if s.alive() {
+			_ = s.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
+		}
+		<-s.c.Done()
+		s.setErr(errors.New("closed"))
+	})
+}

@@ -1,0 +1,265 @@
+package mqtt
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+func init() {
+	connector.Register("mqtt", New)
+}
+
+// Connector is a running MQTT connector: one client of the device broker.
+type Connector struct {
+	env  connector.Env
+	log  *slog.Logger
+	plan *plan
+	dial dialOptions
+
+	// run is the state of the current Run, nil between runs.
+	run atomic.Pointer[runState]
+
+	stats Stats
+}
+
+// Stats are the connector's counters since it was built.
+type Stats struct {
+	Received    atomic.Int64 // messages from the device broker
+	Converted   atomic.Int64 // messages that produced data
+	Datapoints  atomic.Int64 // attributes and time series values stored
+	Malformed   atomic.Int64 // messages a converter rejected
+	Unmatched   atomic.Int64 // messages no mapping or request took
+	StoreErrors atomic.Int64 // failed Sink.Send calls (retried)
+}
+
+var (
+	_ connector.Connector        = (*Connector)(nil)
+	_ connector.AttributeHandler = (*Connector)(nil)
+	_ connector.RPCHandler       = (*Connector)(nil)
+)
+
+// New is the connector.Factory of type "mqtt".
+func New(raw []byte, env connector.Env) (connector.Connector, error) {
+	return newConnector(raw, env)
+}
+
+func newConnector(raw []byte, env connector.Env) (*Connector, error) {
+	if env.Log == nil {
+		env.Log = slog.New(slog.DiscardHandler)
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	name := env.Name
+	if name == "" {
+		name = "mqtt"
+	}
+	cfg, doc, err := parseConfig(name+".json", raw, env.Log)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt connector %q: %w", name, err)
+	}
+	p, err := compile(cfg, doc, envLike{Log: env.Log, ConfigDir: env.ConfigDir})
+	if err != nil {
+		return nil, fmt.Errorf("mqtt connector %q: %w", name, err)
+	}
+	tc, err := tlsConfig(&cfg.Broker.Security, cfg.Broker.Host, env.ConfigDir)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt connector %q: %w", name, doc.Errorf("broker.security", "%v", err))
+	}
+	c := &Connector{env: env, log: env.Log, plan: p}
+	b := &cfg.Broker
+	c.dial = dialOptions{
+		addr:           net.JoinHostPort(b.Host, strconv.Itoa(p.port)),
+		clientID:       b.ClientID,
+		version:        p.version,
+		keepAlive:      p.keepAlive,
+		cleanSession:   p.clean,
+		sessionExpiry:  uint32(b.SessionExpiryInterval),
+		username:       b.Security.Username,
+		password:       b.Security.Password,
+		hasUser:        b.Security.Username != "",
+		tls:            tc,
+		inflight:       p.queue,
+		connectTimeout: 5 * time.Second,
+	}
+	if c.dial.clientID == "" {
+		c.dial.clientID = randomClientID()
+	}
+	return c, nil
+}
+
+// randomClientID makes a 23-letter client id, as upstream does when none
+// is configured.
+func randomClientID() string {
+	var b [23]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return string(b[:])
+}
+
+// Connected reports whether the connector is connected to the device
+// broker and has made its subscriptions.
+func (c *Connector) Connected() bool {
+	r := c.run.Load()
+	return r != nil && r.ready.Load()
+}
+
+// Stats returns the connector's counters.
+func (c *Connector) Stats() *Stats { return &c.stats }
+
+// runState is everything that lives for one Run.
+type runState struct {
+	c    *Connector
+	sink connector.Sink
+	ctx  context.Context
+
+	stopping chan struct{} // closed when Run starts shutting down
+	shards   []chan inbound
+	requests chan inbound
+
+	mu   sync.Mutex
+	sess session // nil while disconnected
+	// ready is set once a session is up and subscribed.
+	ready atomic.Bool
+
+	rpc rpcWaiters
+
+	attrSem chan struct{} // bounds concurrent attribute requests
+
+	logMu      sync.Mutex
+	lastMalLog time.Time
+	suppressed int
+}
+
+// Run connects to the device broker and serves it until ctx is cancelled.
+func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
+	r := &runState{
+		c: c, sink: sink, ctx: ctx,
+		stopping: make(chan struct{}),
+		requests: make(chan inbound, 256),
+		attrSem:  make(chan struct{}, 8),
+	}
+	r.rpc.init()
+	per := max(c.plan.queue/c.plan.workers, 1)
+	for range c.plan.workers {
+		r.shards = append(r.shards, make(chan inbound, per))
+	}
+	if !c.run.CompareAndSwap(nil, r) {
+		return errors.New("mqtt connector: Run called while already running")
+	}
+	defer c.run.Store(nil)
+
+	var wg sync.WaitGroup
+	for i := range r.shards {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.worker(r.shards[i]) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); r.requestLoop() }()
+
+	r.connectLoop()
+
+	close(r.stopping)
+	wg.Wait()
+	return nil
+}
+
+// connectLoop keeps a session to the broker until ctx ends.
+func (r *runState) connectLoop() {
+	c := r.c
+	opts := c.dial
+	opts.onMessage = r.onMessage
+	backoff := time.Second
+	for r.ctx.Err() == nil {
+		s, err := dial(r.ctx, opts)
+		if err != nil {
+			if r.ctx.Err() != nil {
+				return
+			}
+			c.log.Error("cannot connect to broker", "broker", opts.addr, "err", err, "retry_in", backoff)
+			if !sleepCtx(r.ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		c.log.Info("connected to broker", "broker", opts.addr, "client_id", opts.clientID, "version", opts.version)
+		r.setSession(s)
+		r.subscribeAll(s)
+		r.ready.Store(true)
+		select {
+		case <-s.done():
+			c.log.Warn("connection to broker lost", "broker", opts.addr, "err", s.err())
+			backoff = time.Second
+		case <-r.ctx.Done():
+		}
+		r.setSession(nil)
+		s.close()
+		if r.ctx.Err() == nil && !sleepCtx(r.ctx, backoff) {
+			return
+		}
+	}
+}
+
+func (r *runState) setSession(s session) {
+	r.mu.Lock()
+	r.sess = s
+	r.mu.Unlock()
+	if s == nil {
+		r.ready.Store(false)
+	}
+}
+
+func (r *runState) session() session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sess
+}
+
+// subscribeAll makes the configured subscriptions and the response
+// subscriptions of RPCs in progress.
+func (r *runState) subscribeAll(s session) {
+	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	defer cancel()
+	subs := append([]subscription(nil), r.c.plan.subs...)
+	subs = append(subs, r.rpc.topics()...)
+	for _, sub := range subs {
+		if err := s.subscribe(ctx, sub.filter, sub.qos); err != nil {
+			r.c.log.Error("subscribe failed", "topic", sub.filter, "err", err)
+			continue
+		}
+		r.c.log.Debug("subscribed", "topic", sub.filter, "qos", sub.qos)
+	}
+}
+
+// publish sends to the device broker over the current session.
+func (r *runState) publish(ctx context.Context, topic string, qos byte, retain bool, payload []byte) error {
+	s := r.session()
+	if s == nil {
+		return errNotConnected
+	}
+	return s.publish(ctx, topic, qos, retain, payload)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
