@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -39,7 +40,7 @@ func Check(dir string, getenv func(string) string) Report {
 			continue
 		}
 		rec := &recorder{}
-		env := connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: slog.New(rec), Now: time.Now, ConfigDir: cfg.Dir, DataDir: os.TempDir()}
+		env := connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: slog.New(rec), Now: time.Now, File: filepath.Base(c.Path), ConfigDir: cfg.Dir, DataDir: os.TempDir()}
 		if _, err := Build(c, env); err != nil {
 			r.Errors = append(r.Errors, err)
 		}

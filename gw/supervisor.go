@@ -67,7 +67,7 @@ func (g *Gateway) connectorEnv(c config.Connector) connector.Env {
 	log := slog.New(levelHandler{Handler: h, level: lv}).With("connector", c.Name)
 	dataDir := filepath.Join(g.opts.DataDir, "connectors", safeName(c.Name))
 	_ = os.MkdirAll(dataDir, 0o755)
-	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, ConfigDir: g.cfg.Dir, DataDir: dataDir}
+	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, File: filepath.Base(c.Path), ConfigDir: g.cfg.Dir, DataDir: dataDir}
 }
 
 func safeName(s string) string {

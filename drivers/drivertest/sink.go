@@ -173,6 +173,7 @@ func Env(t testing.TB, name, typ string) connector.Env {
 		ID:        name,
 		Log:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("connector", name),
 		Now:       time.Now,
+		File:      name + ".json",
 		ConfigDir: t.TempDir(),
 		DataDir:   t.TempDir(),
 	}

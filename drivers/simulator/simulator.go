@@ -94,7 +94,11 @@ type simDevice struct {
 
 // New builds a simulator from its configuration.
 func New(raw []byte, env connector.Env) (connector.Connector, error) {
-	doc, err := conf.Parse(env.Name+".json", raw)
+	name := env.File
+	if name == "" {
+		name = env.Name + ".json"
+	}
+	doc, err := conf.Parse(name, raw)
 	if err != nil {
 		return nil, err
 	}

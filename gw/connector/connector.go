@@ -91,6 +91,7 @@ type Env struct {
 	ID        string       // stable id of this connector instance
 	Log       *slog.Logger // already carries the connector name and its logLevel
 	Now       func() time.Time
+	File      string // the configuration file's name, for error messages (conf.Parse)
 	ConfigDir string // resolve relative file names (certificates, ...) against it
 	DataDir   string // a writable directory for this connector's own state
 }
