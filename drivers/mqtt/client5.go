@@ -59,7 +59,7 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 		OnClientError:              func(err error) { s.setErr(err) },
 		OnServerDisconnect:         func(d *paho.Disconnect) { s.setErr(fmt.Errorf("broker disconnected: reason %#x", d.ReasonCode)) },
 		EnableManualAcknowledgment: true,
-		SendAcksInterval:           5 * time.Millisecond,
+		SendAcksInterval:           ackInterval,
 		PacketTimeout:              10 * time.Second,
 	}
 	s.c = paho.NewClient(cfg)
@@ -162,9 +162,17 @@ func (s *session5) publish(ctx context.Context, topic string, qos byte, retain b
 	return nil
 }
 
+// ackInterval is how often paho.golang sends the acknowledgements that
+// manual acking has released (it keeps them in order and flushes them on
+// a timer).
+const ackInterval = 5 * time.Millisecond
+
 func (s *session5) close() {
 	s.closeOnce.Do(func() {
 		if s.alive() {
+			// Let the last released acknowledgements go out first, so
+			// stored messages are not delivered again.
+			time.Sleep(3 * ackInterval)
 			_ = s.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
 		}
 		<-s.c.Done()

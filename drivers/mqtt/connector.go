@@ -40,6 +40,7 @@ type Stats struct {
 	Malformed   atomic.Int64 // messages a converter rejected
 	Unmatched   atomic.Int64 // messages no mapping or request took
 	StoreErrors atomic.Int64 // failed Sink.Send calls (retried)
+	Connects    atomic.Int64 // sessions established with the broker
 }
 
 var (
@@ -199,6 +200,7 @@ func (r *runState) connectLoop() {
 		r.setSession(s)
 		r.subscribeAll(s)
 		r.ready.Store(true)
+		c.stats.Connects.Add(1)
 		select {
 		case <-s.done():
 			c.log.Warn("connection to broker lost", "broker", opts.addr, "err", s.err())
