@@ -176,8 +176,8 @@ func show(tb paho.Client, m paho.Message, points *atomic.Int64, _ chan string) {
 			tb.Publish("v1/devices/me/rpc/response/"+id, 1, false,
 				`{"maxPayloadSize":65536,"maxInflightMessages":100,"rateLimits":{},"gatewayRateLimits":{}}`)
 			fmt.Println("   gateway asked for its session limits; answered")
-			return
 		}
+		return // otherwise our own request, echoed by the broker
 	case topic == "v1/gateway/telemetry":
 		var m map[string][]struct {
 			TS     int64          `json:"ts"`
@@ -193,12 +193,12 @@ func show(tb paho.Client, m paho.Message, points *atomic.Int64, _ chan string) {
 			return
 		}
 	case topic == "v1/gateway/attributes":
+		if strings.HasPrefix(string(payload), `{"device":`) {
+			return // our own update, echoed by the broker
+		}
 		var m map[string]map[string]any
 		if json.Unmarshal(payload, &m) == nil {
 			for dev, vals := range m {
-				if _, isUpdate := vals["device"]; isUpdate {
-					return // our own update echoed by the broker
-				}
 				points.Add(int64(len(vals)))
 				fmt.Printf("   attributes  %-13s %s\n", dev, kv(vals))
 			}
@@ -213,6 +213,9 @@ func show(tb paho.Client, m paho.Message, points *atomic.Int64, _ chan string) {
 			return
 		}
 	case strings.HasPrefix(topic, "v1/devices/me/rpc/response/"):
+		if strings.Contains(string(payload), "maxPayloadSize") {
+			return // our own answer, echoed
+		}
 		fmt.Printf("<< gateway RPC reply %s\n", payload)
 		return
 	case topic == "v1/devices/me/telemetry":
