@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -67,6 +68,7 @@ type Stats struct {
 	MessagesReceived uint64 // inbound messages, responses included
 	MessagesDropped  uint64 // inbound messages dropped on a full queue
 	Connects         uint64 // sessions established
+	ConnectFailures  uint64 // connection attempts that failed
 	Reconnects       uint64 // sessions established after the first
 }
 
@@ -86,9 +88,10 @@ type Client struct {
 	limits  atomic.Pointer[Limits]
 	reqID   atomic.Int64
 	pending pendingMap
+	echo    echoFilter
 	inbound chan inMsg
 
-	sent, bytes, failed, received, dropped, connects, reconnects atomic.Uint64
+	sent, bytes, failed, received, dropped, connects, reconnects, connFails atomic.Uint64
 }
 
 // New validates cfg, loads the TLS material and returns an idle client. It
@@ -111,6 +114,7 @@ func New(cfg Config, log *slog.Logger, h Handler) (*Client, error) {
 		inbound: make(chan inMsg, cfg.InboundQueue),
 	}
 	c.pending.m = make(map[int64]chan []byte)
+	c.echo.seed = maphash.MakeSeed()
 	if cfg.useTLS(kind) {
 		tc, err := cfg.tlsConfig()
 		if err != nil {
@@ -143,6 +147,7 @@ func (c *Client) Stats() Stats {
 		MessagesReceived: c.received.Load(),
 		MessagesDropped:  c.dropped.Load(),
 		Connects:         c.connects.Load(),
+		ConnectFailures:  c.connFails.Load(),
 		Reconnects:       c.reconnects.Load(),
 	}
 }
@@ -169,6 +174,9 @@ func (c *Client) Run(ctx context.Context) error {
 		up, err := c.session(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if !up {
+			c.connFails.Add(1)
 		}
 		if up {
 			delay = c.cfg.ReconnectMin

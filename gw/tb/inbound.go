@@ -51,8 +51,11 @@ func (p *pendingMap) deliver(id int64, payload []byte) bool {
 // route runs on paho's router goroutine for every inbound message. It must
 // not block: PUBACKs are processed behind it.
 func (c *Client) route(_ mqtt.Client, m mqtt.Message) {
-	c.received.Add(1)
 	topic, payload := m.Topic(), m.Payload()
+	if c.echo.echo(topic, payload, c.now()) {
+		return
+	}
+	c.received.Add(1)
 	if id, ok := responseID(topic, payload); ok && c.pending.deliver(id, payload) {
 		return
 	}

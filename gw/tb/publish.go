@@ -106,6 +106,7 @@ func (c *Client) send(ctx context.Context, s *session, topic string, payload []b
 			return Token{}, ctx.Err()
 		}
 	}
+	c.echo.sent(topic, payload, c.now())
 	t := s.mc.Publish(topic, qos, false, payload)
 	s.fifo <- inflight{t, len(payload)} // capacity equals sem's: never blocks
 	return Token{t: t, lost: s.lost}, nil

@@ -33,7 +33,9 @@ func (c *Client) requestSessionLimits(ctx context.Context, s *session) Limits {
 	id := c.reqID.Add(1)
 	ch := c.pending.add(id)
 	defer c.pending.remove(id)
-	s.mc.Publish(TopicRPCRequestPrefix+strconv.FormatInt(id, 10), byte(c.cfg.QoS), false, sessionLimitsRequest)
+	topic := TopicRPCRequestPrefix + strconv.FormatInt(id, 10)
+	c.echo.sent(topic, sessionLimitsRequest, c.now())
+	s.mc.Publish(topic, byte(c.cfg.QoS), false, sessionLimitsRequest)
 
 	keep := func(why string, args ...any) Limits {
 		l := *c.limits.Load()
