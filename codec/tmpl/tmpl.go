@@ -55,8 +55,10 @@ func Compile(s string) (*Template, error) {
 		if f := strings.Fields(expr); len(f) > 0 {
 			p.top = f[0]
 		}
-		if path, err := jpath.Compile(expr); err == nil {
-			p.path = path
+		if p.top != "" {
+			if path, err := jpath.Compile(expr); err == nil {
+				p.path = path
+			}
 		}
 		t.parts = append(t.parts, p)
 		t.nvars++
