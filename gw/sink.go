@@ -2,6 +2,7 @@ package gw
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -205,4 +206,20 @@ func (g *Gateway) resend(connID string, items []connector.Data) {
 	if err := s.Send(ctx, items); err != nil {
 		s.log.Warn("storing periodic report", "err", err)
 	}
+}
+
+// Claim publishes a claiming request for a device (v1/gateway/claim).
+func (s *sink) Claim(ctx context.Context, name, secretKey string, duration time.Duration) error {
+	if !s.g.link.Connected() {
+		return fmt.Errorf("claim for %s: not connected to ThingsBoard", name)
+	}
+	b, err := json.Marshal(map[string]any{s.g.reg.tbName(name): map[string]any{"secretKey": secretKey, "durationMs": duration.Milliseconds()}})
+	if err != nil {
+		return err
+	}
+	t, err := s.g.link.Publish(ctx, TopicClaim, b, 1, 1)
+	if err != nil {
+		return fmt.Errorf("claim for %s: %w", name, err)
+	}
+	return t.Wait(ctx)
 }

@@ -87,6 +87,15 @@ func (s *Sink) RequestAttributes(ctx context.Context, device string, client bool
 	return out, nil
 }
 
+// Claim records a claim request as a connect of "claim:<device>".
+func (s *Sink) Claim(ctx context.Context, device, secretKey string, duration time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.connects = append(s.connects, "claim:"+device)
+	s.changed()
+	return nil
+}
+
 // Data returns a copy of everything sent so far.
 func (s *Sink) Data() []connector.Data {
 	s.mu.Lock()

@@ -32,6 +32,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tbgw/tbgw/codec/conf"
@@ -80,6 +81,7 @@ type Simulator struct {
 	env  connector.Env
 	devs []*simDevice
 	byNm map[string]*simDevice
+	sink atomic.Pointer[connector.Sink] // set by Run, for claim requests
 }
 
 type simDevice struct {
@@ -168,6 +170,7 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 
 // Run generates data until ctx ends.
 func (s *Simulator) Run(ctx context.Context, sink connector.Sink) error {
+	s.sink.Store(&sink)
 	// Attributes once per run, for every device.
 	if len(s.cfg.Attributes) > 0 {
 		items := make([]connector.Data, 0, len(s.devs))
@@ -322,7 +325,7 @@ func (s *Simulator) OnAttributes(ctx context.Context, device string, values map[
 	return nil
 }
 
-// OnRPC serves getValue, setValue and getDeviceInfo.
+// OnRPC serves getValue, setValue, getDeviceInfo and claim.
 func (s *Simulator) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	if req.Device == "" {
 		// Connector RPC "simulator_devices".
@@ -369,6 +372,22 @@ func (s *Simulator) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 		d.mu.Lock()
 		d.set[p.Key] = modelValue(p.Value, nil)
 		d.mu.Unlock()
+		return map[string]any{"success": true}, nil
+	case "claim":
+		var c struct {
+			SecretKey  string `json:"secretKey"`
+			DurationMs int64  `json:"durationMs"`
+		}
+		if err := json.Unmarshal(req.Params, &c); err != nil {
+			return map[string]any{"success": false, "error": `params must be {"secretKey": "...", "durationMs": N}`}, nil
+		}
+		sp := s.sink.Load()
+		if sp == nil {
+			return nil, fmt.Errorf("simulator %s: not running", s.env.Name)
+		}
+		if err := (*sp).Claim(ctx, d.name, c.SecretKey, time.Duration(c.DurationMs)*time.Millisecond); err != nil {
+			return nil, err
+		}
 		return map[string]any{"success": true}, nil
 	case "getDeviceInfo":
 		return map[string]any{"result": map[string]any{"name": d.name, "type": s.cfg.DeviceType, "messages": d.count}}, nil

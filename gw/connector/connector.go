@@ -40,6 +40,10 @@ type Sink interface {
 	// shared attributes, or client-side ones when client is true. An empty
 	// keys list asks for all of them. It blocks until the answer or ctx.
 	RequestAttributes(ctx context.Context, device string, client bool, keys []string) (map[string]any, error)
+
+	// Claim lets a ThingsBoard customer claim the device with secretKey
+	// during duration (v1/gateway/claim).
+	Claim(ctx context.Context, device, secretKey string, duration time.Duration) error
 }
 
 // Errors a Sink reports.

@@ -1,0 +1,358 @@
+package gw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tbgw/tbgw/codec"
+	"github.com/tbgw/tbgw/gw/config"
+	"github.com/tbgw/tbgw/gw/connector"
+	"github.com/tbgw/tbgw/gw/tbtest"
+)
+
+// The data models of codec and gw/connector must stay identical.
+var _ connector.Data = codec.Data{}
+var _ codec.Point = connector.Point{}
+
+// probe is a test connector: it sends one message per tick for the devices
+// in its config, panics or fails on request, and counts its runs.
+type probe struct {
+	cfg struct {
+		Devices []string `json:"devices"`
+		Every   int      `json:"everyMs"`
+		Panic   bool     `json:"panic"`
+		Key     string   `json:"key"`
+	}
+	name string
+	mu   sync.Mutex
+	attr map[string]map[string]any
+}
+
+var (
+	probeRuns   sync.Map // name -> *atomic.Int64
+	probeByName sync.Map // name -> *probe
+)
+
+func init() {
+	connector.Register("probe", func(raw []byte, env connector.Env) (connector.Connector, error) {
+		p := &probe{name: env.Name, attr: map[string]map[string]any{}}
+		if err := json.Unmarshal(raw, &p.cfg); err != nil {
+			return nil, err
+		}
+		if p.cfg.Key == "" {
+			p.cfg.Key = "v"
+		}
+		probeByName.Store(env.Name, p)
+		return p, nil
+	})
+}
+
+func runsOf(name string) int64 {
+	v, _ := probeRuns.LoadOrStore(name, new(atomic.Int64))
+	return v.(*atomic.Int64).Load()
+}
+
+func (p *probe) Run(ctx context.Context, sink connector.Sink) error {
+	v, _ := probeRuns.LoadOrStore(p.name, new(atomic.Int64))
+	n := v.(*atomic.Int64).Add(1)
+	if p.cfg.Panic && n <= 2 {
+		panic("probe exploded")
+	}
+	every := time.Duration(p.cfg.Every) * time.Millisecond
+	if every == 0 {
+		every = 20 * time.Millisecond
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var seq int64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		seq++
+		var items []connector.Data
+		for _, d := range p.cfg.Devices {
+			items = append(items, connector.Data{Device: d, Telemetry: []connector.Point{{Key: p.cfg.Key, Value: seq}}})
+		}
+		if err := sink.Send(ctx, items); err != nil && ctx.Err() == nil {
+			return err
+		}
+	}
+}
+
+func (p *probe) OnAttributes(ctx context.Context, device string, values map[string]any) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.attr[device] == nil {
+		p.attr[device] = map[string]any{}
+	}
+	for k, v := range values {
+		p.attr[device][k] = v
+	}
+	return nil
+}
+
+func (p *probe) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
+	switch req.Method {
+	case "echo":
+		return map[string]any{"result": map[string]any{"device": req.Device, "params": req.Params}}, nil
+	case "fail":
+		return nil, errors.New("it failed")
+	case "slow":
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("unknown method %s", req.Method)
+}
+
+func (p *probe) SharedAttributeKeys(device string) []string { return []string{"setpoint"} }
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+
+type rig struct {
+	t      *testing.T
+	b      *tbtest.Broker
+	tb     *tbtest.ThingsBoard
+	dir    string
+	g      *Gateway
+	cancel context.CancelFunc
+	done   chan error
+	reload chan struct{}
+}
+
+func newRig(t *testing.T, main map[string]any, files map[string]any) *rig {
+	t.Helper()
+	b := tbtest.StartBroker(t)
+	r := &rig{t: t, b: b, tb: tbtest.NewThingsBoard(t, b.Host, b.Port), dir: t.TempDir(), reload: make(chan struct{}, 1)}
+	tbs := map[string]any{"host": b.Host, "port": b.Port, "security": map[string]any{"accessToken": "tok"}}
+	if extra, ok := main["thingsboard"].(map[string]any); ok {
+		for k, v := range extra {
+			tbs[k] = v
+		}
+	}
+	main["thingsboard"] = tbs
+	if _, ok := main["storage"]; !ok {
+		main["storage"] = map[string]any{"type": "memory"}
+	}
+	r.write("tb_gateway.json", main)
+	for name, v := range files {
+		r.write(name, v)
+	}
+	return r
+}
+
+func (r *rig) write(name string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if s, ok := v.(string); ok {
+		b = []byte(s)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, name), b, 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rig) start() {
+	r.t.Helper()
+	cfg, err := config.Load(r.dir, func(string) string { return "" })
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(logWriter{r.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g, err := New(cfg, Options{Version: "test", Log: log, NewLink: NewTBLink(log), Reload: r.reload})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.g, r.cancel, r.done = g, cancel, make(chan error, 1)
+	go func() { r.done <- g.Run(ctx) }()
+	r.t.Cleanup(r.stop)
+}
+
+func (r *rig) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Errorf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		r.t.Errorf("gateway did not stop")
+	}
+}
+
+func probeConn(name, file string) map[string]any {
+	return map[string]any{"type": "probe", "name": name, "configuration": file}
+}
+
+func TestSupervisorRestartsPanickingConnector(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("Crashy", "c.json")}},
+		map[string]any{"c.json": map[string]any{"devices": []string{"dev-c"}, "panic": true}})
+	r.start()
+	// Two panics, then it runs; back-off 1 s then 2 s.
+	r.tb.WaitTelemetry("dev-c", "v", func(v any) bool { return v.(float64) >= 2 }, 20*time.Second)
+	if n := runsOf("Crashy"); n != 3 {
+		t.Fatalf("runs %d, want 3", n)
+	}
+	st := r.g.statsSnapshot()
+	if st["CrashyRestarts"] != uint64(2) {
+		t.Fatalf("restarts not counted: %v", st)
+	}
+}
+
+func TestReloadRestartsOnlyChangedConnectors(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("A", "a.json"), probeConn("B", "b.json")}},
+		map[string]any{"a.json": map[string]any{"devices": []string{"dev-a"}}, "b.json": map[string]any{"devices": []string{"dev-b"}}})
+	r.start()
+	r.tb.WaitConnected("dev-a", 10*time.Second)
+	r.tb.WaitConnected("dev-b", 10*time.Second)
+	ra, rb := runsOf("A"), runsOf("B")
+	r.write("b.json", map[string]any{"devices": []string{"dev-b"}, "key": "w"})
+	r.reload <- struct{}{}
+	r.tb.WaitTelemetry("dev-b", "w", nil, 10*time.Second)
+	if runsOf("A") != ra || runsOf("B") != rb+1 {
+		t.Fatalf("runs A %d->%d, B %d->%d", ra, runsOf("A"), rb, runsOf("B"))
+	}
+	// Removing a connector stops it and disconnects its devices.
+	r.write("tb_gateway.json", map[string]any{
+		"thingsboard": map[string]any{"host": r.b.Host, "port": r.b.Port, "security": map[string]any{"accessToken": "tok"}},
+		"storage":     map[string]any{"type": "memory"},
+		"connectors":  []any{probeConn("A", "a.json")},
+	})
+	r.reload <- struct{}{}
+	r.tb.WaitMessage("v1/gateway/disconnect", func(m tbtest.Msg) bool { return strings.Contains(string(m.Payload), "dev-b") }, 10*time.Second)
+}
+
+func TestDownlinkRoutingAndReplies(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": []string{"dev-p"}}})
+	r.tb.SetAttributeTable("dev-p", false, map[string]any{"setpoint": 21})
+	r.start()
+	r.tb.WaitConnected("dev-p", 10*time.Second)
+	p, _ := probeByName.Load("P")
+	pr := p.(*probe)
+	getAttr := func(k string) any {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		return pr.attr["dev-p"][k]
+	}
+	// Shared attribute sync on connect.
+	r.tb.Wait(10*time.Second, "setpoint synced", func() bool { return getAttr("setpoint") == 21.0 })
+	// Attribute update.
+	r.tb.SetAttributes("dev-p", map[string]any{"mode": "eco"})
+	r.tb.Wait(10*time.Second, "mode applied", func() bool { return getAttr("mode") == "eco" })
+
+	reply, err := r.tb.RPC("dev-p", "echo", map[string]any{"x": 1}, 10*time.Second)
+	if err != nil || string(reply) != `{"result":{"device":"dev-p","params":{"x":1}}}` {
+		t.Fatalf("echo: %s %v", reply, err)
+	}
+	reply, err = r.tb.RPC("dev-p", "fail", nil, 10*time.Second)
+	if err != nil || string(reply) != `{"error":"it failed","success":false}` {
+		t.Fatalf("fail: %s %v", reply, err)
+	}
+	reply, err = r.tb.RPC("unknown-device", "echo", nil, 15*time.Second)
+	if err != nil || string(reply) != `{"code":408,"error":"Request timeout"}` {
+		t.Fatalf("unknown device: %s %v", reply, err)
+	}
+}
+
+func TestRenameAndDelete(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": []string{"orig"}}})
+	r.start()
+	r.tb.WaitConnected("orig", 10*time.Second)
+	if _, err := r.tb.GatewayRPC("gateway_device_renamed", map[string]string{"orig": "shiny"}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.tb.WaitTelemetry("shiny", "v", nil, 10*time.Second)
+	// RPCs for the new name reach the connector under the original name.
+	reply, err := r.tb.RPC("shiny", "echo", nil, 10*time.Second)
+	if err != nil || !strings.Contains(string(reply), `"device":"orig"`) {
+		t.Fatalf("rpc after rename: %s %v", reply, err)
+	}
+	if _, err := r.tb.GatewayRPC("gateway_device_deleted", "shiny", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The device is announced again under its own name on its next data.
+	before := r.tb.Connects("orig")
+	r.tb.Wait(10*time.Second, "re-connect after delete", func() bool { return r.tb.Connects("orig") > before })
+	b, err := os.ReadFile(filepath.Join(r.dir, DevicesFile))
+	if err == nil && strings.Contains(string(b), "shiny") {
+		// the registry may still be saving; wait for the next save
+		r.tb.Wait(5*time.Second, "registry saved", func() bool {
+			b, _ := os.ReadFile(filepath.Join(r.dir, DevicesFile))
+			return !strings.Contains(string(b), "shiny")
+		})
+	}
+}
+
+func TestDeviceFilterAndInactivity(t *testing.T) {
+	r := newRig(t, map[string]any{
+		"thingsboard": map[string]any{
+			"deviceFiltering":        map[string]any{"enable": true, "filterFile": "list.json"},
+			"checkingDeviceActivity": map[string]any{"checkDeviceInactivity": true, "inactivityTimeoutSeconds": 1, "inactivityCheckPeriodSeconds": 1},
+		},
+		"connectors": []any{probeConn("P", "p.json"), probeConn("Q", "q.json")},
+	}, map[string]any{
+		"list.json": map[string]any{"deny": map[string]any{"P": []string{"secret.*"}}, "allow": map[string]any{"Q": []string{"q-ok"}}},
+		"p.json":    map[string]any{"devices": []string{"public", "secret-1"}},
+		"q.json":    map[string]any{"devices": []string{"q-ok", "q-other"}, "everyMs": 3000},
+	})
+	r.start()
+	r.tb.WaitTelemetry("public", "v", func(v any) bool { return v.(float64) >= 5 }, 10*time.Second)
+	r.tb.WaitConnected("q-ok", 10*time.Second)
+	for _, d := range []string{"secret-1", "q-other"} {
+		if r.tb.Connects(d) > 0 || len(r.tb.Telemetry(d)) > 0 {
+			t.Fatalf("filtered device %s reached ThingsBoard", d)
+		}
+	}
+	// q-ok sends every 3 s: it goes inactive after 1 s and is announced
+	// again on its next data; "public" sends every 20 ms and stays.
+	r.tb.WaitMessage("v1/gateway/disconnect", func(m tbtest.Msg) bool { return strings.Contains(string(m.Payload), "q-ok") }, 10*time.Second)
+	r.tb.Wait(10*time.Second, "q-ok back", func() bool { return r.tb.Connects("q-ok") >= 2 })
+	for _, m := range r.tb.Messages("v1/gateway/disconnect") {
+		if strings.Contains(string(m.Payload), "public") {
+			t.Fatalf("active device disconnected: %s", m.Payload)
+		}
+	}
+}
+
+func TestClaimAndStatistics(t *testing.T) {
+	r := newRig(t, map[string]any{
+		"thingsboard": map[string]any{"statistics": map[string]any{"enable": true, "statsSendPeriodInSeconds": 10}},
+		"connectors":  []any{probeConn("P", "p.json")},
+	}, map[string]any{"p.json": map[string]any{"devices": []string{"dev"}}})
+	r.start()
+	r.tb.WaitConnected("dev", 10*time.Second)
+	s := r.g.sinkByID(r.g.runningByName("P").cfg.ID)
+	if err := s.Claim(context.Background(), "dev", "s3cret", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	m := r.tb.WaitMessage("v1/gateway/claim", nil, 10*time.Second)
+	if string(m.Payload) != `{"dev":{"durationMs":60000,"secretKey":"s3cret"}}` {
+		t.Fatalf("claim payload %s", m.Payload)
+	}
+	// Statistics arrive as the gateway's own telemetry.
+	r.tb.WaitTelemetry(tbtest.Self, "eventsSent", func(v any) bool { return v.(float64) > 0 }, 15*time.Second)
+	r.tb.WaitTelemetry(tbtest.Self, "rssBytes", func(v any) bool { return v.(float64) > 0 }, 15*time.Second)
+}
