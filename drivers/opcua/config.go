@@ -226,7 +226,7 @@ func compile(doc *conf.Doc, fc *fileConfig, env connector.Env) (*settings, error
 		return nil, doc.Errorf("server.url", "required")
 	}
 	s.url = strings.TrimSpace(sc.URL)
-	if !strings.Contains(s.url, "opc.tcp") {
+	if !strings.Contains(s.url, "://") {
 		s.url = "opc.tcp://" + s.url
 	}
 	if !strings.HasPrefix(s.url, "opc.tcp://") {

@@ -39,12 +39,19 @@ import (
 
 // statusName returns the symbolic name of a status code.
 func statusName(c ua.StatusCode) string {
+	if c == ua.StatusGood {
+		return "Good"
+	}
 	if d, ok := ua.StatusCodes[c]; ok {
-		return d.Name
+		return specName.Replace(strings.TrimPrefix(d.Name, "Status"))
 	}
 	// Unknown codes: name the severity with the code.
 	return fmt.Sprintf("0x%08X", uint32(c))
 }
+
+// specName turns gopcua's Go-style status names back into the
+// specification's (BadNodeIDUnknown -> BadNodeIdUnknown).
+var specName = strings.NewReplacer("ID", "Id", "URI", "Uri", "URL", "Url", "TCP", "Tcp")
 
 func statusText(c ua.StatusCode) string {
 	if d, ok := ua.StatusCodes[c]; ok {

@@ -63,7 +63,7 @@ var (
 	// nodeIDAnywhere finds a node id in a datapoint value, as upstream does.
 	nodeIDAnywhere = regexp.MustCompile(`ns=\d+;[isgb]=[^}]+`)
 	// nodeIDPrefix tells a node id from a browse path.
-	nodeIDPrefix = regexp.MustCompile(`^(ns=\d+;)?[isgb]=`)
+	nodeIDPrefix = regexp.MustCompile(`^(ns=[^;]*;)?[isgb]=`)
 	placeholder  = regexp.MustCompile(`\$\{([^}]*)\}`)
 )
 

@@ -1,0 +1,455 @@
+package opcua
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopcua/opcua/ua"
+	"github.com/tbgw/tbgw/drivers/drivertest"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
+
+// warnLog records warnings.
+type warnLog struct {
+	mu    sync.Mutex
+	warns []string
+}
+
+func (w *warnLog) Enabled(context.Context, slog.Level) bool { return true }
+func (w *warnLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		w.mu.Lock()
+		w.warns = append(w.warns, r.Message)
+		w.mu.Unlock()
+	}
+	return nil
+}
+func (w *warnLog) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warnLog) WithGroup(string) slog.Handler      { return w }
+
+func factory(t *testing.T, raw []byte) (*Connector, []string, error) {
+	t.Helper()
+	wl := &warnLog{}
+	env := drivertest.Env(t, "OPCUA", "opcua")
+	env.Log = slog.New(wl)
+	c, err := New(raw, env)
+	if err != nil {
+		return nil, wl.warns, err
+	}
+	return c.(*Connector), wl.warns, nil
+}
+
+func TestRegistered(t *testing.T) {
+	if _, ok := connector.Lookup("opcua"); !ok {
+		t.Fatal("opcua not registered")
+	}
+}
+
+func TestUpstreamConfig(t *testing.T) {
+	raw, err := readTestdata("opcua.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, warns, err := factory(t, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Fatalf("warnings: %v", warns)
+	}
+	s := c.cfg
+	if s.url != "opc.tcp://127.0.0.1:4840/freeopcua/server/" || s.subscriptions || s.pollPeriod != 5*time.Second ||
+		s.timeout != 5*time.Second || s.policy != "None" || s.mode != "None" || s.identity != "anonymous" {
+		t.Errorf("server settings %+v", s)
+	}
+	if len(s.mappings) != 1 {
+		t.Fatalf("%d mappings", len(s.mappings))
+	}
+	m := s.mappings[0]
+	if m.pattern.kind != refAbsolute || m.pattern.String() != `Root\.Objects\.MyObject` || m.nameExpr != "Demo Device" || m.profileExpr != "default" {
+		t.Errorf("mapping %+v", m)
+	}
+	if len(m.points) != 5 || m.points[0].key != "frequency" || !m.points[0].attr || m.points[2].key != "temperature" || m.points[2].attr {
+		t.Errorf("points %+v", m.points)
+	}
+	if r := m.updates["relay"]; r.kind != refAbsolute || r.String() != `Root\.Objects\.MyObject\.Relay` {
+		t.Errorf("relay update %+v", r)
+	}
+	mul := m.methods["multiply"]
+	if mul == nil || len(mul.args) != 2 || mul.args[0].value != int64(2) || mul.args[1].value != int64(4) {
+		t.Errorf("multiply %+v", mul)
+	}
+}
+
+func TestLegacyConfig(t *testing.T) {
+	raw := []byte(`{"server": {"name": "OPC-UA Default Server", "url": "localhost:4840/freeopcua/server/",
+  "timeoutInMillis": 5000, "scanPeriodInMillis": 5000, "disableSubscriptions": true, "subCheckPeriodInMillis": 100,
+  "showMap": false, "security": "Basic128Rsa15", "identity": {"type": "anonymous"},
+  "mapping": [{"deviceNodePattern": "Root\\.Objects\\.Device1", "deviceNamePattern": "Device ${Root\\.Objects\\.Device1\\.serialNumber}",
+    "attributes": [{"key": "temperature °C", "path": "${ns=2;i=5}"}],
+    "timeseries": [{"key": "humidity", "path": "${Root\\.Objects\\.Device1\\.TemperatureAndHumiditySensor\\.Humidity}"},
+                   {"key": "batteryLevel", "path": "${Battery\\.batteryLevel}"}],
+    "rpc_methods": [{"method": "multiply", "arguments": [2, 4]}],
+    "attributes_updates": [{"attributeOnThingsBoard": "deviceName", "attributeOnDevice": "Root\\.Objects\\.Device1\\.serialNumber"}]}]}}`)
+	c, warns, err := factory(t, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Fatalf("warnings: %v", warns)
+	}
+	s := c.cfg
+	if s.url != "opc.tcp://localhost:4840/freeopcua/server/" || s.subscriptions {
+		t.Errorf("settings %+v", s)
+	}
+	m := s.mappings[0]
+	if m.nameExpr != `Device ${Root\.Objects\.Device1\.serialNumber}` || m.profileExpr != "default" {
+		t.Errorf("names %q %q", m.nameExpr, m.profileExpr)
+	}
+	if len(m.points) != 3 || m.points[0].ref.kind != refNodeID || m.points[1].ref.kind != refAbsolute || m.points[2].ref.kind != refRelative {
+		t.Errorf("points %+v", m.points)
+	}
+	if _, ok := m.updates["deviceName"]; !ok {
+		t.Errorf("updates %+v", m.updates)
+	}
+	if m.methods["multiply"].args[1].value != int64(4) {
+		t.Errorf("legacy rpc arguments %+v", m.methods["multiply"].args)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ cfg, want string }{
+		{`{"server": {}}`, "server.url: required"},
+		{`{"server": {"url": "http://x"}}`, "only opc.tcp"},
+		{`{"server": {"url": "x", "timeoutInMillis": "5"}}`, "server.timeoutInMillis: wrong type"},
+		{`{"server": {"url": "x", "timeoutInMillis": -1}}`, "server.timeoutInMillis: must be positive"},
+		{`{"server": {"url": "x", "security": "Basic512"}}`, "server.security: unknown security policy"},
+		{`{"server": {"url": "x", "identity": {"type": "kerberos"}}}`, "server.identity.type"},
+		{`{"server": {"url": "x", "identity": {"type": "username"}}}`, "server.identity.username: required"},
+		{`{"server": {"url": "x", "identity": {"mode": "Encrypt"}}}`, "server.identity.mode"},
+		{`{"server": {"url": "x", "security": "None", "identity": {"mode": "Sign"}}}`, "policy None cannot be used"},
+		{`{"server": {"url": "x", "identity": {"type": "certificates", "cert": "/nonexistent.pem", "privateKey": "/nonexistent.key"}}}`, "server.identity.cert"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceInfo": {"deviceNameExpression": "a"}}]}`, "mapping[0].deviceNodePattern: required"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Objects\\.X", "deviceInfo": {"deviceNameExpression": "a"}}]}`, "neither a node id nor a path from Root"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "ns=x;i=1", "deviceInfo": {"deviceNameExpression": "a"}}]}`, "bad node id"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X"}]}`, "deviceNameExpression: required"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X", "deviceInfo": {"deviceNameExpression": "a"},
+		   "timeseries": [{"key": "k", "type": "path", "value": "plain"}]}]}`, "mapping[0].timeseries[0].value"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X", "deviceInfo": {"deviceNameExpression": "a"},
+		   "timeseries": [{"key": "k", "type": "magic", "value": "${A}"}]}]}`, "mapping[0].timeseries[0].type"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X", "deviceInfo": {"deviceNameExpression": "a"},
+		   "attributes": [{"key": "k", "value": "${A}", "timestampLocation": "device"}]}]}`, "mapping[0].attributes[0].timestampLocation"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X", "deviceInfo": {"deviceNameExpression": "a"},
+		   "timeseries": [{"key": "k", "value": "${A}", "reportStrategy": {"type": "SOMETIMES"}}]}]}`, "mapping[0].timeseries[0].reportStrategy"},
+		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X", "deviceInfo": {"deviceNameExpression": "a"},
+		   "rpc_methods": [{"method": "m", "arguments": 5}]}]}`, "mapping[0].rpc_methods[0].arguments"},
+	} {
+		_, _, err := factory(t, []byte(tc.cfg))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+func TestUnknownKeysWarn(t *testing.T) {
+	_, warns, err := factory(t, []byte(`{"server": {"url": "x", "colour": 1}, "name": "OPCUA", "logLevel": "INFO"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 2 || !strings.Contains(warns[0], "server.colour") {
+		t.Errorf("warnings %v", warns)
+	}
+}
+
+func TestSecuritySettings(t *testing.T) {
+	dir := t.TempDir()
+	der, key, err := newAppCertificate("urn:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "c.der"), filepath.Join(dir, "k.pem")
+	if err := os.WriteFile(certPath, der, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(keyPath, pemKey(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := factory(t, []byte(`{"server": {"url": "x", "security": "Basic256Sha256",
+	  "identity": {"type": "certificates", "cert": "`+certPath+`", "privateKey": "`+keyPath+`"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.mode != "SignAndEncrypt" || c.cfg.policy != "Basic256Sha256" || !bytes.Equal(c.cfg.certDER, der) {
+		t.Errorf("settings %s %s", c.cfg.mode, c.cfg.policy)
+	}
+	c, _, err = factory(t, []byte(`{"server": {"url": "x", "security": "http://opcfoundation.org/UA/SecurityPolicy#Aes128_Sha256_RsaOaep",
+	  "identity": {"type": "username", "username": "u", "mode": "Sign"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.mode != "Sign" || c.cfg.policy != "Aes128_Sha256_RsaOaep" || c.cfg.certDER != nil {
+		t.Errorf("settings %s %s", c.cfg.mode, c.cfg.policy)
+	}
+}
+
+func TestAppCertificateReused(t *testing.T) {
+	dir := t.TempDir()
+	der1, _, err := appCertificate(dir, "urn:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	der2, _, err := appCertificate(dir, "urn:a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(der1, der2) {
+		t.Error("certificate regenerated")
+	}
+	der3, _, err := appCertificate(dir, "urn:b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(der1, der3) {
+		t.Error("certificate kept although the application uri changed")
+	}
+}
+
+func TestParseRefs(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		kind refKind
+		str  string
+	}{
+		{"${Temperature}", refRelative, "Temperature"},
+		{`${Nested\.Deep\.Value}`, refRelative, `Nested\.Deep\.Value`},
+		{`${Root\.Objects\.MyObject\.Power}`, refAbsolute, `Root\.Objects\.MyObject\.Power`},
+		{`${1:Types\.0:Double}`, refRelative, `1:Types\.0:Double`},
+		{"${ns=2;i=1003}", refNodeID, "ns=2;i=1003"},
+		{"ns=2;s=A.B", refNodeID, "ns=2;s=A.B"},
+		{"x ${ns=3;g=1E14849E-3744-470D-8C7B-5F9110C2FA32} y", refNodeID, "ns=3;g=1E14849E-3744-470D-8C7B-5F9110C2FA32"},
+		{"Constant text", refConstant, "Constant text"},
+		{`${My.Dotted.Name}`, refRelative, "My.Dotted.Name"},
+	} {
+		r, err := parseValueRef(tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		if r.kind != tc.kind || r.String() != tc.str {
+			t.Errorf("%s: kind %d %q, want %d %q", tc.in, r.kind, r.String(), tc.kind, tc.str)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		kind refKind
+		str  string
+	}{
+		{"Root.Objects.X.Y", refAbsolute, `Root\.Objects\.X\.Y`},
+		{`Root\.Objects\.X`, refAbsolute, `Root\.Objects\.X`},
+		{"${Relay}", refRelative, "Relay"},
+		{"Pressure", refRelative, "Pressure"},
+		{"ns=1;b=AQIDBA==", refNodeID, "ns=1;b=AQIDBA=="},
+		{"i=2258", refNodeID, "i=2258"},
+	} {
+		r, err := parseTarget(tc.in)
+		if err != nil || r.kind != tc.kind || r.String() != tc.str {
+			t.Errorf("target %s: %v kind %d %q", tc.in, err, r.kind, r.String())
+		}
+	}
+	for _, bad := range []string{"", `A\.\.B`, "Root", "${}"} {
+		if _, err := parseTarget(bad); err == nil {
+			t.Errorf("target %q: no error", bad)
+		}
+	}
+}
+
+func TestParseSetParams(t *testing.T) {
+	for _, tc := range []struct{ in, target, value string }{
+		{`Root\.Objects\.TempSensor\.Pressure; 90.25`, `Root\.Objects\.TempSensor\.Pressure`, "90.25"},
+		{"ns=3;i=9; 456.34", "ns=3;i=9", "456.34"},
+		{"ns=3;i=9;=5", "ns=3;i=9", "5"},
+		{"ns=3;s=A B", "ns=3;s=A", "B"},
+		{"Pressure=7;", "Pressure", "7"},
+		{"Pressure 7", "Pressure", "7"},
+		{"Pressure;=7", "Pressure", "7"},
+		{"Text; hello world", "Text", "hello world"},
+	} {
+		target, value, ok := parseSetParams(tc.in)
+		if !ok || target != tc.target || value != tc.value {
+			t.Errorf("%q: %q %q %v, want %q %q", tc.in, target, value, ok, tc.target, tc.value)
+		}
+	}
+	for _, bad := range []string{"Pressure", "a=b=c", "ns=3;i=9", ""} {
+		if _, _, ok := parseSetParams(bad); ok {
+			t.Errorf("%q: accepted", bad)
+		}
+	}
+}
+
+func TestConvertValues(t *testing.T) {
+	guid := ua.NewGUID("72962B91-FA75-4AE6-8D28-B404DC7DAF63")
+	for _, tc := range []struct {
+		in   any
+		want any
+	}{
+		{true, true},
+		{int8(-1), int64(-1)},
+		{uint64(1 << 63), float64(1 << 63)},
+		{float32(1.1), 1.1},
+		{time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), "2024-01-02T03:04:05+00:00"},
+		{time.Date(2024, 1, 2, 3, 4, 5, 1500, time.FixedZone("x", 3600)), "2024-01-02T02:04:05.000001+00:00"},
+		{guid, "72962b91-fa75-4ae6-8d28-b404dc7daf63"},
+		{[]byte{1, 0xab}, "01ab"},
+		{ua.XMLElement("<x/>"), "<x/>"},
+		{ua.NewStringNodeID(2, "A"), "ns=2;s=A"},
+		{ua.NewExpandedNodeID(ua.NewNumericNodeID(0, 5), "urn:x", 0), "nsu=urn:x;i=5"},
+		{ua.StatusBadTimeout, "BadTimeout"},
+		{ua.StatusBadNodeIDUnknown, "BadNodeIdUnknown"},
+		{&ua.QualifiedName{NamespaceIndex: 3, Name: "Q"}, "3:Q"},
+		{ua.NewLocalizedTextWithLocale("Hi", "en"), "Hi"},
+		{[]float32{1.5, 2}, json.RawMessage("[1.5,2]")},
+		{[]*ua.LocalizedText{ua.NewLocalizedText("a")}, json.RawMessage(`["a"]`)},
+		{[][]int32{{1, 2}, {3, 4}}, json.RawMessage("[[1,2],[3,4]]")},
+		{ua.MustVariant(int32(3)), int64(3)},
+		{nil, nil},
+	} {
+		got := convertValue(tc.in)
+		if !sameValue(got, tc.want) {
+			t.Errorf("%#v: %#v (%T), want %#v", tc.in, got, got, tc.want)
+		}
+	}
+	node := ua.NewStringNodeID(1, "N")
+	if v, ok := dataValue(&ua.DataValue{Status: ua.StatusBadNodeIDUnknown}, node); !ok ||
+		v != "Bad status code: BadNodeIdUnknown for node: ns=1;s=N with description "+statusText(ua.StatusBadNodeIDUnknown) {
+		t.Errorf("bad status: %v", v)
+	}
+	if _, ok := dataValue(&ua.DataValue{Value: &ua.Variant{}}, node); ok {
+		t.Error("null value reported")
+	}
+}
+
+func TestCast(t *testing.T) {
+	for _, tc := range []struct {
+		typ   ua.TypeID
+		array bool
+		in    any
+		want  any
+	}{
+		{ua.TypeIDDouble, false, "90.25", 90.25},
+		{ua.TypeIDInt32, false, int64(5), int32(5)},
+		{ua.TypeIDInt32, false, "7", int32(7)},
+		{ua.TypeIDByte, false, 3.0, uint8(3)},
+		{ua.TypeIDBoolean, false, "on", true},
+		{ua.TypeIDString, false, 1.5, "1.5"},
+		{ua.TypeIDFloat, false, int64(2), float32(2)},
+		{ua.TypeIDDouble, true, []any{1.0, int64(2)}, []float64{1, 2}},
+		{ua.TypeIDInt16, true, "[1,2]", []int16{1, 2}},
+	} {
+		v, err := toVariant(tc.typ, tc.array, tc.in)
+		if err != nil {
+			t.Errorf("%v %v: %v", tc.typ, tc.in, err)
+			continue
+		}
+		got, _ := json.Marshal(v.Value())
+		want, _ := json.Marshal(tc.want)
+		if string(got) != string(want) || v.Type() != tc.typ {
+			t.Errorf("%v %v: %s (%v)", tc.typ, tc.in, got, v.Type())
+		}
+	}
+	for _, tc := range []struct {
+		typ ua.TypeID
+		in  any
+	}{{ua.TypeIDByte, int64(300)}, {ua.TypeIDInt32, "x"}, {ua.TypeIDBoolean, "maybe"}, {ua.TypeIDGUID, "nope"}} {
+		if _, err := toVariant(tc.typ, false, tc.in); err == nil {
+			t.Errorf("%v %v: no error", tc.typ, tc.in)
+		}
+	}
+}
+
+func TestMethodArgs(t *testing.T) {
+	two := &methodSpec{name: "m", args: []argSpec{{value: int64(2)}, {value: int64(4)}}}
+	none := &methodSpec{name: "m"}
+	partial := &methodSpec{name: "m", args: []argSpec{{value: int64(2)}, {}}}
+	for _, tc := range []struct {
+		spec   *methodSpec
+		params any
+		want   string
+	}{
+		{two, nil, "[2,4]"},
+		{two, []any{int64(7), int64(8)}, "[7,8]"},
+		{two, []any{int64(7)}, "error: Expected 2 arguments, but got 1"},
+		{two, "x", "error: The arguments must be specified in the square quotes []"},
+		{none, nil, "null"},
+		{none, int64(3), "[3]"},
+		{partial, nil, "error: You must either define values for arguments in config or along with rpc request"},
+		{partial, []any{int64(1), int64(2)}, "[1,2]"},
+	} {
+		args, err := methodArgs(tc.spec, tc.params)
+		got := jsonText(args)
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%+v %v: %s, want %s", tc.spec.args, tc.params, got, tc.want)
+		}
+	}
+}
+
+func FuzzParseSetParams(f *testing.F) {
+	for _, s := range []string{`Root\.Objects\.A; 1`, "ns=3;i=9; 456.34", "a=b", "x y z", "ns=1;s=;", ";=;="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		target, value, ok := parseSetParams(s)
+		if ok && (target == "" || value == "") {
+			t.Fatalf("%q: empty part %q %q", s, target, value)
+		}
+		_, _ = parseTarget(s)
+		_, _ = parseValueRef(s)
+		_, _ = parseDeviceNode(s)
+	})
+}
+
+func FuzzConfig(f *testing.F) {
+	raw, err := readTestdata("opcua.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte(`{"server":{"url":"x","identity":{"type":"username","username":"u"}},"mapping":[{"deviceNodePattern":"ns=1;i=1","deviceInfo":{"deviceNameExpression":"${A}"},"rpc_methods":[{"method":"m","arguments":[1,{"value":2}]}]}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		env := connector.Env{Name: "f", Type: "opcua", Log: slog.New(slog.DiscardHandler), DataDir: t.TempDir()}
+		_, _ = New(raw, env)
+	})
+}
+
+func FuzzCast(f *testing.F) {
+	f.Add(uint8(ua.TypeIDDouble), false, `"1.5"`)
+	f.Add(uint8(ua.TypeIDInt16), true, `[1,2,"3"]`)
+	f.Add(uint8(ua.TypeIDDateTime), false, `"2024-01-01T00:00:00Z"`)
+	f.Fuzz(func(t *testing.T, typ uint8, array bool, js string) {
+		v, err := toVariant(ua.TypeID(typ%26), array, decodeJSONValue(json.RawMessage(js)))
+		if err == nil {
+			if _, err := v.Encode(); err != nil {
+				t.Fatalf("cast to %d %q: encode: %v", typ%26, js, err)
+			}
+		}
+	})
+}
+
+func pemKey(k *rsa.PrivateKey) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+}

@@ -1,0 +1,158 @@
+package opcua
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tbgw/tbgw/drivers/drivertest"
+)
+
+// testServer is the node-opcua test server (testdata/server.js).
+type testServer struct {
+	t     testing.TB
+	port  int
+	pki   string
+	args  []string
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan struct{}
+}
+
+// nodeModules finds the npm packages installed by scripts/peers/opcua.sh.
+func nodeModules(t testing.TB) string {
+	cache := os.Getenv("TBGW_CACHE")
+	if cache == "" {
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache = filepath.Join(root, ".cache")
+	}
+	dir := filepath.Join(cache, "npm", "opcua", "node_modules")
+	_, errNode := exec.LookPath("node")
+	_, errPkg := os.Stat(filepath.Join(dir, "node-opcua-server", "package.json"))
+	drivertest.RequirePeer(t, errNode == nil && errPkg == nil, "node-opcua-server (scripts/peers/opcua.sh)")
+	return dir
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startServer starts the test server on a free port; it is killed when the
+// test ends.
+func startServer(t testing.TB, args ...string) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, port: freePort(t), pki: t.TempDir(), args: args}
+	ts.start()
+	t.Cleanup(ts.kill)
+	return ts
+}
+
+func (ts *testServer) url() string { return fmt.Sprintf("opc.tcp://127.0.0.1:%d", ts.port) }
+
+func (ts *testServer) start() {
+	t := ts.t
+	t.Helper()
+	mods := nodeModules(t)
+	args := append([]string{"--security-revert=CVE-2023-46809", "testdata/server.js", fmt.Sprint(ts.port), ts.pki}, ts.args...)
+	cmd := exec.Command("node", args...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+mods, "HOME="+ts.pki)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &lockedWriter{w: &stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.HasPrefix(line, "listening") {
+				select {
+				case ready <- line:
+				default:
+				}
+			}
+		}
+	}()
+	ts.mu.Lock()
+	ts.cmd, ts.stdin, ts.done = cmd, stdin, done
+	ts.mu.Unlock()
+	select {
+	case <-ready:
+	case <-done:
+		_ = cmd.Wait()
+		t.Fatalf("opcua test server exited: %s", stderr.String())
+	case <-time.After(60 * time.Second):
+		ts.kill()
+		t.Fatalf("opcua test server not listening after 60s: %s", stderr.String())
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// kill stops the server (the whole process group) and waits for it.
+func (ts *testServer) kill() {
+	ts.mu.Lock()
+	cmd, done := ts.cmd, ts.done
+	ts.cmd = nil
+	ts.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+	_ = cmd.Wait()
+}
+
+// restart kills the server and starts it again on the same port.
+func (ts *testServer) restart() {
+	ts.kill()
+	ts.start()
+}
+
+// command writes a control line to the server's stdin.
+func (ts *testServer) command(line string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if _, err := io.WriteString(ts.stdin, line+"\n"); err != nil {
+		ts.t.Fatalf("server command %q: %v", line, err)
+	}
+}
