@@ -2,11 +2,11 @@ package opcua
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
-	"context"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"os"
 	"path/filepath"

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopcua/opcua/ua"
 	"github.com/tbgw/tbgw/drivers/drivertest"
 	"github.com/tbgw/tbgw/gw/connector"
 )
@@ -550,4 +551,13 @@ func TestCancelWhileDisconnected(t *testing.T) {
 	if got := rpc(t, c.(*Connector), "", "multiply", nil); !strings.Contains(got, "not connected") {
 		t.Errorf("connector rpc while disconnected = %s", got)
 	}
+}
+
+func mustNode(t *testing.T, s string) *ua.NodeID {
+	t.Helper()
+	id, err := parseNodeID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
