@@ -1,0 +1,589 @@
+package snmp
+
+import (
+	"encoding/json"
+	"slices"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/tbgw/tbgw/codec"
+	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/codec/pyre"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// plan is a validated configuration, ready to run.
+type plan struct {
+	workers int
+	traps   *trapPlan
+	devices []*device
+}
+
+// op is one compiled SNMP operation.
+type op struct {
+	method    string
+	oids      []string // canonical, leading dot
+	scalar    []string // bulkget non-repeaters
+	repeating []string // bulkget repeaters
+	maxList   int      // bulkget max-repetitions
+	bulk      int      // bulkwalk / bulktable max-repetitions
+	baseNodes int      // table: arcs before the column number (0: guess)
+	community string   // effective community (v1/v2c)
+	timeout   time.Duration
+	octets    octetMode
+	mappings  []mapping // multiset
+	valueType string    // set/multiset value type, "" to infer
+}
+
+type mapping struct {
+	oid   string
+	value any
+}
+
+// item is one datapoint read by polling.
+type item struct {
+	key    string
+	attr   bool
+	report *connector.Strategy
+	op     op
+}
+
+// request is an attribute update or RPC request with its name filter.
+type request struct {
+	filter *pyre.Regex
+	op     op
+}
+
+type trapMap struct {
+	oid string // canonical
+	key string // may contain ${oid}
+}
+
+type usmUser struct {
+	level   gosnmp.SnmpV3MsgFlags
+	name    string
+	auth    gosnmp.SnmpV3AuthProtocol
+	authKey string
+	priv    gosnmp.SnmpV3PrivProtocol
+	privKey string
+}
+
+// params returns fresh USM parameters for the user.
+func (u *usmUser) params() *gosnmp.UsmSecurityParameters {
+	p := &gosnmp.UsmSecurityParameters{UserName: u.name, AuthenticationProtocol: gosnmp.NoAuth, PrivacyProtocol: gosnmp.NoPriv}
+	if u.level&gosnmp.AuthNoPriv != 0 {
+		p.AuthenticationProtocol, p.AuthenticationPassphrase = u.auth, u.authKey
+	}
+	if u.level&gosnmp.AuthPriv == gosnmp.AuthPriv {
+		p.PrivacyProtocol, p.PrivacyPassphrase = u.priv, u.privKey
+	}
+	return p
+}
+
+type trapPlan struct {
+	address     string
+	communities map[string]bool // nil: any
+	engineID    string          // raw bytes; "" to generate one
+	users       []*usmUser
+	queue       int
+}
+
+// compile validates cfg and builds the plan. Every problem is reported with
+// its position in the file.
+func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
+	p := &plan{}
+	if !doc.Has("devices") {
+		return nil, doc.Errorf("devices", "required")
+	}
+	var raw struct {
+		Devices []json.RawMessage `json:"devices"`
+	}
+	if err := json.Unmarshal(doc.Raw(), &raw); err != nil {
+		return nil, err
+	}
+	for i := range cfg.Devices {
+		path := fmt.Sprintf("devices[%d]", i)
+		d, err := compileDevice(doc, path, &cfg.Devices[i], warn)
+		if err != nil {
+			return nil, err
+		}
+		if d.conv, err = customConverter(doc, path, cfg.Devices[i].Converter, raw.Devices[i], warn); err != nil {
+			return nil, err
+		}
+		d.idx = i
+		p.devices = append(p.devices, d)
+	}
+	p.workers = min(len(p.devices), defaultMaxWorkers)
+	if cfg.Workers != nil {
+		if *cfg.Workers < 1 || *cfg.Workers > 1024 {
+			return nil, doc.Errorf("workers", "must be between 1 and 1024")
+		}
+		p.workers = *cfg.Workers
+	}
+	p.workers = max(p.workers, 1)
+	if cfg.Traps != nil && cfg.Traps.Address != "" {
+		t, err := compileTraps(doc, cfg.Traps)
+		if err != nil {
+			return nil, err
+		}
+		p.traps = t
+	}
+	return p, nil
+}
+
+func compileDevice(doc *conf.Doc, path string, c *deviceConfig, warn func(error)) (*device, error) {
+	d := &device{name: c.DeviceName, typ: c.DeviceType, host: strings.TrimSpace(c.IP)}
+	if d.name == "" {
+		return nil, doc.Errorf(path+".deviceName", "required")
+	}
+	if d.typ == "" {
+		d.typ = "default"
+	}
+	if d.host == "" {
+		return nil, doc.Errorf(path+".ip", "required")
+	}
+	if a, err := netip.ParseAddr(d.host); err == nil {
+		d.literal = a.Unmap()
+	} else if strings.ContainsAny(d.host, " /:@") {
+		return nil, doc.Errorf(path+".ip", "not an IP address or host name: %q", d.host)
+	}
+	d.port = defaultPort
+	if c.Port != nil {
+		if *c.Port < 1 || *c.Port > 65535 {
+			return nil, doc.Errorf(path+".port", "must be between 1 and 65535")
+		}
+		d.port = uint16(*c.Port)
+	}
+	d.period = defaultPollPeriod * time.Millisecond
+	if c.PollPeriod != nil {
+		if *c.PollPeriod <= 0 || *c.PollPeriod > math.MaxInt32 {
+			return nil, doc.Errorf(path+".pollPeriod", "must be a positive number of milliseconds")
+		}
+		d.period = time.Duration(*c.PollPeriod * float64(time.Millisecond))
+	}
+	d.community = defaultCommunity
+	if c.Community != nil {
+		d.community = *c.Community
+	}
+	d.timeout = defaultTimeout * time.Second
+	if c.Timeout != nil {
+		t, err := seconds(*c.Timeout)
+		if err != nil {
+			return nil, doc.Errorf(path+".timeout", "%v", err)
+		}
+		d.timeout = t
+	}
+	d.retries = defaultRetries
+	if c.Retries != nil {
+		if *c.Retries < 0 || *c.Retries > 10 {
+			return nil, doc.Errorf(path+".retries", "must be between 0 and 10")
+		}
+		d.retries = *c.Retries
+	}
+	var err error
+	if d.report, err = compileStrategy(doc, path+".reportStrategy", c.ReportStrategy); err != nil {
+		return nil, err
+	}
+	if err := compileSecurity(doc, path, c, d); err != nil {
+		return nil, err
+	}
+
+	for _, kind := range []struct {
+		name  string
+		items []itemConfig
+		attr  bool
+	}{{"attributes", c.Attributes, true}, {"telemetry", c.Telemetry, false}} {
+		for j := range kind.items {
+			ic := &kind.items[j]
+			ip := fmt.Sprintf("%s.%s[%d]", path, kind.name, j)
+			if ic.Key == "" {
+				return nil, doc.Errorf(ip+".key", "required")
+			}
+			o, err := compileOp(doc, ip, &ic.opConfig, d)
+			if err != nil {
+				return nil, err
+			}
+			if !methods[o.method].read {
+				return nil, doc.Errorf(ip+".method", "%q writes; datapoints need a read method (get, multiget, getnext, walk, multiwalk, bulkwalk, bulkget, table, bulktable)", o.method)
+			}
+			it := &item{key: ic.Key, attr: kind.attr, op: o, report: d.report}
+			s, err := compileStrategy(doc, ip+".reportStrategy", ic.ReportStrategy)
+			if err != nil {
+				return nil, err
+			}
+			if s != nil {
+				it.report = s
+			}
+			d.items = append(d.items, it)
+		}
+	}
+	d.batches, d.single = batchGets(d.items)
+
+	for j := range c.AttributeUpdateRequests {
+		w := &c.AttributeUpdateRequests[j]
+		wp := fmt.Sprintf("%s.attributeUpdateRequests[%d]", path, j)
+		f, err := compileFilter(doc, wp+".attributeFilter", w.AttributeFilter)
+		if err != nil {
+			return nil, err
+		}
+		o, err := compileOp(doc, wp, &w.opConfig, d)
+		if err != nil {
+			return nil, err
+		}
+		if o.method != "set" && o.method != "multiset" {
+			return nil, doc.Errorf(wp+".method", "must be set or multiset")
+		}
+		if o.method == "multiset" && len(o.mappings) == 0 {
+			return nil, doc.Errorf(wp+".mappings", "required for multiset")
+		}
+		d.writes = append(d.writes, &request{filter: f, op: o})
+	}
+	for j := range c.ServerSideRPCRequests {
+		r := &c.ServerSideRPCRequests[j]
+		rp := fmt.Sprintf("%s.serverSideRpcRequests[%d]", path, j)
+		f, err := compileFilter(doc, rp+".requestFilter", r.RequestFilter)
+		if err != nil {
+			return nil, err
+		}
+		o, err := compileOp(doc, rp, &r.opConfig, d)
+		if err != nil {
+			return nil, err
+		}
+		d.rpcs = append(d.rpcs, &request{filter: f, op: o})
+	}
+	for j, t := range c.Traps {
+		tp := fmt.Sprintf("%s.traps[%d]", path, j)
+		o, err := canonOID(t.OID)
+		if err != nil {
+			return nil, doc.Errorf(tp+".oid", "%v", err)
+		}
+		if t.Key == "" {
+			return nil, doc.Errorf(tp+".key", "required")
+		}
+		d.traps = append(d.traps, trapMap{oid: o, key: t.Key})
+	}
+	return d, nil
+}
+
+// customConverter builds the device's "converter" when a converter of that
+// name is compiled in (codec registry); an upstream Python class name that
+// is not is reported and the built-in conversion used.
+func customConverter(doc *conf.Doc, path, name string, raw json.RawMessage, warn func(error)) (codec.Uplink, error) {
+	if name == "" || name == defaultConverter {
+		return nil, nil
+	}
+	if !slices.Contains(codec.Uplinks(), name) {
+		warn(doc.Errorf(path+".converter", "converter %q is not compiled in; the built-in conversion is used", name))
+		return nil, nil
+	}
+	u, err := codec.NewUplink(name, raw)
+	if err != nil {
+		return nil, doc.Errorf(path+".converter", "%v", err)
+	}
+	return u, nil
+}
+
+func seconds(v float64) (time.Duration, error) {
+	if v <= 0 || v > 3600 {
+		return 0, fmt.Errorf("must be a positive number of seconds up to 3600")
+	}
+	return time.Duration(v * float64(time.Second)), nil
+}
+
+func compileOp(doc *conf.Doc, path string, c *opConfig, d *device) (op, error) {
+	o := op{method: strings.ToLower(strings.TrimSpace(c.Method)), community: d.community, timeout: d.timeout,
+		bulk: defaultBulkSize, maxList: defaultMaxListSize}
+	m, ok := methods[o.method]
+	if !ok {
+		if o.method == "" {
+			return o, doc.Errorf(path+".method", "required")
+		}
+		return o, doc.Errorf(path+".method", "unknown method %q", c.Method)
+	}
+	var err error
+	if o.oids, err = parseOIDs(c.OID); err != nil {
+		return o, doc.Errorf(path+".oid", "%v", err)
+	}
+	if m.needOID && len(o.oids) == 0 {
+		return o, doc.Errorf(path+".oid", "required for method %s", o.method)
+	}
+	if (o.method == "get" || o.method == "getnext" || o.method == "set") && len(o.oids) > 1 {
+		return o, doc.Errorf(path+".oid", "method %s takes one OID", o.method)
+	}
+	if o.scalar, err = parseOIDs(c.ScalarOID); err != nil {
+		return o, doc.Errorf(path+".scalarOid", "%v", err)
+	}
+	if o.repeating, err = parseOIDs(c.RepeatingOID); err != nil {
+		return o, doc.Errorf(path+".repeatingOid", "%v", err)
+	}
+	if o.method == "bulkget" {
+		if len(o.scalar)+len(o.repeating) == 0 {
+			return o, doc.Errorf(path+".scalarOid", "bulkget needs scalarOid or repeatingOid")
+		}
+		if len(o.scalar) > 255 {
+			return o, doc.Errorf(path+".scalarOid", "at most 255 OIDs")
+		}
+	}
+	if c.MaxListSize != nil {
+		if *c.MaxListSize < 1 || *c.MaxListSize > 1000 {
+			return o, doc.Errorf(path+".maxListSize", "must be between 1 and 1000")
+		}
+		o.maxList = *c.MaxListSize
+	}
+	if c.BulkSize != nil {
+		if *c.BulkSize < 1 || *c.BulkSize > 1000 {
+			return o, doc.Errorf(path+".bulkSize", "must be between 1 and 1000")
+		}
+		o.bulk = *c.BulkSize
+	}
+	if c.NumBaseNodes != nil {
+		if *c.NumBaseNodes < 0 || *c.NumBaseNodes > 127 {
+			return o, doc.Errorf(path+".numBaseNodes", "must be between 0 and 127")
+		}
+		o.baseNodes = *c.NumBaseNodes
+	}
+	if c.Community != nil {
+		o.community = *c.Community
+	}
+	if c.Timeout != nil {
+		if o.timeout, err = seconds(*c.Timeout); err != nil {
+			return o, doc.Errorf(path+".timeout", "%v", err)
+		}
+	}
+	switch strings.ToLower(c.OctetString) {
+	case "", "auto":
+	case "text":
+		o.octets = octetText
+	case "hex":
+		o.octets = octetHex
+	default:
+		return o, doc.Errorf(path+".octetString", "must be auto, text or hex")
+	}
+	if c.Type != "" {
+		if !validType(c.Type) {
+			return o, doc.Errorf(path+".type", "unknown value type %q (i, u, t, a, o, s, x, counter32, counter64, ...)", c.Type)
+		}
+		o.valueType = c.Type
+	}
+	for k, v := range c.Mappings {
+		oid, err := canonOID(k)
+		if err != nil {
+			return o, doc.Errorf(path+".mappings."+k, "%v", err)
+		}
+		switch v.(type) {
+		case string, float64, bool:
+		default:
+			return o, doc.Errorf(path+".mappings."+k, "want a string, number or boolean")
+		}
+		o.mappings = append(o.mappings, mapping{oid: oid, value: v})
+	}
+	sort.Slice(o.mappings, func(i, j int) bool { return oidLess(o.mappings[i].oid, o.mappings[j].oid) })
+	return o, nil
+}
+
+// compileFilter compiles a Python-style regular expression that must match
+// a whole attribute or method name.
+func compileFilter(doc *conf.Doc, path, f string) (*pyre.Regex, error) {
+	if f == "" {
+		return nil, doc.Errorf(path, "required")
+	}
+	re, err := pyre.Compile(f)
+	if err != nil {
+		return nil, doc.Errorf(path, "bad regular expression: %v", err)
+	}
+	return re, nil
+}
+
+// compileStrategy reads a device- or key-level reportStrategy block (codec
+// does the upstream rules).
+func compileStrategy(doc *conf.Doc, path string, c *codec.StrategyConfig) (*connector.Strategy, error) {
+	s, err := c.Strategy()
+	if err != nil {
+		return nil, doc.Errorf(path, "%v", err)
+	}
+	return s, nil
+}
+
+func compileSecurity(doc *conf.Doc, path string, c *deviceConfig, d *device) error {
+	v, err := parseVersion(c.Version)
+	if err != nil {
+		return doc.Errorf(path+".version", "%v", err)
+	}
+	switch v {
+	case 1:
+		d.version = gosnmp.Version1
+	case 2:
+		d.version = gosnmp.Version2c
+	case 3:
+		d.version = gosnmp.Version3
+		u, err := compileUser(doc, path, &v3UserConfig{UserName: c.UserName, SecurityLevel: c.SecurityLevel,
+			AuthProtocol: c.AuthProtocol, AuthKey: c.AuthKey, PrivProtocol: c.PrivProtocol, PrivKey: c.PrivKey})
+		if err != nil {
+			return err
+		}
+		d.usm = u
+		d.contextName = c.ContextName
+		if c.ContextEngineID != "" {
+			b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(c.ContextEngineID), "0x"))
+			if err != nil || len(b) < 5 || len(b) > 32 {
+				return doc.Errorf(path+".contextEngineId", "want 5 to 32 bytes in hex")
+			}
+			d.contextEngineID = string(b)
+		}
+	}
+	return nil
+}
+
+// compileUser validates USM credentials. Missing protocols default to SHA
+// and AES; a missing level follows from the keys given.
+func compileUser(doc *conf.Doc, path string, c *v3UserConfig) (*usmUser, error) {
+	u := &usmUser{name: c.UserName, authKey: c.AuthKey, privKey: c.PrivKey, auth: gosnmp.SHA, priv: gosnmp.AES}
+	if u.name == "" {
+		return nil, doc.Errorf(path+".userName", "required for SNMPv3")
+	}
+	switch strings.ToLower(c.SecurityLevel) {
+	case "":
+		switch {
+		case c.PrivKey != "":
+			u.level = gosnmp.AuthPriv
+		case c.AuthKey != "":
+			u.level = gosnmp.AuthNoPriv
+		default:
+			u.level = gosnmp.NoAuthNoPriv
+		}
+	case "noauthnopriv":
+		u.level = gosnmp.NoAuthNoPriv
+	case "authnopriv":
+		u.level = gosnmp.AuthNoPriv
+	case "authpriv":
+		u.level = gosnmp.AuthPriv
+	default:
+		return nil, doc.Errorf(path+".securityLevel", "must be noAuthNoPriv, authNoPriv or authPriv")
+	}
+	if c.AuthProtocol != "" {
+		a, ok := authProtocols[normProto(c.AuthProtocol)]
+		if !ok {
+			return nil, doc.Errorf(path+".authProtocol", "unknown %q: want MD5, SHA, SHA224, SHA256, SHA384 or SHA512", c.AuthProtocol)
+		}
+		u.auth = a
+	}
+	if c.PrivProtocol != "" {
+		p, ok := privProtocols[normProto(c.PrivProtocol)]
+		if !ok {
+			return nil, doc.Errorf(path+".privProtocol", "unknown %q: want DES, AES, AES192, AES256, AES192C or AES256C", c.PrivProtocol)
+		}
+		u.priv = p
+	}
+	if u.level&gosnmp.AuthNoPriv != 0 && len(u.authKey) < 8 {
+		return nil, doc.Errorf(path+".authKey", "at least 8 characters needed for %s", levelName(u.level))
+	}
+	if u.level == gosnmp.AuthPriv && len(u.privKey) < 8 {
+		return nil, doc.Errorf(path+".privKey", "at least 8 characters needed for authPriv")
+	}
+	return u, nil
+}
+
+func levelName(l gosnmp.SnmpV3MsgFlags) string {
+	switch l & gosnmp.AuthPriv {
+	case gosnmp.AuthPriv:
+		return "authPriv"
+	case gosnmp.AuthNoPriv:
+		return "authNoPriv"
+	}
+	return "noAuthNoPriv"
+}
+
+func normProto(s string) string {
+	return strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToUpper(s))
+}
+
+var authProtocols = map[string]gosnmp.SnmpV3AuthProtocol{
+	"MD5": gosnmp.MD5, "SHA": gosnmp.SHA, "SHA1": gosnmp.SHA, "SHA224": gosnmp.SHA224,
+	"SHA256": gosnmp.SHA256, "SHA384": gosnmp.SHA384, "SHA512": gosnmp.SHA512,
+}
+
+var privProtocols = map[string]gosnmp.SnmpV3PrivProtocol{
+	"DES": gosnmp.DES, "AES": gosnmp.AES, "AES128": gosnmp.AES, "AES192": gosnmp.AES192,
+	"AES256": gosnmp.AES256, "AES192C": gosnmp.AES192C, "AES256C": gosnmp.AES256C,
+}
+
+func compileTraps(doc *conf.Doc, c *trapsConfig) (*trapPlan, error) {
+	t := &trapPlan{address: c.Address, queue: defaultTrapQueue}
+	host, port, err := net.SplitHostPort(c.Address)
+	if err != nil {
+		return nil, doc.Errorf("traps.address", "want host:port: %v", err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return nil, doc.Errorf("traps.address", "bad port %q", port)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return nil, doc.Errorf("traps.address", "want an IP address to listen on, got %q", host)
+		}
+	}
+	if len(c.Communities) > 0 {
+		t.communities = map[string]bool{}
+		for _, s := range c.Communities {
+			t.communities[s] = true
+		}
+	}
+	if c.EngineID != "" {
+		b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(c.EngineID), "0x"))
+		if err != nil || len(b) < 5 || len(b) > 32 {
+			return nil, doc.Errorf("traps.engineId", "want 5 to 32 bytes in hex")
+		}
+		t.engineID = string(b)
+	}
+	for i := range c.V3Users {
+		u, err := compileUser(doc, fmt.Sprintf("traps.v3Users[%d]", i), &c.V3Users[i])
+		if err != nil {
+			return nil, err
+		}
+		t.users = append(t.users, u)
+	}
+	if c.QueueSize != nil {
+		if *c.QueueSize < 1 || *c.QueueSize > 65536 {
+			return nil, doc.Errorf("traps.queueSize", "must be between 1 and 65536")
+		}
+		t.queue = *c.QueueSize
+	}
+	return t, nil
+}
+
+// batchGets groups single-OID get datapoints that share community and
+// timeout into multi-varbind GET requests; everything else runs alone.
+func batchGets(items []*item) (batches [][]*item, single []*item) {
+	type key struct {
+		community string
+		timeout   time.Duration
+	}
+	idx := map[key]int{}
+	for _, it := range items {
+		if it.op.method != "get" || len(it.op.oids) != 1 {
+			single = append(single, it)
+			continue
+		}
+		k := key{it.op.community, it.op.timeout}
+		i, ok := idx[k]
+		if !ok || len(batches[i]) >= maxGetBatch {
+			i = len(batches)
+			idx[k] = i
+			batches = append(batches, nil)
+		}
+		batches[i] = append(batches[i], it)
+	}
+	return batches, single
+}
+
+// maxGetBatch is how many OIDs one batched GET carries: small enough for
+// a response to fit one UDP datagram with common values.
+const maxGetBatch = 32

@@ -1,0 +1,316 @@
+package snmp
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/tbgw/tbgw/codec"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// Well-known OIDs of notifications (RFC 3416, RFC 3584, RFC 3414).
+const (
+	oidSysUpTime          = ".1.3.6.1.2.1.1.3.0"
+	oidSnmpTrapOID        = ".1.3.6.1.6.3.1.1.4.1.0"
+	oidSnmpTrapEnterprise = ".1.3.6.1.6.3.1.1.4.3.0"
+	oidSnmpTraps          = ".1.3.6.1.6.3.1.1.5" // generic traps: .<generic+1>
+	oidUnknownEngineIDs   = ".1.3.6.1.6.3.15.1.1.4.0"
+)
+
+// trapReceiver decodes notifications on one UDP socket and answers what
+// needs an answer (informs, SNMPv3 engine discovery).
+type trapReceiver struct {
+	c        *Connector
+	pc       net.PacketConn
+	params   *gosnmp.GoSNMP // decoder with the v3 users
+	engineID string
+	started  time.Time
+	unknown  atomic.Uint32 // discovery probes answered
+	queue    chan connector.Data
+	dropped  atomic.Uint64
+}
+
+// receiveTraps runs the trap receiver until ctx ends, binding again with a
+// back-off when the socket fails. Converted traps go through a bounded
+// queue to one sender, so a slow storage never stalls the socket.
+func (c *Connector) receiveTraps(ctx context.Context, sink connector.Sink) {
+	t := c.plan.traps
+	queue := make(chan connector.Data, t.queue)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case d := <-queue:
+				if err := sink.Send(ctx, []connector.Data{d}); err != nil && ctx.Err() == nil {
+					c.log.Warn("snmp: trap data dropped", "device", d.Device, "err", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	defer wg.Wait()
+
+	engineID := t.engineID
+	if engineID == "" {
+		// RFC 3411 format 5 (octets), enterprise 0, eight random bytes.
+		b := make([]byte, 13)
+		copy(b, []byte{0x80, 0, 0, 0, 5})
+		_, _ = rand.Read(b[5:])
+		engineID = string(b)
+	}
+	delay := time.Second
+	for {
+		err := c.listenTraps(ctx, engineID, queue)
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Error("snmp: trap receiver failed", "address", t.address, "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return
+		}
+		delay = min(2*delay, time.Minute)
+	}
+}
+
+func (c *Connector) listenTraps(ctx context.Context, engineID string, queue chan connector.Data) error {
+	t := c.plan.traps
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, "udp", t.address)
+	if err != nil {
+		return err
+	}
+	defer pc.Close()
+	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
+	defer stop()
+
+	table := gosnmp.NewSnmpV3SecurityParametersTable(gosnmp.Logger{})
+	// An empty user lets engine discovery probes decode.
+	if err := table.Add("", &gosnmp.UsmSecurityParameters{AuthenticationProtocol: gosnmp.NoAuth, PrivacyProtocol: gosnmp.NoPriv}); err != nil {
+		return err
+	}
+	for _, u := range t.users {
+		if err := table.Add(u.name, u.params()); err != nil {
+			return fmt.Errorf("v3 user %s: %w", u.name, err)
+		}
+	}
+	params := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel}
+	params.SetTrapSecurityParametersTable(table)
+	r := &trapReceiver{c: c, pc: pc, params: params, engineID: engineID, started: time.Now(), queue: queue}
+	c.trapAddr.Store(pc.LocalAddr().String())
+	c.log.Info("snmp: receiving traps", "address", pc.LocalAddr().String())
+
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		ua, ok := from.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		msg := make([]byte, n) // decoded values point into the message
+		copy(msg, buf[:n])
+		r.handle(msg, ua)
+	}
+}
+
+// handle processes one datagram; a malformed one is logged and dropped.
+func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
+	defer func() {
+		if e := recover(); e != nil {
+			r.c.log.Debug("snmp: undecodable notification", "from", from.String(), "panic", fmt.Sprint(e))
+		}
+	}()
+	pkt, err := r.params.UnmarshalTrap(msg, false)
+	if err != nil {
+		r.c.log.Debug("snmp: notification dropped", "from", from.String(), "err", err)
+		return
+	}
+	if pkt.Version == gosnmp.Version3 {
+		usp, _ := pkt.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+		if usp == nil {
+			return
+		}
+		if len(usp.AuthoritativeEngineID) < 5 {
+			// Engine discovery (an inform sender learning our engine ID).
+			r.report(pkt, from)
+			return
+		}
+	} else if cs := r.c.plan.traps.communities; cs != nil && !cs[pkt.Community] {
+		r.c.log.Debug("snmp: notification with unknown community dropped", "from", from.String())
+		return
+	}
+	switch pkt.PDUType {
+	case gosnmp.Trap, gosnmp.SNMPv2Trap:
+	case gosnmp.InformRequest:
+		r.ack(pkt, from)
+	default:
+		r.c.log.Debug("snmp: unexpected PDU on the trap port", "from", from.String(), "pdu", pkt.PDUType.String())
+		return
+	}
+	src, _ := netip.AddrFromSlice(from.IP)
+	for _, d := range r.c.trapData(pkt, src.Unmap()) {
+		select {
+		case r.queue <- d:
+		default:
+			if n := r.dropped.Add(1); n%100 == 1 {
+				r.c.log.Warn("snmp: trap queue full, notifications dropped", "dropped", n)
+			}
+		}
+	}
+}
+
+// report answers an engine discovery probe with our engine ID, boots and
+// time (RFC 3414 section 4).
+func (r *trapReceiver) report(pkt *gosnmp.SnmpPacket, to *net.UDPAddr) {
+	resp := &gosnmp.SnmpPacket{
+		Version:       gosnmp.Version3,
+		MsgFlags:      gosnmp.NoAuthNoPriv,
+		SecurityModel: gosnmp.UserSecurityModel,
+		SecurityParameters: &gosnmp.UsmSecurityParameters{
+			AuthoritativeEngineID:    r.engineID,
+			AuthoritativeEngineBoots: 1,
+			AuthoritativeEngineTime:  uint32(time.Since(r.started) / time.Second),
+			AuthenticationProtocol:   gosnmp.NoAuth,
+			PrivacyProtocol:          gosnmp.NoPriv,
+		},
+		ContextEngineID: r.engineID,
+		ContextName:     pkt.ContextName,
+		PDUType:         gosnmp.Report,
+		MsgID:           pkt.MsgID,
+		RequestID:       pkt.RequestID,
+		MsgMaxSize:      65507,
+		Variables: []gosnmp.SnmpPDU{{Name: oidUnknownEngineIDs, Type: gosnmp.Counter32,
+			Value: r.unknown.Add(1)}},
+	}
+	r.send(resp, to)
+}
+
+// ack acknowledges an inform with a response carrying the same varbinds.
+func (r *trapReceiver) ack(pkt *gosnmp.SnmpPacket, to *net.UDPAddr) {
+	resp := *pkt
+	resp.PDUType = gosnmp.GetResponse
+	resp.Error, resp.ErrorIndex = gosnmp.NoError, 0
+	resp.MsgFlags = pkt.MsgFlags &^ gosnmp.Reportable
+	if usp, ok := pkt.SecurityParameters.(*gosnmp.UsmSecurityParameters); ok && pkt.MsgFlags&gosnmp.AuthPriv == gosnmp.AuthPriv {
+		salt := make([]byte, 8) // a fresh salt: never reuse the inform's IV
+		_, _ = rand.Read(salt)
+		usp.PrivacyParameters = salt
+	}
+	r.send(&resp, to)
+}
+
+func (r *trapReceiver) send(p *gosnmp.SnmpPacket, to *net.UDPAddr) {
+	b, err := p.MarshalMsg()
+	if err != nil {
+		r.c.log.Debug("snmp: cannot encode notification answer", "to", to.String(), "err", err)
+		return
+	}
+	if _, err := r.pc.WriteTo(b, to); err != nil {
+		r.c.log.Debug("snmp: cannot send notification answer", "to", to.String(), "err", err)
+	}
+}
+
+// trapData maps a notification to telemetry of every device whose address
+// is the sender's (an SNMPv1 trap's agent-addr counts too) and that maps at
+// least one of its OIDs.
+func (c *Connector) trapData(pkt *gosnmp.SnmpPacket, src netip.Addr) []connector.Data {
+	vars := pkt.Variables
+	agent := src
+	if pkt.PDUType == gosnmp.Trap {
+		vars = v1Varbinds(pkt)
+		if a, err := netip.ParseAddr(pkt.AgentAddress); err == nil {
+			agent = a.Unmap()
+		}
+	}
+	ts := c.env.Now().UnixMilli()
+	var out []connector.Data
+	for _, d := range c.plan.devices {
+		if len(d.traps) == 0 {
+			continue
+		}
+		a := d.addr.Load()
+		if a == nil || (a.Addr() != src && a.Addr() != agent) {
+			continue
+		}
+		data := connector.Data{Device: d.name, Type: d.typ}
+		for _, pdu := range vars {
+			m := matchTrap(d.traps, pdu.Name)
+			if m == nil {
+				continue
+			}
+			v, ok := scalar(pdu, octetAuto)
+			if !ok {
+				continue
+			}
+			key := strings.ReplaceAll(m.key, "${oid}", plainOID(pdu.Name))
+			data.Telemetry = append(data.Telemetry, connector.Point{Key: key, Value: v, TS: ts, Report: onReceived})
+		}
+		if len(data.Telemetry) > 0 {
+			out = append(out, data)
+		}
+	}
+	if len(out) == 0 {
+		c.log.Debug("snmp: notification matches no device", "from", src.String(), "pdu", pkt.PDUType.String())
+	}
+	return out
+}
+
+// onReceived reports every trap value, also repeated ones: a notification
+// is an event, not a state.
+var onReceived = &connector.Strategy{Type: codec.OnReceived, TTLSec: codec.DefaultTTLSec}
+
+// matchTrap finds the mapping of oid: an exact match, else the longest
+// mapping that is a prefix of it.
+func matchTrap(ms []trapMap, oid string) *trapMap {
+	var best *trapMap
+	for i := range ms {
+		m := &ms[i]
+		if oid == m.oid {
+			return m
+		}
+		if strings.HasPrefix(oid, m.oid+".") && (best == nil || len(m.oid) > len(best.oid)) {
+			best = m
+		}
+	}
+	return best
+}
+
+// v1Varbinds presents an SNMPv1 trap like an SNMPv2 one (RFC 3584 3.1):
+// sysUpTime.0, snmpTrapOID.0, the varbinds, snmpTrapEnterprise.0.
+func v1Varbinds(pkt *gosnmp.SnmpPacket) []gosnmp.SnmpPDU {
+	ent := pkt.Enterprise
+	if ent != "" && !strings.HasPrefix(ent, ".") {
+		ent = "." + ent
+	}
+	trapOID := ent + ".0." + strconv.Itoa(pkt.SpecificTrap)
+	if pkt.GenericTrap >= 0 && pkt.GenericTrap < 6 {
+		trapOID = oidSnmpTraps + "." + strconv.Itoa(pkt.GenericTrap+1)
+	}
+	out := make([]gosnmp.SnmpPDU, 0, len(pkt.Variables)+3)
+	out = append(out,
+		gosnmp.SnmpPDU{Name: oidSysUpTime, Type: gosnmp.TimeTicks, Value: uint32(pkt.Timestamp)},
+		gosnmp.SnmpPDU{Name: oidSnmpTrapOID, Type: gosnmp.ObjectIdentifier, Value: trapOID})
+	out = append(out, pkt.Variables...)
+	if ent != "" {
+		out = append(out, gosnmp.SnmpPDU{Name: oidSnmpTrapEnterprise, Type: gosnmp.ObjectIdentifier, Value: ent})
+	}
+	return out
+}
