@@ -1,13 +1,13 @@
 package snmp
 
 import (
-	"encoding/json"
-	"slices"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"

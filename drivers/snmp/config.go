@@ -27,15 +27,15 @@ type fileConfig struct {
 }
 
 type deviceConfig struct {
-	DeviceName     string          `json:"deviceName"`
-	DeviceType     string          `json:"deviceType"`
-	IP             string          `json:"ip"`
-	Port           *int            `json:"port"`
-	PollPeriod     *float64        `json:"pollPeriod"` // ms
-	Community      *string         `json:"community"`
-	Timeout        *float64        `json:"timeout"` // s
-	Retries        *int            `json:"retries"`
-	Converter      string          `json:"converter"`
+	DeviceName     string                `json:"deviceName"`
+	DeviceType     string                `json:"deviceType"`
+	IP             string                `json:"ip"`
+	Port           *int                  `json:"port"`
+	PollPeriod     *float64              `json:"pollPeriod"` // ms
+	Community      *string               `json:"community"`
+	Timeout        *float64              `json:"timeout"` // s
+	Retries        *int                  `json:"retries"`
+	Converter      string                `json:"converter"`
 	ReportStrategy *codec.StrategyConfig `json:"reportStrategy"`
 
 	// SNMP version and USM (v3) security, tbgw keys.
