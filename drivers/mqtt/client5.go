@@ -165,7 +165,7 @@ func (s *session5) publish(ctx context.Context, topic string, qos byte, retain b
 // ackInterval is how often paho.golang sends the acknowledgements that
 // manual acking has released (it keeps them in order and flushes them on
 // a timer).
-const ackInterval = 5 * time.Millisecond
+const ackInterval = 2 * time.Millisecond
 
 func (s *session5) close() {
 	s.closeOnce.Do(func() {

@@ -22,7 +22,7 @@ const (
 	defaultVersion   = 5
 	// Queue of received messages waiting for conversion, all workers
 	// together (maxMessageQueue caps it further).
-	defaultQueue = 4096
+	defaultQueue = 1024
 	maxQueue     = 1 << 16
 	// Messages converted and stored with one Sink.Send.
 	maxBatch = 256
