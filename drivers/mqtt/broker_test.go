@@ -47,10 +47,7 @@ func startMosquitto(t testing.TB, extra ...string) *mosquitto {
 	}
 	drivertest.RequirePeer(t, err == nil, "mosquitto")
 	m := &mosquitto{t: t, port: freePort(t)}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := brokerDir(t)
 	m.conf = filepath.Join(dir, "mosquitto.conf")
 	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n", m.port)
 	if _, bench := t.(*testing.B); !bench {
@@ -66,6 +63,19 @@ func startMosquitto(t testing.TB, extra ...string) *mosquitto {
 	m.start(bin)
 	t.Cleanup(m.stop)
 	return m
+}
+
+// brokerDir is a temporary directory the mosquitto user can read (the
+// broker drops root privileges after start).
+func brokerDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 func freePort(t testing.TB) int {

@@ -41,6 +41,7 @@ type Stats struct {
 	Unmatched   atomic.Int64 // messages no mapping or request took
 	StoreErrors atomic.Int64 // failed Sink.Send calls (retried)
 	Connects    atomic.Int64 // sessions established with the broker
+	ConnectErrs atomic.Int64 // failed connection attempts
 }
 
 var (
@@ -65,7 +66,11 @@ func newConnector(raw []byte, env connector.Env) (*Connector, error) {
 	if name == "" {
 		name = "mqtt"
 	}
-	cfg, doc, err := parseConfig(name+".json", raw, env.Log)
+	file := env.File
+	if file == "" {
+		file = name + ".json"
+	}
+	cfg, doc, err := parseConfig(file, raw, env.Log)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt connector %q: %w", name, err)
 	}
@@ -189,6 +194,7 @@ func (r *runState) connectLoop() {
 			if r.ctx.Err() != nil {
 				return
 			}
+			c.stats.ConnectErrs.Add(1)
 			c.log.Error("cannot connect to broker", "broker", opts.addr, "err", err, "retry_in", backoff)
 			if !sleepCtx(r.ctx, backoff) {
 				return

@@ -33,19 +33,22 @@ const (
 
 // plan is a validated configuration, compiled for the message path.
 type plan struct {
-	broker      brokerConf
-	version     int
-	port        int
-	keepAlive   time.Duration
-	clean       bool
-	workers     int
-	queue       int
-	maps        []*dataMap
-	connects    []*deviceRequest
-	disconnects []*deviceRequest
-	attrReqs    []*attrRequest
-	attrUpds    []*attrUpdate
-	rpcs        []*rpcRoute
+	broker    brokerConf
+	version   int
+	port      int
+	keepAlive time.Duration
+	clean     bool
+	workers   int
+	queue     int
+	// requestQueue bounds connect/disconnect/attribute requests waiting
+	// to be served (maxProcessingMessageQueue).
+	requestQueue int
+	maps         []*dataMap
+	connects     []*deviceRequest
+	disconnects  []*deviceRequest
+	attrReqs     []*attrRequest
+	attrUpds     []*attrUpdate
+	rpcs         []*rpcRoute
 	// subs are the filters subscribed on every connect, deduplicated,
 	// with the highest QoS asked for each.
 	subs []subscription
@@ -183,6 +186,10 @@ func compile(c *config, doc *conf.Doc, env envLike) (*plan, error) {
 		p.queue = min(b.MaxMessageQueue, maxQueue)
 	}
 	p.queue = max(p.queue, p.workers)
+	p.requestQueue = 256
+	if b.MaxProcessingMessageQueue > 0 {
+		p.requestQueue = min(b.MaxProcessingMessageQueue, 4096)
+	}
 
 	// Data mappings: "mapping", or "dataMapping" when mapping is empty
 	// (upstream picks one of the two the same way).
