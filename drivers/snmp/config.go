@@ -3,6 +3,7 @@ package snmp
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -187,13 +188,27 @@ func canonOID(s string) (string, error) {
 	if len(arcs) > 128 {
 		return "", fmt.Errorf("OID %q has more than 128 arcs", s)
 	}
-	for _, a := range arcs {
+	if len(arcs) < 2 {
+		return "", fmt.Errorf("OID %q: at least two arcs needed", s)
+	}
+	var first, second uint64
+	for i, a := range arcs {
 		if a == "" {
 			return "", fmt.Errorf("OID %q: empty arc", s)
 		}
-		if _, err := strconv.ParseUint(a, 10, 32); err != nil {
+		n, err := strconv.ParseUint(a, 10, 32)
+		if err != nil {
 			return "", fmt.Errorf("OID %q: arc %q is not a number below 2^32 (MIB names are not supported)", s, a)
 		}
+		switch i {
+		case 0:
+			first = n
+		case 1:
+			second = n
+		}
+	}
+	if first > 2 || (first < 2 && second >= 40) || second > math.MaxUint32-80 {
+		return "", fmt.Errorf("OID %q: not a valid object identifier (first arcs)", s)
 	}
 	return "." + t, nil
 }

@@ -96,19 +96,10 @@ func (c *Connector) listenTraps(ctx context.Context, engineID string, queue chan
 	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
 	defer stop()
 
-	table := gosnmp.NewSnmpV3SecurityParametersTable(gosnmp.Logger{})
-	// An empty user lets engine discovery probes decode.
-	if err := table.Add("", &gosnmp.UsmSecurityParameters{AuthenticationProtocol: gosnmp.NoAuth, PrivacyProtocol: gosnmp.NoPriv}); err != nil {
+	r, err := c.newTrapReceiver(pc, engineID, queue)
+	if err != nil {
 		return err
 	}
-	for _, u := range t.users {
-		if err := table.Add(u.name, u.params()); err != nil {
-			return fmt.Errorf("v3 user %s: %w", u.name, err)
-		}
-	}
-	params := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel}
-	params.SetTrapSecurityParametersTable(table)
-	r := &trapReceiver{c: c, pc: pc, params: params, engineID: engineID, started: time.Now(), queue: queue}
 	c.trapAddr.Store(pc.LocalAddr().String())
 	c.log.Info("snmp: receiving traps", "address", pc.LocalAddr().String())
 
@@ -131,14 +122,36 @@ func (c *Connector) listenTraps(ctx context.Context, engineID string, queue chan
 	}
 }
 
-// handle processes one datagram; a malformed one is logged and dropped.
-func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
+func (c *Connector) newTrapReceiver(pc net.PacketConn, engineID string, queue chan connector.Data) (*trapReceiver, error) {
+	table := gosnmp.NewSnmpV3SecurityParametersTable(gosnmp.Logger{})
+	// An empty user lets engine discovery probes decode.
+	if err := table.Add("", &gosnmp.UsmSecurityParameters{AuthenticationProtocol: gosnmp.NoAuth, PrivacyProtocol: gosnmp.NoPriv}); err != nil {
+		return nil, err
+	}
+	for _, u := range c.plan.traps.users {
+		if err := table.Add(u.name, u.params()); err != nil {
+			return nil, fmt.Errorf("v3 user %s: %w", u.name, err)
+		}
+	}
+	params := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel}
+	params.SetTrapSecurityParametersTable(table)
+	return &trapReceiver{c: c, pc: pc, params: params, engineID: engineID, started: time.Now(), queue: queue}, nil
+}
+
+// decode unmarshals a notification; gosnmp's decoder is guarded so that
+// a malformed datagram can never take the gateway down.
+func (r *trapReceiver) decode(msg []byte) (pkt *gosnmp.SnmpPacket, err error) {
 	defer func() {
 		if e := recover(); e != nil {
-			r.c.log.Debug("snmp: undecodable notification", "from", from.String(), "panic", fmt.Sprint(e))
+			pkt, err = nil, fmt.Errorf("malformed notification: %v", e)
 		}
 	}()
-	pkt, err := r.params.UnmarshalTrap(msg, false)
+	return r.params.UnmarshalTrap(msg, false)
+}
+
+// handle processes one datagram; a malformed one is logged and dropped.
+func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
+	pkt, err := r.decode(msg)
 	if err != nil {
 		r.c.log.Debug("snmp: notification dropped", "from", from.String(), "err", err)
 		return
