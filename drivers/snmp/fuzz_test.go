@@ -157,4 +157,3 @@ func FuzzTable(f *testing.F) {
 		}
 	})
 }
-

@@ -58,7 +58,9 @@ func TestTraps(t *testing.T) {
 	}
 	v3priv := []string{"-v", "3", "-l", "authPriv", "-u", "trapUser", "-a", "SHA", "-A", "trapauth1", "-x", "AES", "-X", "trappriv1"}
 	v3auth := []string{"-v", "3", "-l", "authNoPriv", "-u", "trapAuth", "-a", "MD5", "-A", "trapauth2"}
-	hb := func(n string) []string { return []string{addr, "", "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "i", n} }
+	hb := func(n string) []string {
+		return []string{addr, "", "1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "i", n}
+	}
 
 	if err := send("snmptrap", append([]string{"-v", "2c", "-c", "public"}, hb("123")...)...); err != nil {
 		t.Fatal(err)
