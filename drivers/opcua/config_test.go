@@ -431,7 +431,7 @@ func FuzzConfig(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte(`{"server":{"url":"x","identity":{"type":"username","username":"u"}},"mapping":[{"deviceNodePattern":"ns=1;i=1","deviceInfo":{"deviceNameExpression":"${A}"},"rpc_methods":[{"method":"m","arguments":[1,{"value":2}]}]}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		env := connector.Env{Name: "f", Type: "opcua", Log: slog.New(slog.DiscardHandler), DataDir: t.TempDir()}
+		env := connector.Env{Name: "f", Type: "opcua", Log: slog.New(slog.DiscardHandler)}
 		_, _ = New(raw, env)
 	})
 }

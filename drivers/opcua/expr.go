@@ -213,7 +213,8 @@ func parseSetParams(params string) (target, value string, ok bool) {
 	if len(parts) != 2 {
 		return "", "", false
 	}
-	return parts[0], strings.TrimRight(parts[1], "; \t\r\n"), true
+	value = strings.TrimRight(parts[1], "; \t\r\n")
+	return parts[0], value, value != ""
 }
 
 func isNodeIDEnd(s string, i int) bool {
