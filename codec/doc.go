@@ -18,7 +18,7 @@
 //	codec/tstamp     timestamp parsing (epoch, ISO-8601, dateutil-style dayfirst/yearfirst)
 //	codec/pyre       Python-syntax regular expressions (look-around) for topics and filters
 //	codec/bytesexpr  byte-slice templates [i] [a:b] [:] with UTF-8/hex/decimal rendering
-//	codec/bits       CAN-style start:length:order:type bit fields
+//	codec/field      CAN-style start:length:order:type byte fields, bit fields
 //	codec/expr       a small sandboxed expression language (useEval, CAN, ODBC)
 //	codec/convert    the JSON and bytes uplink converters and device naming
 //	codec/conf       configuration decoding with file:line:col errors

@@ -214,6 +214,16 @@ func TestJSONGolden(t *testing.T) {
 			want:    "D||A:hum_x=\"12.9\";room=12i;model=\"Model2\";|T:\n",
 		},
 		{
+			name: "upstream useEval",
+			cfg: `{"useEval":true,"deviceInfo":{"deviceNameExpressionSource":"message","deviceNameExpression":"${device name}"},
+				"attributes":[{"type":"int","key":"test_key","value":"${test_key} + ${test_key}"},
+				{"type":"string","key":"s","value":"'${name}'.upper()"},
+				{"type":"double","key":"c","value":"${t} * 1.8 + 32"},
+				{"type":"bool","key":"b","value":"${t} > 20 and ${flag}"}]}`,
+			payload: `{"device name":"TestDevice","test_key":"21.420000","name":"ab","t":25,"flag":true}`,
+			want:    "TestDevice||A:test_key=42i;s=\"AB\";c=77f;b=true;|T:\n",
+		},
+		{
 			name: "unresolved name placeholder stays literal",
 			cfg: `{"deviceInfo":{"deviceNameExpression":"Dev ${serial}","deviceNameExpressionSource":"message"},
 				"attributes":"*"}`,
@@ -258,6 +268,8 @@ func TestJSONErrors(t *testing.T) {
 		{`{"deviceInfo":{"deviceNameExpression":"x"},"timeseries":[{"key":"a","value":"${a"}]}`, "timeseries[0].value"},
 		{`{"deviceInfo":{"deviceNameExpression":"x"},"timeseries":[{"key":"a"}]}`, "timeseries[0].value"},
 		{`{"deviceInfo":{"deviceNameExpression":"x"},"attributes":[{"key":"a","value":"1","reportStrategy":{"type":"SOMETIMES"}}]}`, "attributes[0].reportStrategy"},
+		{`{"useEval":true,"deviceInfo":{"deviceNameExpression":"x"},"attributes":[{"key":"a","value":"${a} +"}]}`, "attributes[0].value"},
+		{`{"useEval":true,"deviceInfo":{"deviceNameExpression":"x"},"attributes":[{"key":"a","value":"__import__('os')"}]}`, "attributes[0].value"},
 	}
 	for _, b := range bad {
 		var cfg Config
