@@ -80,7 +80,7 @@ func (r *runState) worker(in <-chan inbound) {
 				break fill
 			}
 		}
-		var items []connector.Data
+		items := make([]connector.Data, 0, len(batch))
 		for i := range batch {
 			items = r.route(&batch[i], items)
 		}
