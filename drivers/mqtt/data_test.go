@@ -181,3 +181,35 @@ func TestMappingForms(t *testing.T) {
 		t.Errorf("combo %v", ts["combo"])
 	}
 }
+
+// The old layout (legacy device keys, extension-config) converts the same.
+func TestOldMappingData(t *testing.T) {
+	m := startMosquitto(t)
+	raw, err := os.ReadFile("testdata/old_mapping.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(raw), `"port": 1883`, fmt.Sprintf(`"port": %d`, m.port), 1)
+	cfg = strings.Replace(cfg, `"ThingsBoard_gateway"`, fmt.Sprintf(`"tbgw-old-%d"`, time.Now().UnixNano()%1e6), 1)
+	sink := newRecSink()
+	startConn(t, cfg, sink)
+	dev := newDevClient(t, m.addr())
+	dev.pub("sensor/data", 1, `{"serialNumber":"SN-5","sensorType":"Thermo","sensorModel":"M1","temp":20.5,"hum":30}`)
+	dev.pub("sensor/SN-6/data", 1, `{"sensorModel":"M2","temp":19,"hum":31}`)
+	dev.pub("sensor/raw_data", 1, `AB-123`)
+	dev.pub("custom/sensors/SN-8", 1, `0x01020304050607`)
+	sink.Wait(t, 10*time.Second, "old layout devices", func(d []connector.Data) bool {
+		return has(d, "SN-5", 5) && has(d, "SN-6", 3) && has(d, "AB-1", 2) && has(d, "SN-8", 3)
+	})
+	data := sink.Data()
+	typ, a, ts := find(data, "SN-5")
+	if typ != "Thermo" || a["model"] != "M1" || a["M1"] != "on" || ts["combine"] != "30:20.5" {
+		t.Errorf("SN-5: type %q attrs %v ts %v", typ, a, ts)
+	}
+	if typ, _, _ := find(data, "SN-6"); typ != "Thermometer" {
+		t.Errorf("SN-6 type %q", typ)
+	}
+	if _, _, ts := find(data, "SN-8"); ts["temperature"] != int64(2) || ts["humidity"] != int64(4) || ts["batteryLevel"] != int64(5) {
+		t.Errorf("SN-8 %v", ts)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -129,4 +130,34 @@ func TestBrokerRestart(t *testing.T) {
 			t.Errorf("attribute after restart: %s %s", msg.Topic(), msg.Payload())
 		}
 	})
+}
+
+// Run returns promptly on cancel and leaves no goroutine behind, also
+// while the broker is unreachable.
+func TestRunStopsCleanly(t *testing.T) {
+	m := startMosquitto(t)
+	base := runtime.NumGoroutine()
+	for _, v := range versions {
+		cfg := `{"broker":` + brokerJSON(m, v, "") + `,` + testMapping + `}`
+		c, err := newConnector([]byte(cfg), drivertest.Env(t, "mqtt", "mqtt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := runFor(t, c, newRecSink())
+		stop()
+	}
+	// Unreachable broker: stuck in the reconnect loop.
+	cfg := `{"broker":{"host":"127.0.0.1","port":` + fmt.Sprint(freePort(t)) + `},` + testMapping + `}`
+	c, _ := newConnector([]byte(cfg), drivertest.Env(t, "mqtt", "mqtt"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, newRecSink()) }()
+	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return c.Stats().ConnectErrs.Load() > 0 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	waitFor(t, 10*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base+2 })
 }
