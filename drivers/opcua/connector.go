@@ -54,7 +54,11 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	if name == "" {
 		name = "opcua"
 	}
-	cfg, err := parseConfig(name+".json", config, env)
+	file := env.File
+	if file == "" {
+		file = name + ".json"
+	}
+	cfg, err := parseConfig(file, config, env)
 	if err != nil {
 		return nil, fmt.Errorf("opcua connector %s: %w", name, err)
 	}

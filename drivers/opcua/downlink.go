@@ -224,8 +224,8 @@ func (c *Connector) call(ctx context.Context, s *session, d *device, spec *metho
 		return nil, err
 	}
 	var method *ua.NodeID
-	for _, k := range kids {
-		if k.name.Name == spec.name && (method == nil || k.name.NamespaceIndex == d.node.Namespace()) {
+	for _, i := range kids.byName[spec.name] {
+		if k := kids.list[i]; method == nil || k.name.NamespaceIndex == d.node.Namespace() {
 			method = k.id
 		}
 	}
@@ -284,8 +284,9 @@ func (s *session) inputArguments(ctx context.Context, method *ua.NodeID) []typeI
 	if err != nil {
 		return nil
 	}
-	for _, k := range kids {
-		if k.name.Name != "InputArguments" || k.name.NamespaceIndex != 0 {
+	for _, i := range kids.byName["InputArguments"] {
+		k := kids.list[i]
+		if k.name.NamespaceIndex != 0 {
 			continue
 		}
 		res, err := s.read(ctx, []*ua.NodeID{k.id})

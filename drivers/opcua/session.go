@@ -29,7 +29,7 @@ type session struct {
 	maxMonitor int // items per CreateMonitoredItems
 
 	mu       sync.Mutex
-	children map[string][]child // browse cache: node id -> children
+	children map[string]*kids // browse cache: node id -> children
 	cached   int                // children held in the cache
 	types    map[string]typeInfo
 }
@@ -38,6 +38,12 @@ type child struct {
 	name  ua.QualifiedName
 	id    *ua.NodeID
 	class ua.NodeClass
+}
+
+// kids are the children of one node, indexed by browse name.
+type kids struct {
+	list   []child
+	byName map[string][]int
 }
 
 type typeInfo struct {
@@ -72,7 +78,7 @@ func (c *Connector) dial(ctx context.Context) (*session, error) {
 		lost:     make(chan struct{}),
 		done:     make(chan struct{}),
 		maxRead:  100,
-		children: map[string][]child{},
+		children: map[string]*kids{},
 		types:    map[string]typeInfo{},
 	}
 	s.wg.Add(1)
@@ -162,19 +168,19 @@ func (s *session) ctx(parent context.Context) (context.Context, context.CancelFu
 // clearCache forgets browse results (before a rescan).
 func (s *session) clearCache() {
 	s.mu.Lock()
-	s.children, s.cached = map[string][]child{}, 0
+	s.children, s.cached = map[string]*kids{}, 0
 	s.types = map[string]typeInfo{}
 	s.mu.Unlock()
 }
 
 // browse lists the hierarchical children of node, from the cache if there.
-func (s *session) browse(ctx context.Context, node *ua.NodeID) ([]child, error) {
+func (s *session) browse(ctx context.Context, node *ua.NodeID) (*kids, error) {
 	key := node.String()
 	s.mu.Lock()
-	kids, ok := s.children[key]
+	k, ok := s.children[key]
 	s.mu.Unlock()
 	if ok {
-		return kids, nil
+		return k, nil
 	}
 	rctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -214,7 +220,7 @@ func (s *session) browse(ctx context.Context, node *ua.NodeID) ([]child, error) 
 		refs = append(refs, nres.Results[0].References...)
 		cp = nres.Results[0].ContinuationPoint
 	}
-	kids = make([]child, 0, len(refs))
+	k = &kids{list: make([]child, 0, len(refs)), byName: make(map[string][]int, len(refs))}
 	for _, ref := range refs {
 		if ref.NodeID == nil || ref.NodeID.NodeID == nil || ref.BrowseName == nil {
 			continue
@@ -222,16 +228,17 @@ func (s *session) browse(ctx context.Context, node *ua.NodeID) ([]child, error) 
 		if ref.NodeID.ServerIndex != 0 || ref.NodeID.NamespaceURI != "" {
 			continue // remote nodes cannot be read through this session
 		}
-		kids = append(kids, child{name: *ref.BrowseName, id: ref.NodeID.NodeID, class: ref.NodeClass})
+		k.byName[ref.BrowseName.Name] = append(k.byName[ref.BrowseName.Name], len(k.list))
+		k.list = append(k.list, child{name: *ref.BrowseName, id: ref.NodeID.NodeID, class: ref.NodeClass})
 	}
 	s.mu.Lock()
-	if s.cached+len(kids) > cacheLimit {
-		s.children, s.cached = map[string][]child{}, 0
+	if s.cached+len(k.list) > cacheLimit {
+		s.children, s.cached = map[string]*kids{}, 0
 	}
-	s.children[key] = kids
-	s.cached += len(kids)
+	s.children[key] = k
+	s.cached += len(k.list)
 	s.mu.Unlock()
-	return kids, nil
+	return k, nil
 }
 
 var rootFolder = ua.NewNumericNodeID(0, id.RootFolder)
@@ -259,8 +266,8 @@ func (s *session) resolve(ctx context.Context, r ref, base *ua.NodeID, all bool)
 			if err != nil {
 				return nil, err
 			}
-			for _, k := range kids {
-				if k.name.Name == seg.name && (seg.ns < 0 || int(k.name.NamespaceIndex) == seg.ns) {
+			for _, i := range kids.byName[seg.name] {
+				if k := kids.list[i]; seg.ns < 0 || int(k.name.NamespaceIndex) == seg.ns {
 					next = append(next, k.id)
 					if !all {
 						break
