@@ -1,0 +1,232 @@
+package modbus
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	mb "github.com/tbgw/tbgw/codec/modbus"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// Device presence as reported to the gateway.
+const (
+	stateUnknown = iota
+	stateUp
+	stateDown
+)
+
+// device polls one configured slave and serves its downlink.
+type device struct {
+	def      *slaveDef
+	m        *master
+	log      *slog.Logger
+	now      func() time.Time
+	opts     reqOpts
+	blocks   []block
+	readings []mb.Reading // attributes, then telemetry
+	nAttr    int
+	wake     chan struct{} // slave section: a master wrote, poll soon
+
+	// Owned by the polling goroutine.
+	state       int
+	attempts    int
+	lastAttempt time.Time
+	warned      map[string]bool // tag keys whose decode error was logged
+}
+
+func newDevice(def *slaveDef, m *master, log *slog.Logger, now func() time.Time) *device {
+	d := &device{
+		def: def, m: m, now: now,
+		log:  log.With("device", def.name),
+		opts: reqOpts{timeout: def.timeout, retries: def.retries, delay: def.delay},
+		wake: make(chan struct{}, 1),
+	}
+	d.nAttr = len(def.dev.Attributes)
+	d.readings = make([]mb.Reading, d.nAttr+len(def.dev.Telemetry))
+	spans := make([]span, 0, len(d.readings))
+	for i, t := range append(append([]mb.Tag(nil), def.dev.Attributes...), def.dev.Telemetry...) {
+		spans = append(spans, span{fc: t.Function, addr: int(t.Address), count: t.Count, cap: def.caps[i], ref: i})
+	}
+	d.blocks = planReads(spans, def.coalesce)
+	return d
+}
+
+// polled reports whether the device has anything to read.
+func (d *device) polled() bool { return len(d.readings) > 0 }
+
+// run polls every pollPeriod until ctx ends. Polls never overlap; a poll
+// that overruns the period delays the next one instead of queueing.
+func (d *device) run(ctx context.Context, sink connector.Sink) {
+	t := time.NewTicker(d.def.poll)
+	defer t.Stop()
+	for {
+		d.poll(ctx, sink)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// mayAttempt applies connectAttemptTimeMs, connectAttemptCount and
+// waitAfterFailedAttemptsMs to connection attempts.
+func (d *device) mayAttempt(now time.Time) bool {
+	if d.attempts >= d.def.attempts {
+		if now.Sub(d.lastAttempt) < d.def.backoff {
+			return false
+		}
+		d.attempts = 0
+	}
+	return d.lastAttempt.IsZero() || now.Sub(d.lastAttempt) >= d.def.attemptGap
+}
+
+func (d *device) poll(ctx context.Context, sink connector.Sink) {
+	if !d.m.connected() {
+		now := time.Now()
+		if !d.mayAttempt(now) {
+			return
+		}
+		d.attempts++
+		d.lastAttempt = now
+		if err := d.m.connect(ctx, d.def.timeout); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if d.attempts >= d.def.attempts {
+				d.log.Warn("modbus: cannot connect; waiting before trying again", "err", err,
+					"attempts", d.attempts, "wait", d.def.backoff)
+			} else {
+				d.log.Debug("modbus: cannot connect", "err", err, "attempt", d.attempts)
+			}
+			d.setState(ctx, sink, false, err)
+			return
+		}
+	}
+	d.attempts = 0
+	answered, err := d.readAll(ctx)
+	if ctx.Err() != nil {
+		return
+	}
+	if !answered {
+		d.setState(ctx, sink, false, err)
+		return
+	}
+	d.setState(ctx, sink, true, nil)
+	ts := d.now().UnixMilli()
+	data, errs := d.def.dev.Convert(d.readings[:d.nAttr], d.readings[d.nAttr:], ts)
+	for _, e := range errs {
+		d.logTagError(e)
+	}
+	if len(data.Attributes)+len(data.Telemetry) == 0 {
+		return
+	}
+	if err := sink.Send(ctx, []connector.Data{data}); err != nil && ctx.Err() == nil {
+		d.log.Warn("modbus: data not stored", "err", err)
+	}
+}
+
+func (d *device) logTagError(err error) {
+	if d.warned == nil {
+		d.warned = map[string]bool{}
+	}
+	msg := err.Error()
+	if d.warned[msg] {
+		d.log.Debug("modbus: value skipped", "err", err)
+		return
+	}
+	if len(d.warned) > 256 {
+		clear(d.warned)
+	}
+	d.warned[msg] = true
+	d.log.Warn("modbus: value skipped", "err", err)
+}
+
+// readAll runs the read plan. answered is true when the device answered
+// at least one request (an exception answers too). After a request without
+// an answer the rest of the cycle is skipped: the device is gone, and
+// waiting for each of its requests to time out would only block the line.
+func (d *device) readAll(ctx context.Context) (answered bool, err error) {
+	for i := range d.readings {
+		d.readings[i] = mb.Reading{}
+	}
+	for i := 0; i < len(d.blocks); i++ {
+		b := &d.blocks[i]
+		err = d.m.read(ctx, d.def.unit, b.fc, uint16(b.start), b.qty, d.opts, &b.regs, &b.bits)
+		var ex *mb.Exception
+		switch {
+		case err == nil:
+			answered = true
+			for _, s := range b.spans {
+				off := s.addr - b.start
+				if mb.IsBitFunction(b.fc) {
+					d.readings[s.ref] = mb.Reading{Bits: b.bits[off : off+s.count]}
+				} else {
+					d.readings[s.ref] = mb.Reading{Regs: b.regs[off : off+s.count]}
+				}
+			}
+		case errors.As(err, &ex):
+			answered = true
+			if len(b.spans) > 1 && (ex.Code == mb.IllegalDataAddress || ex.Code == mb.IllegalDataValue || ex.Code == mb.ServerDeviceFailure) {
+				d.log.Info("modbus: device refused a combined read; reading its tags one by one from now on",
+					"function", b.fc, "address", b.start, "count", b.qty, "err", err)
+				d.blocks = split(d.blocks, i)
+				i--
+				continue
+			}
+			for _, s := range b.spans {
+				d.readings[s.ref].Err = err
+			}
+		default:
+			for _, rest := range d.blocks[i:] {
+				for _, s := range rest.spans {
+					d.readings[s.ref].Err = err
+				}
+			}
+			return answered, err
+		}
+	}
+	return answered, nil
+}
+
+// setState tells the gateway when the device comes or goes.
+func (d *device) setState(ctx context.Context, sink connector.Sink, up bool, why error) {
+	switch {
+	case up && d.state != stateUp:
+		d.state = stateUp
+		d.log.Info("modbus: device online")
+		if err := sink.Connect(ctx, d.def.name, d.def.typ); err != nil && ctx.Err() == nil {
+			d.log.Warn("modbus: connect not announced", "err", err)
+		}
+	case !up && d.state != stateDown:
+		d.state = stateDown
+		d.log.Warn("modbus: device offline", "err", why)
+		if err := sink.Disconnect(ctx, d.def.name); err != nil && ctx.Err() == nil {
+			d.log.Warn("modbus: disconnect not announced", "err", err)
+		}
+	}
+}
+
+// readTag reads one tag now (RPC).
+func (d *device) readTag(ctx context.Context, t *mb.Tag) (any, error) {
+	var regs []uint16
+	var bits []bool
+	if err := d.m.read(ctx, d.def.unit, t.Function, t.Address, t.Count, d.opts, &regs, &bits); err != nil {
+		return nil, err
+	}
+	return t.Decode(mb.Reading{Regs: regs, Bits: bits}, d.def.order)
+}
+
+// writeTag converts and writes one value (attribute update, RPC).
+func (d *device) writeTag(ctx context.Context, t *mb.Tag, v any) error {
+	w, err := t.EncodeWrite(v, d.def.order)
+	if err != nil {
+		return err
+	}
+	d.log.Debug("modbus: write", "key", t.Key, "request", w.String())
+	return d.m.write(ctx, d.def.unit, w, d.opts)
+}
+
