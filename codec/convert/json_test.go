@@ -320,11 +320,6 @@ func (u *testUplink) Convert(topic string, p []byte, nowMs int64) ([]codec.Data,
 }
 
 func TestCustom(t *testing.T) {
-	codec.RegisterUplink("TestScaleConverter", func(cfg json.RawMessage) (codec.Uplink, error) {
-		var c struct{ Scale float64 }
-		err := json.Unmarshal(cfg, &c)
-		return &testUplink{c.Scale}, err
-	})
 	var cfg Config
 	json.Unmarshal([]byte(`{"type":"custom","extension":"TestScaleConverter","extension-config":{"scale":2}}`), &cfg)
 	c, err := New(&cfg, Options{})

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/tbgw/tbgw/codec/jpath"
 	"github.com/tbgw/tbgw/codec/pyre"
@@ -37,7 +38,16 @@ type Name struct {
 	text string
 	t    *tmpl.Template
 	re   *pyre.Regex
+
+	// Topic results, since a connector sees the same topics over and
+	// over and a look-around regex costs microseconds.
+	mu    sync.Mutex
+	cache map[string]string
 }
+
+// topicCacheSize bounds the topic cache of one Name; it is emptied when
+// full.
+const topicCacheSize = 512
 
 // CompileName compiles expr read from source src.
 func CompileName(src Source, expr string) (*Name, error) {
@@ -72,10 +82,22 @@ func (n *Name) Topic(topic string) string {
 	if n.re == nil {
 		return n.text
 	}
-	if s, ok := n.re.FindGroup(topic); ok {
+	n.mu.Lock()
+	s, ok := n.cache[topic]
+	n.mu.Unlock()
+	if ok {
 		return s
 	}
-	return n.text
+	if s, ok = n.re.FindGroup(topic); !ok {
+		s = n.text
+	}
+	n.mu.Lock()
+	if n.cache == nil || len(n.cache) >= topicCacheSize {
+		n.cache = make(map[string]string)
+	}
+	n.cache[topic] = s
+	n.mu.Unlock()
+	return s
 }
 
 // TopicMatch is Topic for MQTT connect/disconnect/attribute requests: the

@@ -70,25 +70,43 @@ func (d *Doc) nextSibling(n, j Node) Node {
 }
 
 // Get returns the member key of object n, or NoNode.
+//
+// Lookups of an object's members in document order are linear overall:
+// each search starts after the member the previous one found, wrapping
+// around.
 func (d *Doc) Get(n Node, name string) Node {
 	if d.Kind(n) != Object {
 		return NoNode
 	}
-	for j := d.first(n); j != NoNode; j = d.nextSibling(n, j) {
+	start := d.first(n)
+	if start == NoNode {
+		return NoNode
+	}
+	if d.hintObj == n && d.hintNext != NoNode {
+		start = d.hintNext
+	}
+	j := start
+	for {
 		if d.keyIs(j, name) {
+			d.hintObj, d.hintNext = n, d.nextSibling(n, j)
 			return j + 1
 		}
+		if j = d.nextSibling(n, j); j == NoNode {
+			j = d.first(n)
+		}
+		if j == start {
+			return NoNode
+		}
 	}
-	return NoNode
 }
 
 // keyIs compares the key token j with name.
 func (d *Doc) keyIs(j Node, name string) bool {
-	t := d.toks[j]
-	raw := d.src[t.start+1 : t.end-1]
+	t := &d.toks[j]
 	if !t.escape {
-		return string(raw) == name
+		return int(t.end-t.start-2) == len(name) && string(d.src[t.start+1:t.end-1]) == name
 	}
+	raw := d.src[t.start+1 : t.end-1]
 	var buf [64]byte
 	return string(appendUnquoted(buf[:0], raw)) == name
 }

@@ -75,6 +75,8 @@ var ErrSyntax = errors.New("invalid JSON")
 type Doc struct {
 	src  []byte
 	toks []tok
+
+	hintObj, hintNext Node // where the next Get on hintObj starts
 }
 
 // Parse indexes src. The returned Doc references src.
@@ -90,6 +92,7 @@ func Parse(src []byte) (*Doc, error) {
 func (d *Doc) Reset(src []byte) error {
 	d.src = src
 	d.toks = d.toks[:0]
+	d.hintObj, d.hintNext = NoNode, NoNode
 	if len(src) > MaxSize {
 		return fmt.Errorf("%w: document larger than %d bytes", ErrSyntax, MaxSize)
 	}
