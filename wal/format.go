@@ -38,6 +38,9 @@ var (
 	errTombstone = errors.New("record destroyed by an earlier repair")
 	errChecksum  = errors.New("checksum mismatch")
 	errFrame     = errors.New("malformed record")
+	// errNewer marks data written by a later release in a format this one
+	// cannot read.
+	errNewer = errors.New("written in a newer format")
 )
 
 // header is the first entry of every segment.
@@ -63,7 +66,7 @@ func parseHeader(b []byte) (header, error) {
 	}
 	h := header{version: binary.LittleEndian.Uint16(b[8:]), first: binary.LittleEndian.Uint64(b[12:])}
 	if h.version == 0 || h.version > FormatVersion {
-		return h, fmt.Errorf("segment format version %d, this build reads 1..%d", h.version, FormatVersion)
+		return h, fmt.Errorf("%w: segment format version %d, this build reads 1..%d", errNewer, h.version, FormatVersion)
 	}
 	if h.first == 0 {
 		return h, fmt.Errorf("%w: first sequence number 0", errFrame)

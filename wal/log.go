@@ -57,6 +57,7 @@ type Log struct {
 	rgen    uint64     // incremented by Rewind
 	bytes   int64      // size of all segment files
 	damaged uint64     // highest sequence number counted as corrupt
+	commits uint64     // successful writes (group commits), for tests
 	wake    chan struct{}
 	closed  bool
 	st      Stats
@@ -159,7 +160,7 @@ func (l *Log) load() error {
 		acked = segs[0].first - 1
 	}
 	for len(segs) > 1 && segs[1].first-1 <= acked {
-		if err := os.RemoveAll(segs[0].dir); err != nil {
+		if err := removeSegment(segs[0]); err != nil {
 			return err
 		}
 		segs = segs[1:]
@@ -248,7 +249,7 @@ func (l *Log) dropAckedLocked() []*segment {
 
 func (l *Log) removeSegs(gone []*segment) {
 	for _, s := range gone {
-		if err := os.RemoveAll(s.dir); err != nil {
+		if err := removeSegment(s); err != nil {
 			l.log.Warn("wal: cannot remove segment", "err", err)
 		}
 	}

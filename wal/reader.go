@@ -15,6 +15,11 @@ import (
 // are skipped and counted; a batch never spans one. The slices stay valid
 // for as long as the caller holds them.
 func (l *Log) Next(ctx context.Context, maxRecs, maxBytes int) (Batch, error) {
+	return l.next(ctx, maxRecs, maxBytes, true)
+}
+
+// next is Next; without wait it returns an empty batch instead of waiting.
+func (l *Log) next(ctx context.Context, maxRecs, maxBytes int, wait bool) (Batch, error) {
 	if maxRecs <= 0 {
 		maxRecs = 1
 	}
@@ -27,6 +32,10 @@ func (l *Log) Next(ctx context.Context, maxRecs, maxBytes int) (Batch, error) {
 	for {
 		l.mu.Lock()
 		for !l.closed && l.read > l.last {
+			if !wait {
+				l.mu.Unlock()
+				return Batch{}, nil
+			}
 			wake := l.wake
 			l.mu.Unlock()
 			select {
@@ -79,7 +88,6 @@ func (l *Log) Next(ctx context.Context, maxRecs, maxBytes int) (Batch, error) {
 		}
 	}
 }
-
 
 // span is an inclusive range of sequence numbers.
 type span struct{ from, to uint64 }
@@ -181,13 +189,11 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 			err = fmt.Errorf("%w: header says first record %d", errFrame, h.first)
 		}
 	}
+	if errors.Is(err, errNewer) {
+		tl.Close()
+		return nil, err // written by a later release: cannot read
+	}
 	if err != nil {
-		if data, _ := tl.Read(1); len(data) == headerLen && [8]byte(data[:8]) == magic {
-			if h, _ := parseHeader(data); h.version > FormatVersion {
-				tl.Close()
-				return nil, err // written by a newer release: cannot read
-			}
-		}
 		// Records carry their own sequence numbers and checksums, so
 		// they are still read.
 		l.log.Warn("wal: segment header damaged", "segment", seg.dir, "err", err)
@@ -196,40 +202,27 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	return tl, nil
 }
 
-// Ack marks every record up to seq delivered: the cursor is persisted
-// (under SyncBatch before Ack returns, otherwise on the next sync tick) and
-// segments holding only delivered records are removed.
+// Ack marks every record up to seq delivered. Segments holding only
+// delivered records are removed first (which is safe before the cursor is
+// persisted: they hold nothing that must be delivered again, and it frees
+// space on a full disk), then the cursor is persisted: under SyncBatch
+// before Ack returns, otherwise on the next sync tick. If persisting fails
+// the acknowledgement still holds for this process and is persisted by a
+// later Ack or Close; after a crash the records would be delivered again.
 func (l *Log) Ack(seq uint64) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
 	if l.closing {
 		return ErrClosed
 	}
+	l.fileMu.Lock()
 	l.mu.Lock()
 	if seq > l.last {
 		last := l.last
 		l.mu.Unlock()
+		l.fileMu.Unlock()
 		return fmt.Errorf("wal ack %d, last appended %d: %w", seq, last, ErrAckRange)
 	}
-	if seq <= l.acked {
-		l.mu.Unlock()
-		return nil
-	}
-	l.mu.Unlock()
-	if l.opts.Sync == SyncBatch {
-		l.ackMu.Lock()
-		if seq > l.persisted {
-			if err := writeCursor(l.dir, seq, true); err != nil {
-				l.ackMu.Unlock()
-				return fmt.Errorf("wal ack %d: %w", seq, err)
-			}
-			l.persisted = seq
-		}
-		l.ackMu.Unlock()
-	}
-	l.fileMu.Lock()
-	defer l.fileMu.Unlock()
-	l.mu.Lock()
 	if seq > l.acked {
 		if from := max(l.acked, l.firstStoredLocked()-1); seq > from {
 			l.st.Acked += seq - from
@@ -240,6 +233,13 @@ func (l *Log) Ack(seq uint64) error {
 	gone := l.dropAckedLocked()
 	l.mu.Unlock()
 	l.removeSegs(gone)
+	l.fileMu.Unlock()
+	if l.opts.Sync != SyncBatch {
+		return nil
+	}
+	if err := l.persistCursor(true); err != nil {
+		return fmt.Errorf("wal ack %d: persisting cursor: %w", seq, err)
+	}
 	return nil
 }
 

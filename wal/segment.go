@@ -20,6 +20,7 @@ const (
 	segFile   = "00000000000000000001" // tidwall's file for entries from index 1
 	tmpSuffix = ".tmp"
 	brokenDir = "broken" // damaged bytes kept for inspection
+	newerDir  = "newer"  // segments of a later format, kept whole for an upgrade
 	maxBroken = 8        // broken files kept; older ones are removed
 )
 
@@ -82,9 +83,16 @@ func listSegments(dir string) ([]*segment, error) {
 			continue
 		}
 		s := &segment{first: first, dir: filepath.Join(dir, name)}
-		if fi, err := os.Stat(s.file()); err == nil {
-			s.bytes = fi.Size()
+		fi, err := os.Stat(s.file())
+		if err != nil || fi.Size() == 0 {
+			// Segments are created whole (renamed into place), so an
+			// empty one is the remainder of an interrupted removal.
+			if err := os.RemoveAll(s.dir); err != nil {
+				return nil, err
+			}
+			continue
 		}
+		s.bytes = fi.Size()
 		segs = append(segs, s)
 	}
 	sort.Slice(segs, func(i, j int) bool { return segs[i].first < segs[j].first })
@@ -188,6 +196,16 @@ func (s *segment) repair(logDir string) (repairPlan, error) {
 		return repairPlan{}, err
 	}
 	p, err := planRepair(img)
+	if errors.Is(err, errNewer) {
+		nd := filepath.Join(logDir, newerDir)
+		if rerr := os.MkdirAll(nd, 0o750); rerr != nil {
+			return p, rerr
+		}
+		if rerr := os.Rename(s.dir, filepath.Join(nd, filepath.Base(s.dir))); rerr != nil {
+			return p, rerr
+		}
+		return p, fmt.Errorf("%w: %s moved to %s: %v", errBadSegment, s.dir, nd, err)
+	}
 	if err != nil {
 		keepBroken(logDir, filepath.Base(s.dir)+"-whole", img)
 		os.RemoveAll(s.dir)
@@ -207,6 +225,16 @@ func (s *segment) repair(logDir string) (repairPlan, error) {
 	}
 	s.bytes = int64(p.size)
 	return p, nil
+}
+
+// removeSegment deletes a segment directory: renamed away first, so that an
+// interrupted removal leaves a temporary name that Open cleans up.
+func removeSegment(s *segment) error {
+	tmp := s.dir + tmpSuffix
+	if err := os.Rename(s.dir, tmp); err != nil {
+		return err
+	}
+	return os.RemoveAll(tmp)
 }
 
 func truncateSync(path string, size int64) error {

@@ -2,7 +2,6 @@ package wal
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"time"
 )
@@ -174,6 +173,7 @@ func (l *Log) flush() {
 		l.bytes += l.pBytes
 		l.last = l.wnext - 1
 		l.st.Appended += l.pCount
+		l.commits++
 		l.broadcastLocked()
 		l.mu.Unlock()
 		l.dirty = l.opts.Sync == SyncInterval
@@ -221,7 +221,7 @@ func (l *Log) roll() error {
 		l.segs = l.segs[:n-1]
 		l.bytes -= s.bytes
 		l.mu.Unlock()
-		if err := os.RemoveAll(s.dir); err != nil {
+		if err := removeSegment(s); err != nil {
 			return err
 		}
 	} else {
@@ -311,7 +311,7 @@ func (l *Log) dropOldest() {
 	l.read = max(l.read, l.firstStoredLocked())
 	total := l.st.Dropped
 	l.mu.Unlock()
-	if err := os.RemoveAll(s.dir); err != nil {
+	if err := removeSegment(s); err != nil {
 		l.log.Warn("wal: cannot remove segment", "err", err)
 	}
 	if now := time.Now(); lost > 0 && now.Sub(l.dropLog) > time.Minute {
