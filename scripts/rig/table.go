@@ -1,0 +1,73 @@
+package rig
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// WriteTable writes results as a Markdown table (readable as text too).
+func WriteTable(w io.Writer, rows []Result) {
+	head := []string{"scenario", "dp/msg", "offered dp/s", "delivered dp/s", "lost", "dups",
+		"CPU ms/1000 dp", "gw CPU %", "rig CPU %", "host CPU %", "RSS peak MB", "RSS steady MB", "p50", "p99", "note"}
+	cells := [][]string{head}
+	for _, r := range rows {
+		cells = append(cells, []string{
+			r.Scenario, fmt.Sprint(r.DPPerMsg), rate(r.Offered), rate(r.Delivered),
+			fmt.Sprint(r.Lost), fmt.Sprint(r.Dups), fmt.Sprintf("%.1f", r.CPUPer1k),
+			fmt.Sprintf("%.0f", r.CPU), fmt.Sprintf("%.0f", r.RigCPU), fmt.Sprintf("%.0f", r.HostCPU),
+			mb(r.PeakRSS), mb(r.SteadyRSS), Dur(r.P50), Dur(r.P99), r.Note,
+		})
+	}
+	widths := make([]int, len(head))
+	for _, row := range cells {
+		for i, c := range row {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	line := func(row []string) {
+		var b strings.Builder
+		b.WriteString("|")
+		for i, c := range row {
+			fmt.Fprintf(&b, " %-*s |", widths[i], c)
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	line(cells[0])
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", widths[i])
+	}
+	line(sep)
+	for _, row := range cells[1:] {
+		line(row)
+	}
+}
+
+func rate(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func mb(b int64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(b)/(1<<20))
+}
+
+// Dur formats a duration with three significant digits.
+func Dur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
