@@ -90,3 +90,22 @@ func TestFloatText(t *testing.T) {
 		}
 	}
 }
+
+func FuzzConvert(f *testing.F) {
+	for _, s := range []string{"12.7", " -1e3 ", "yes", "1_0", "inf", "99999999999999999999", ""} {
+		f.Add(s, "int")
+	}
+	f.Fuzz(func(t *testing.T, s, typ string) {
+		ty := ParseType(typ)
+		v, ok := Convert(ty, s)
+		if ok && ty != Auto && ty != JSON {
+			switch v.(type) {
+			case int64, float64, bool, string:
+			default:
+				t.Fatalf("Convert(%v, %q) = %T", ty, s, v)
+			}
+		}
+		_ = Coerce(ty, s)
+		_ = Text(v)
+	})
+}
