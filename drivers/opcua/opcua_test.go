@@ -26,7 +26,7 @@ func newTestConnector(t *testing.T, ts *testServer, cfg string) (*Connector, con
 }
 
 const allTypesConfig = `{
-  "server": {"url": "URL", "timeoutInMillis": 3000, "subCheckPeriodInMillis": 100,
+  "server": {"url": "URL", "timeoutInMillis": 10000, "subCheckPeriodInMillis": 100,
     "reconnectBackoffInitialDelay": 0.2, "reconnectBackoffFactor": 2, "identity": {"type": "anonymous"}},
   "mapping": [{
     "deviceNodeSource": "path",
@@ -152,7 +152,7 @@ func TestSubscriptionAllTypes(t *testing.T) {
 	checkTypes(t, sink, dev)
 
 	// Attributes, constants, device profile, strategies, timestamps.
-	sink.Wait(t, 10*time.Second, "attributes", func(data []connector.Data) bool {
+	sink.Wait(t, 30*time.Second, "attributes", func(data []connector.Data) bool {
 		_, a := drivertest.Latest(data, dev, "frequency", true)
 		_, b := drivertest.Latest(data, dev, "model", true)
 		_, d := drivertest.Latest(data, dev, "boilerPressure", true)
@@ -165,7 +165,7 @@ func TestSubscriptionAllTypes(t *testing.T) {
 		t.Errorf("boilerPressure = %v", v)
 	}
 	var temps []connector.Point
-	sink.Wait(t, 10*time.Second, "temperature changes", func(data []connector.Data) bool {
+	sink.Wait(t, 30*time.Second, "temperature changes", func(data []connector.Data) bool {
 		temps = temps[:0]
 		for _, d := range data {
 			if d.Device != dev {
@@ -214,7 +214,7 @@ func TestPollingAllTypes(t *testing.T) {
 	drivertest.Run(t, c, sink)
 	checkTypes(t, sink, "Demo Device")
 	// Every poll sends every value.
-	sink.Wait(t, 10*time.Second, "three polls", func(data []connector.Data) bool {
+	sink.Wait(t, 30*time.Second, "three polls", func(data []connector.Data) bool {
 		n := 0
 		for _, d := range data {
 			for _, p := range d.Telemetry {
@@ -228,7 +228,7 @@ func TestPollingAllTypes(t *testing.T) {
 }
 
 const devicesConfig = `{
-  "server": {"url": "URL", "timeoutInMillis": 3000, "reconnectBackoffInitialDelay": 0.2},
+  "server": {"url": "URL", "timeoutInMillis": 10000, "reconnectBackoffInitialDelay": 0.2},
   "mapping": [
     {"deviceNodeSource": "identifier", "deviceNodePattern": "ns=1;s=Boiler",
      "deviceInfo": {"deviceNameExpression": "Boiler ${Serial}", "deviceProfileExpression": "boiler"},
@@ -280,9 +280,9 @@ func TestDevicesByNodeIDAndPattern(t *testing.T) {
 func rpc(t *testing.T, c *Connector, device, method string, params any) string {
 	t.Helper()
 	raw, _ := json.Marshal(params)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := c.OnRPC(ctx, connector.RPC{Device: device, ID: 1, Method: method, Params: raw, Timeout: 10 * time.Second})
+	out, err := c.OnRPC(ctx, connector.RPC{Device: device, ID: 1, Method: method, Params: raw, Timeout: 60 * time.Second})
 	if err != nil {
 		return "error: " + err.Error()
 	}
@@ -465,7 +465,7 @@ func TestServerRestartAndSessionLoss(t *testing.T) {
 func TestBadStatusNode(t *testing.T) {
 	ts := startServer(t)
 	cfg := `{
-  "server": {"url": "URL", "timeoutInMillis": 3000, "reconnectBackoffInitialDelay": 0.2},
+  "server": {"url": "URL", "timeoutInMillis": 10000, "reconnectBackoffInitialDelay": 0.2},
   "mapping": [{"deviceNodePattern": "Root\\.Objects\\.MyObject",
     "deviceInfo": {"deviceNameExpression": "Demo"},
     "attributes_updates": [{"key": "bad", "type": "path", "value": "${FlakyBad}"}],
@@ -483,20 +483,20 @@ func TestBadStatusNode(t *testing.T) {
 	if err := c.OnAttributes(context.Background(), "Demo", map[string]any{"bad": true}); err != nil {
 		t.Fatal(err)
 	}
-	sink.Wait(t, 10*time.Second, "bad status value", func(data []connector.Data) bool {
+	sink.Wait(t, 30*time.Second, "bad status value", func(data []connector.Data) bool {
 		v, _ := drivertest.Latest(data, "Demo", "flaky", false)
 		s, _ := v.(string)
 		return strings.HasPrefix(s, "Bad status code: BadCommunicationError for node: ns=1;s=MyObject.Flaky with description")
 	})
 	n := len(sink.Data())
-	sink.Wait(t, 10*time.Second, "other keys keep flowing", func(data []connector.Data) bool {
+	sink.Wait(t, 30*time.Second, "other keys keep flowing", func(data []connector.Data) bool {
 		_, ok := drivertest.Latest(data[n:], "Demo", "temperature", false)
 		return ok
 	})
 	if err := c.OnAttributes(context.Background(), "Demo", map[string]any{"bad": false}); err != nil {
 		t.Fatal(err)
 	}
-	sink.Wait(t, 10*time.Second, "good values again", func(data []connector.Data) bool {
+	sink.Wait(t, 30*time.Second, "good values again", func(data []connector.Data) bool {
 		v, _ := drivertest.Latest(data, "Demo", "flaky", false)
 		_, isInt := v.(int64)
 		return isInt
@@ -510,12 +510,12 @@ func TestUsernameIdentity(t *testing.T) {
 		ok   bool
 	}{{"secret", true}, {"wrong", false}} {
 		t.Run(tc.pass, func(t *testing.T) {
-			cfg := fmt.Sprintf(`{"server": {"url": "URL", "timeoutInMillis": 3000, "reconnectBackoffInitialDelay": 0.2,
+			cfg := fmt.Sprintf(`{"server": {"url": "URL", "timeoutInMillis": 10000, "reconnectBackoffInitialDelay": 0.2,
   "identity": {"type": "username", "username": "user", "password": %q}},
   "mapping": [{"deviceNodePattern": "Root\\.Objects\\.MyObject", "deviceInfo": {"deviceNameExpression": "Demo"},
     "timeseries": [{"key": "t", "type": "path", "value": "${Temperature}"}]}]}`, tc.pass)
 			c, env := newTestConnector(t, ts, cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			s, err := c.dial(ctx)
 			if tc.ok != (err == nil) {

@@ -38,7 +38,7 @@ func TestSecurityBasic256Sha256(t *testing.T) {
 	}
 	serverCert := filepath.Join(ts.pki, "server", "own", "certs", "certificate.pem")
 
-	cfg := `{"server": {"url": "URL", "timeoutInMillis": 5000, "reconnectBackoffInitialDelay": 0.2, "security": "Basic256Sha256",
+	cfg := `{"server": {"url": "URL", "timeoutInMillis": 10000, "reconnectBackoffInitialDelay": 0.2, "security": "Basic256Sha256",
   "identity": {"type": "certificates", "cert": "` + certPath + `", "privateKey": "` + keyPath + `", "caCert": "` + serverCert + `", "mode": "SignAndEncrypt"}},
 ` + secureMapping + `}`
 	c, _ := newTestConnector(t, ts, cfg)
@@ -66,7 +66,7 @@ func TestSecurityBasic256Sha256(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad, _ := newTestConnector(t, ts, strings.Replace(cfg, serverCert, otherPath, 1))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if s, err := bad.dial(ctx); err == nil || !strings.Contains(err.Error(), "not trusted") {
 		if s != nil {
@@ -76,7 +76,7 @@ func TestSecurityBasic256Sha256(t *testing.T) {
 	}
 
 	// No security against a server that requires it: no matching endpoint.
-	none, _ := newTestConnector(t, ts, `{"server": {"url": "URL", "timeoutInMillis": 5000}}`)
+	none, _ := newTestConnector(t, ts, `{"server": {"url": "URL", "timeoutInMillis": 10000}}`)
 	if s, err := none.dial(ctx); err == nil || !strings.Contains(err.Error(), "no endpoint") {
 		if s != nil {
 			s.close()
@@ -90,10 +90,10 @@ func TestSecurityBasic256Sha256(t *testing.T) {
 // first start and reuses it afterwards.
 func TestGeneratedAppCertificate(t *testing.T) {
 	ts := startServer(t, "--secure")
-	cfg := `{"server": {"url": "URL", "timeoutInMillis": 5000, "uri": "urn:tbgw:test:generated", "security": "Basic256Sha256",
+	cfg := `{"server": {"url": "URL", "timeoutInMillis": 10000, "uri": "urn:tbgw:test:generated", "security": "Basic256Sha256",
   "identity": {"type": "username", "username": "user", "password": "secret", "mode": "SignAndEncrypt"}}, ` + secureMapping + `}`
 	c, env := newTestConnector(t, ts, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s, err := c.dial(ctx)
 	if err != nil {

@@ -29,6 +29,30 @@ type testServer struct {
 	done  chan struct{}
 }
 
+// The servers of all tests share one PKI directory (a temporary directory
+// removed by TestMain): node-opcua creates its certificates once.
+var (
+	pkiOnce sync.Once
+	pkiDir  string
+	pkiErr  error
+)
+
+func sharedPKI(t testing.TB) string {
+	pkiOnce.Do(func() { pkiDir, pkiErr = os.MkdirTemp("", "tbgw-opcua-pki-") })
+	if pkiErr != nil {
+		t.Fatal(pkiErr)
+	}
+	return pkiDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pkiDir != "" {
+		os.RemoveAll(pkiDir)
+	}
+	os.Exit(code)
+}
+
 // nodeModules finds the npm packages installed by scripts/peers/opcua.sh.
 func nodeModules(t testing.TB) string {
 	cache := os.Getenv("TBGW_CACHE")
@@ -59,7 +83,7 @@ func freePort(t testing.TB) int {
 // test ends.
 func startServer(t testing.TB, args ...string) *testServer {
 	t.Helper()
-	ts := &testServer{t: t, port: freePort(t), pki: t.TempDir(), args: args}
+	ts := &testServer{t: t, port: freePort(t), pki: sharedPKI(t), args: args}
 	ts.start()
 	t.Cleanup(ts.kill)
 	return ts
@@ -111,9 +135,9 @@ func (ts *testServer) start() {
 	case <-done:
 		_ = cmd.Wait()
 		t.Fatalf("opcua test server exited: %s", stderr.String())
-	case <-time.After(60 * time.Second):
+	case <-time.After(180 * time.Second):
 		ts.kill()
-		t.Fatalf("opcua test server not listening after 60s: %s", stderr.String())
+		t.Fatalf("opcua test server not listening after 180s: %s", stderr.String())
 	}
 }
 

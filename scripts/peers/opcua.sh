@@ -7,10 +7,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${TBGW_CACHE:-$repo/.cache}"
 dir="$cache/npm/opcua"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ||
-		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
-fi
+. "$repo/scripts/peers/lib.sh"
+need_apt nodejs:node npm:npm
 
 pkgs=(node-opcua-server@2.186.4 node-opcua-variant@2.186.4 node-opcua-status-code@2.186.1
 	node-opcua-data-model@2.186.4 node-opcua-nodeid@2.186.1 node-opcua-certificate-manager@2.186.4)
