@@ -181,7 +181,8 @@ var ErrNotJSON = errors.New("payload is not JSON")
 // payload says otherwise (a "ts"/"timestamp" field or the datapoint's
 // tsField); pass nowMs 0 to let the gateway stamp them. Convert returns
 // what it could convert together with an error describing what it
-// dropped (an element without a device name, a non-JSON payload).
+// dropped (an element without a device name, a non-JSON payload). A
+// message that yields no datapoint at all yields no Data.
 func (c *JSON) Convert(topic string, payload []byte, nowMs int64) ([]codec.Data, error) {
 	st := c.pool.Get().(*state)
 	defer c.pool.Put(st)
@@ -195,6 +196,9 @@ func (c *JSON) Convert(topic string, payload []byte, nowMs int64) ([]codec.Data,
 		if err := c.convertOne(&out[0], st, topic, root, nowMs); err != nil {
 			return nil, err
 		}
+		if len(out[0].Attributes) == 0 && len(out[0].Telemetry) == 0 {
+			return nil, nil // nothing to send, as upstream drops it
+		}
 		return out, nil
 	}
 	var out []codec.Data
@@ -203,6 +207,9 @@ func (c *JSON) Convert(topic string, payload []byte, nowMs int64) ([]codec.Data,
 		var one codec.Data
 		if err := c.convertOne(&one, st, topic, n, nowMs); err != nil {
 			errs = append(errs, err)
+			return true
+		}
+		if len(one.Attributes) == 0 && len(one.Telemetry) == 0 {
 			return true
 		}
 		for i := range out {

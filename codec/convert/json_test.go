@@ -261,6 +261,19 @@ func TestJSONErrors(t *testing.T) {
 	if err == nil || len(got) != 1 || got[0].Device != "x" {
 		t.Errorf("array with a nameless element: got %v, %v", got, err)
 	}
+	if got, err := c.Convert("", []byte(`{"name":"x"}`), now); len(got) != 1 || err != nil {
+		t.Errorf("name only: %v %v", got, err)
+	}
+	if got, err := c.Convert("", []byte(`{"name":"x","n":null}`), now); len(got) != 1 || err != nil {
+		t.Errorf("nulls: %v %v", got, err)
+	}
+	c2 := mustJSON(t, `{"deviceInfo":{"deviceNameExpression":"D","deviceNameExpressionSource":"constant"},"timeseries":[{"key":"a","value":"${a}"}]}`, Options{})
+	if got, err := c2.Convert("", []byte(`{"b":1}`), now); got != nil || err != nil {
+		t.Errorf("no datapoint: %v %v", got, err)
+	}
+	if got, err := c2.Convert("", []byte(`[{"b":1},{"a":2}]`), now); len(got) != 1 || err != nil {
+		t.Errorf("array with an empty element: %v %v", got, err)
+	}
 	bad := []struct{ cfg, path string }{
 		{`{"attributes":"*"}`, "deviceInfo.deviceNameExpression"},
 		{`{"deviceInfo":{"deviceNameExpression":"(","deviceNameExpressionSource":"topic"}}`, "deviceInfo.deviceNameExpression"},
