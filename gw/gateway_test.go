@@ -32,6 +32,8 @@ type probe struct {
 		Every   int      `json:"everyMs"`
 		Panic   bool     `json:"panic"`
 		Key     string   `json:"key"`
+		Points  int      `json:"points"` // keys per message (k0..kN-1) instead of one
+		Once    bool     `json:"once"`   // send one message only
 	}
 	name string
 	mu   sync.Mutex
@@ -82,9 +84,19 @@ func (p *probe) Run(ctx context.Context, sink connector.Sink) error {
 		case <-t.C:
 		}
 		seq++
+		if p.cfg.Once && seq > 1 {
+			continue
+		}
 		var items []connector.Data
 		for _, d := range p.cfg.Devices {
-			items = append(items, connector.Data{Device: d, Telemetry: []connector.Point{{Key: p.cfg.Key, Value: seq}}})
+			pts := []connector.Point{{Key: p.cfg.Key, Value: seq}}
+			if p.cfg.Points > 0 {
+				pts = nil
+				for i := 0; i < p.cfg.Points; i++ {
+					pts = append(pts, connector.Point{Key: fmt.Sprintf("k%d", i), Value: fmt.Sprintf("value-%d-%d", seq, i)})
+				}
+			}
+			items = append(items, connector.Data{Device: d, Telemetry: pts})
 		}
 		if err := sink.Send(ctx, items); err != nil && ctx.Err() == nil {
 			return err
@@ -355,4 +367,40 @@ func TestClaimAndStatistics(t *testing.T) {
 	// Statistics arrive as the gateway's own telemetry.
 	r.tb.WaitTelemetry(tbtest.Self, "eventsSent", func(v any) bool { return v.(float64) > 0 }, 15*time.Second)
 	r.tb.WaitTelemetry(tbtest.Self, "rssBytes", func(v any) bool { return v.(float64) > 0 }, 15*time.Second)
+}
+
+func TestSplitByMaxPayload(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": []string{"big"}, "points": 300, "once": true}})
+	// ThingsBoard allows 1000-byte payloads: tbgw splits to 80 % of that.
+	r.tb.SetSessionLimits(json.RawMessage(`{"maxPayloadSize":1000,"maxInflightMessages":100,"rateLimits":{},"gatewayRateLimits":{}}`))
+	r.start()
+	r.tb.Wait(15*time.Second, "300 values", func() bool {
+		n := 0
+		for _, rec := range r.tb.Telemetry("big") {
+			n += len(rec.Values)
+		}
+		return n >= 300
+	})
+	msgs := r.tb.Messages("v1/gateway/telemetry")
+	if len(msgs) < 10 {
+		t.Fatalf("300 values of ~20 bytes in %d messages: not split", len(msgs))
+	}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if len(m.Payload) > 1000 {
+			t.Fatalf("message of %d bytes exceeds the server's limit", len(m.Payload))
+		}
+	}
+	for _, rec := range r.tb.Telemetry("big") {
+		for k := range rec.Values {
+			if seen[k] {
+				t.Fatalf("key %s twice", k)
+			}
+			seen[k] = true
+		}
+	}
+	if len(seen) != 300 {
+		t.Fatalf("got %d keys", len(seen))
+	}
 }
