@@ -229,4 +229,3 @@ func (d *device) writeTag(ctx context.Context, t *mb.Tag, v any) error {
 	d.log.Debug("modbus: write", "key", t.Key, "request", w.String())
 	return d.m.write(ctx, d.def.unit, w, d.opts)
 }
-
