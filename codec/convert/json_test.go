@@ -2,6 +2,7 @@ package convert
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -346,5 +347,30 @@ func TestCustom(t *testing.T) {
 	cfg.Extension = "Missing"
 	if _, err := New(&cfg, Options{}); err == nil || !strings.Contains(err.Error(), "TestScaleConverter") {
 		t.Errorf("missing converter: %v", err)
+	}
+}
+
+// TestConcurrent converts from several goroutines at once (run with -race).
+func TestConcurrent(t *testing.T) {
+	c := mustJSON(t, `{"deviceInfo":{"deviceNameExpressionSource":"topic","deviceNameExpression":"(?<=s/)(.*)"},"useEval":true,
+		"timeseries":[{"key":"t","type":"double","value":"${t} * 2"}],"attributes":"*"}`, Options{})
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			for i := 0; i < 200; i++ {
+				topic := "s/dev" + string(rune('a'+g))
+				out, err := c.Convert(topic, []byte(`{"t": 1.5, "x": "y"}`), now)
+				if err != nil || len(out) != 1 || out[0].Device != topic[2:] || out[0].Telemetry[0].Value != 3.0 {
+					done <- fmt.Errorf("got %v, %v", out, err)
+					return
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
