@@ -55,7 +55,10 @@ const memoryStorage = `{"type":"memory","max_records_count":100000}`
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // startGateway runs an in-process gateway on dir until the returned stop
 // function is called (or the test ends).

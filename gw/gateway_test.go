@@ -133,7 +133,10 @@ func (p *probe) SharedAttributeKeys(device string) []string { return []string{"s
 
 type logWriter struct{ t *testing.T }
 
-func (w logWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w logWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
 
 type rig struct {
 	t      *testing.T
