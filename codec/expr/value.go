@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/tbgw/tbgw/codec/value"
 )
 
 // Kind is the type of a Value.
@@ -197,7 +199,7 @@ func (v Value) String() string {
 	case IntKind:
 		return strconv.FormatInt(v.int(), 10)
 	case FloatKind:
-		return pyFloat(v.float())
+		return string(value.AppendFloat(nil, v.float()))
 	case StrKind:
 		return v.s
 	case BytesKind:
@@ -222,25 +224,6 @@ func (v Value) repr() string {
 		return "'" + strings.ReplaceAll(v.s, "'", `\'`) + "'"
 	}
 	return v.String()
-}
-
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	if a := math.Abs(f); a != 0 && (a >= 1e16 || a < 1e-4) {
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // equal is Python ==.
