@@ -86,12 +86,12 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 			if errors.Is(err, connector.ErrStopping) {
 				return err
 			}
-			c.log.Warn("opcua: connection lost, reconnecting", "err", err, "in", delay)
+			c.log.Warn("opcua: session ended, reconnecting", "err", err, "in", delay)
 		} else {
 			if ctx.Err() != nil {
 				return nil
 			}
-			c.log.Warn("opcua: cannot connect", "url", c.cfg.url, "err", err, "attempt", attempts+1, "retry_in", delay)
+			c.log.Warn("opcua: cannot connect", "url", c.cfg.url, "err", err, "retry_in", delay)
 		}
 		t := time.NewTimer(delay)
 		select {

@@ -119,3 +119,39 @@ func TestGeneratedAppCertificate(t *testing.T) {
 		t.Error("application certificate regenerated on the second start")
 	}
 }
+
+// TestSecurityPolicies connects with every policy the library has, in Sign
+// and SignAndEncrypt, with the generated application certificate, and
+// reads and writes through each channel.
+func TestSecurityPolicies(t *testing.T) {
+	ts := startServer(t, "--all-policies")
+	dataDir := t.TempDir()
+	for _, policy := range []string{"Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"} {
+		for _, mode := range []string{"Sign", "SignAndEncrypt"} {
+			t.Run(policy+"/"+mode, func(t *testing.T) {
+				cfg := `{"server": {"url": "URL", "timeoutInMillis": 10000, "security": "` + policy + `",
+  "identity": {"type": "anonymous", "mode": "` + mode + `"}}, ` + secureMapping + `}`
+				env := drivertest.Env(t, "OPCUA", "opcua")
+				env.DataDir = dataDir
+				cc, err := New([]byte(strings.ReplaceAll(cfg, "URL", ts.url())), env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := cc.(*Connector)
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				s, err := c.dial(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.close()
+				if v, err := s.readValue(ctx, mustNode(t, "ns=1;s=MyObject.Name")); err != nil || v != "Demo Device" {
+					t.Fatalf("read: %v %v", v, err)
+				}
+				if _, err := s.write(ctx, mustNode(t, "ns=1;s=MyObject.Setpoint"), 3.25); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}

@@ -51,8 +51,12 @@ type typeInfo struct {
 	array bool
 }
 
-// cacheLimit bounds the browse cache (children over all nodes).
-const cacheLimit = 200000
+// Cache bounds: children over all browsed nodes, and write targets whose
+// type is remembered.
+const (
+	cacheLimit     = 200000
+	typeCacheLimit = 10000
+)
 
 // dial connects a new session.
 func (c *Connector) dial(ctx context.Context) (*session, error) {
@@ -375,6 +379,9 @@ func (s *session) typeOf(ctx context.Context, node *ua.NodeID) (typeInfo, error)
 		}
 	}
 	s.mu.Lock()
+	if len(s.types) >= typeCacheLimit {
+		s.types = map[string]typeInfo{}
+	}
 	s.types[key] = ti
 	s.mu.Unlock()
 	return ti, nil

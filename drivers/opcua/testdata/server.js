@@ -1,10 +1,16 @@
 // OPC-UA test server for the opcua connector's tests and benchmark.
 //
-//   node server.js <port> <pkiDir> [--bench N] [--secure]
+//   node server.js <port> <pkiDir> [--bench N] [--secure | --all-policies]
 //
 // Listens on 127.0.0.1:<port>, prints "listening <endpoint>" once ready.
-// Lines on stdin control it: "drop-sessions" closes every session on the
-// server side (the connector must notice and re-create its session).
+// --secure offers only Basic256Sha256 with SignAndEncrypt; --all-policies
+// offers every policy with None, Sign and SignAndEncrypt. Client
+// certificates are trusted on first use.
+//
+// Lines on stdin control it:
+//   drop-sessions       close every session on the server side
+//   drop-subscriptions  delete every subscription, sessions stay
+//   add-late            add the variable MyObject.Late (Int32 99)
 "use strict";
 
 const path = require("path");
@@ -21,6 +27,8 @@ const port = parseInt(process.argv[2], 10);
 const pki = process.argv[3];
 const bench = process.argv.indexOf("--bench") > 0 ? parseInt(process.argv[process.argv.indexOf("--bench") + 1], 10) : 0;
 const secure = process.argv.includes("--secure");
+const allPolicies = process.argv.includes("--all-policies");
+const policyURI = (p) => "http://opcfoundation.org/UA/SecurityPolicy#" + p;
 
 const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite" };
 
@@ -45,9 +53,12 @@ const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "Curren
     serverCapabilities: { operationLimits: { maxNodesPerRead: 500, maxMonitoredItemsPerCall: 1000 } },
   };
   if (secure) {
-    opts.securityPolicies = ["http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256"];
+    opts.securityPolicies = [policyURI("Basic256Sha256")];
     opts.securityModes = [3]; // SignAndEncrypt only
-    opts.allowAnonymous = true;
+  }
+  if (allPolicies) {
+    opts.securityPolicies = ["None", "Basic128Rsa15", "Basic256", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"].map(policyURI);
+    opts.securityModes = [1, 2, 3];
   }
   const server = new OPCUAServer(opts);
   await server.initialize();
@@ -232,12 +243,26 @@ const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "Curren
 
   const rl = readline.createInterface({ input: process.stdin });
   rl.on("line", async (line) => {
-    if (line.trim() === "drop-sessions") {
-      const sessions = Object.values(server.engine._sessions || {});
+    const cmd = line.trim();
+    const sessions = Object.values(server.engine._sessions || {});
+    if (cmd === "drop-sessions") {
       for (const s of sessions) {
         await server.engine.closeSession(s.authenticationToken, true, "CloseSession");
       }
       console.log("dropped " + sessions.length);
+    } else if (cmd === "drop-subscriptions") {
+      let n = 0;
+      for (const s of sessions) {
+        for (const sub of s.publishEngine.subscriptions.slice()) {
+          s.deleteSubscription(sub.id);
+          n++;
+        }
+      }
+      console.log("deleted subscriptions " + n);
+    } else if (cmd === "add-late") {
+      addVar({ componentOf: my, browseName: "Late", nodeId: "s=MyObject.Late", dataType: "Int32",
+        value: { get: () => new Variant({ dataType: DataType.Int32, value: 99 }) } });
+      console.log("added");
     }
   });
   rl.on("close", () => {}); // keep running when stdin closes
