@@ -44,8 +44,8 @@ func (s *countingSink) Send(ctx context.Context, items []connector.Data) error {
 	return nil
 }
 
-func (s *countingSink) Connect(context.Context, string, string) error { return nil }
-func (s *countingSink) Disconnect(context.Context, string) error      { return nil }
+func (s *countingSink) Connect(context.Context, string, string) error              { return nil }
+func (s *countingSink) Disconnect(context.Context, string) error                   { return nil }
 func (s *countingSink) Claim(context.Context, string, string, time.Duration) error { return nil }
 func (s *countingSink) RequestAttributes(context.Context, string, bool, []string) (map[string]any, error) {
 	return nil, nil

@@ -30,7 +30,7 @@ type session struct {
 
 	mu       sync.Mutex
 	children map[string]*kids // browse cache: node id -> children
-	cached   int                // children held in the cache
+	cached   int              // children held in the cache
 	types    map[string]typeInfo
 }
 
