@@ -104,11 +104,17 @@ func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
 	if !doc.Has("devices") {
 		return nil, doc.Errorf("devices", "required")
 	}
+	// A custom converter gets its device's configuration as JSON.
 	var raw struct {
 		Devices []json.RawMessage `json:"devices"`
 	}
-	if err := json.Unmarshal(doc.Raw(), &raw); err != nil {
-		return nil, err
+	for _, d := range cfg.Devices {
+		if d.Converter != "" && d.Converter != defaultConverter {
+			if err := json.Unmarshal(doc.Raw(), &raw); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	for i := range cfg.Devices {
 		path := fmt.Sprintf("devices[%d]", i)
@@ -116,7 +122,11 @@ func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		if d.conv, err = customConverter(doc, path, cfg.Devices[i].Converter, raw.Devices[i], warn); err != nil {
+		var devRaw json.RawMessage
+		if i < len(raw.Devices) {
+			devRaw = raw.Devices[i]
+		}
+		if d.conv, err = customConverter(doc, path, cfg.Devices[i].Converter, devRaw, warn); err != nil {
 			return nil, err
 		}
 		d.idx = i

@@ -121,7 +121,7 @@ const (
 	defaultRetries     = 1
 	defaultBulkSize    = 10
 	defaultMaxListSize = 1
-	defaultMaxWorkers  = 32
+	defaultMaxWorkers  = 16
 	defaultTrapQueue   = 256
 	defaultConverter   = "SNMPUplinkConverter"
 

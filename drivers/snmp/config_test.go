@@ -33,7 +33,7 @@ func (w *warnings) WithGroup(string) slog.Handler      { return w }
 func load(t *testing.T, raw string) (*Connector, []string, error) {
 	t.Helper()
 	w := &warnings{}
-	c, err := New([]byte(raw), connector.Env{Name: "snmp.json", Type: "snmp", Log: slog.New(w)})
+	c, err := New([]byte(raw), connector.Env{Name: "snmp", Type: "snmp", File: "snmp.json", Log: slog.New(w)})
 	if err != nil {
 		return nil, w.msgs, err
 	}

@@ -44,18 +44,22 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	file := env.Name
+	name := env.Name
+	if name == "" {
+		name = "snmp"
+	}
+	file := env.File
 	if file == "" {
-		file = "snmp"
+		file = name + ".json"
 	}
 	doc, err := conf.Parse(file, config)
 	if err != nil {
-		return nil, fmt.Errorf("snmp: %w", err)
+		return nil, fmt.Errorf("snmp connector %q: %w", name, err)
 	}
 	var cfg fileConfig
 	warns, err := doc.Decode(&cfg)
 	if err != nil {
-		return nil, fmt.Errorf("snmp: %w", err)
+		return nil, fmt.Errorf("snmp connector %q: %w", name, err)
 	}
 	warn := func(w error) { log.Warn("snmp: " + w.Error()) }
 	for _, w := range warns {
@@ -63,7 +67,7 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	}
 	p, err := compile(doc, &cfg, warn)
 	if err != nil {
-		return nil, fmt.Errorf("snmp: %w", err)
+		return nil, fmt.Errorf("snmp connector %q: %w", name, err)
 	}
 	c := &Connector{env: env, log: log, plan: p, byName: map[string]*device{}, upCount: map[string]int{}}
 	for _, d := range p.devices {
@@ -144,17 +148,35 @@ func (c *Connector) schedule(ctx context.Context, jobs chan<- *device, done <-ch
 	}
 }
 
+// worker is what a polling goroutine owns: its sockets and its engine.
+type worker struct {
+	socks sockets
+	eng   *engine
+}
+
 func (c *Connector) worker(ctx context.Context, sink connector.Sink, jobs <-chan *device, done chan<- *device) {
-	var ss sockets
-	stop := context.AfterFunc(ctx, ss.stop)
+	w := &worker{}
+	stop := context.AfterFunc(ctx, w.socks.stop)
 	defer func() {
 		stop()
-		ss.close()
+		w.socks.close()
+		if w.eng != nil {
+			putEngine(w.eng)
+		}
 	}()
 	for {
 		select {
 		case d := <-jobs:
-			c.poll(ctx, sink, &ss, d)
+			if w.eng == nil {
+				e, err := getEngine()
+				if err != nil {
+					c.log.Error("snmp: worker", "err", err)
+					done <- d
+					continue
+				}
+				w.eng = e
+			}
+			c.poll(ctx, sink, w, d)
 			done <- d
 		case <-ctx.Done():
 			return

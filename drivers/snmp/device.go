@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,12 +46,13 @@ type device struct {
 
 	// lock serialises everything below and every use of the agent: a poll
 	// and a downlink request never interleave on one device.
-	lock       chan struct{}
-	client     *gosnmp.GoSNMP
-	resolvedAt time.Time
-	errs       map[string]string // item key -> last error logged
-	failures   int               // consecutive failed polls
-	up         bool
+	lock          chan struct{}
+	sec           *gosnmp.UsmSecurityParameters // SNMPv3 state, nil until first use
+	discoveredCtx string                        // context engine ID learnt from the agent
+	resolvedAt    time.Time
+	errs          map[string]string // item key -> last error logged
+	failures      int               // consecutive failed polls
+	up            bool
 
 	// next is when the device is due; owned by the scheduler.
 	next    time.Time
@@ -116,43 +118,99 @@ func (d *device) resolve(ctx context.Context, now time.Time) (netip.AddrPort, er
 	ap := netip.AddrPortFrom(pick.Unmap(), d.port)
 	if old := d.addr.Load(); old == nil || *old != ap {
 		d.addr.Store(&ap)
-		d.client = nil // a new agent: discover its engine again
+		d.forget() // a new agent: discover its engine again
 	}
 	d.resolvedAt = now
 	return ap, nil
 }
 
-// session prepares the device's gosnmp client to talk to ap through s.
-// Called with the lock held.
-func (d *device) session(ctx context.Context, ap netip.AddrPort, s *sock) (*session, error) {
-	if d.client == nil {
-		g := &gosnmp.GoSNMP{
-			Target:    ap.Addr().String(),
-			Port:      ap.Port(),
-			Transport: "udp",
-			Community: d.community,
-			Version:   d.version,
-			Timeout:   d.timeout,
-			Retries:   d.retries,
-			MaxOids:   gosnmp.MaxOids,
-		}
-		if d.version == gosnmp.Version3 {
-			g.SecurityModel = gosnmp.UserSecurityModel
-			g.MsgFlags = d.usm.level
-			g.SecurityParameters = d.usm.params()
-			g.ContextName = d.contextName
-			g.ContextEngineID = d.contextEngineID
-		}
-		// Connect validates the parameters and seeds request ids and
-		// buffers; the socket it dials is closed at once, requests go
-		// through the worker's shared socket instead.
-		if err := g.Connect(); err != nil {
-			return nil, fmt.Errorf("snmp client: %w", err)
-		}
-		_ = g.Close()
-		d.client = g
+// An engine is a gosnmp client with its 64 KB receive buffer. Devices do
+// not own one: a worker (or a downlink call) lends its engine to the device
+// it serves, loaded with that device's settings and SNMPv3 state, so 500
+// devices cost a few buffers, not 500.
+type engine struct{ g *gosnmp.GoSNMP }
+
+var engines = sync.Pool{New: func() any {
+	g := &gosnmp.GoSNMP{Target: "127.0.0.1", Port: 9, Transport: "udp", Version: gosnmp.Version2c}
+	// Connect seeds request ids and allocates the receive buffer; its
+	// socket is closed at once, requests go through a worker's socket.
+	if err := g.Connect(); err != nil {
+		return err
 	}
-	d.client.Conn = &peer{s: s, to: ap}
-	d.client.Context = ctx
-	return &session{g: d.client, d: d}, nil
+	_ = g.Close()
+	return &engine{g: g}
+}}
+
+func getEngine() (*engine, error) {
+	switch e := engines.Get().(type) {
+	case *engine:
+		return e, nil
+	case error:
+		return nil, fmt.Errorf("snmp client: %w", e)
+	}
+	return nil, fmt.Errorf("snmp client: no engine")
+}
+
+func putEngine(e *engine) {
+	e.g.Conn, e.g.Context, e.g.SecurityParameters = nil, nil, nil
+	engines.Put(e)
+}
+
+// newUSM returns initialised USM parameters (random salt, validated keys)
+// for a v3 device; the engine ID is discovered on first use.
+func (d *device) newUSM() (*gosnmp.UsmSecurityParameters, error) {
+	sp := d.usm.params()
+	g := &gosnmp.GoSNMP{Target: "127.0.0.1", Port: 9, Transport: "udp", Version: gosnmp.Version3,
+		SecurityModel: gosnmp.UserSecurityModel, MsgFlags: d.usm.level, SecurityParameters: sp}
+	if err := g.Connect(); err != nil {
+		return nil, fmt.Errorf("snmpv3 user %s: %w", d.usm.name, err)
+	}
+	_ = g.Close()
+	return sp, nil
+}
+
+// session loads engine e with the device's settings to talk to ap through
+// s. Called with the lock held; end the session before releasing it.
+func (d *device) session(ctx context.Context, e *engine, ap netip.AddrPort, s *sock) (*session, error) {
+	g := e.g
+	g.Target, g.Port = ap.Addr().String(), ap.Port()
+	g.Version, g.Community = d.version, d.community
+	g.Timeout, g.Retries, g.MaxRepetitions = d.timeout, d.retries, 0
+	g.SecurityModel, g.MsgFlags, g.SecurityParameters = 0, 0, nil
+	g.ContextName, g.ContextEngineID = "", ""
+	if d.version == gosnmp.Version3 {
+		if d.sec == nil {
+			sp, err := d.newUSM()
+			if err != nil {
+				return nil, err
+			}
+			d.sec = sp
+		}
+		g.SecurityModel = gosnmp.UserSecurityModel
+		g.MsgFlags = d.usm.level | gosnmp.Reportable
+		g.SecurityParameters = d.sec
+		g.ContextName = d.contextName
+		g.ContextEngineID = d.contextEngineID
+		if g.ContextEngineID == "" {
+			g.ContextEngineID = d.discoveredCtx
+		}
+	}
+	g.Conn = &peer{s: s, to: ap}
+	g.Context = ctx
+	return &session{g: g, d: d}, nil
+}
+
+// end keeps what the session learnt (the agent's context engine ID).
+func (s *session) end() {
+	if s.d.version == gosnmp.Version3 && s.d.contextEngineID == "" {
+		s.d.discoveredCtx = s.g.ContextEngineID
+	}
+	s.g.Conn, s.g.Context = nil, nil
+}
+
+// forget drops the SNMPv3 state learnt from the agent (engine ID, boots,
+// time): an agent that comes back may be another one.
+func (d *device) forget() {
+	d.sec = nil
+	d.discoveredCtx = ""
 }

@@ -24,21 +24,27 @@ func (c *Connector) exec(ctx context.Context, d *device, fn func(*session) (any,
 	if err != nil {
 		return nil, err
 	}
-	var ss sockets
-	stop := context.AfterFunc(ctx, ss.stop)
+	w := &worker{}
+	stop := context.AfterFunc(ctx, w.socks.stop)
 	defer func() {
 		stop()
-		ss.close()
+		w.socks.close()
 	}()
-	s, err := ss.get(ap.Addr())
+	s, err := w.socks.get(ap.Addr())
 	if err != nil {
 		return nil, err
 	}
-	sess, err := d.session(ctx, ap, s)
+	e, err := getEngine()
+	if err != nil {
+		return nil, err
+	}
+	defer putEngine(e)
+	sess, err := d.session(ctx, e, ap, s)
 	if err != nil {
 		return nil, err
 	}
 	v, err := fn(sess)
+	sess.end()
 	if ctx.Err() != nil && err != nil {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}

@@ -29,12 +29,12 @@ func backoff(period time.Duration, n int) time.Duration {
 
 // poll reads every datapoint of d once, sends what it got and schedules
 // the next poll.
-func (c *Connector) poll(ctx context.Context, sink connector.Sink, ss *sockets, d *device) {
+func (c *Connector) poll(ctx context.Context, sink connector.Sink, w *worker, d *device) {
 	start := time.Now()
 	if d.acquire(ctx) != nil {
 		return
 	}
-	data, err := c.collect(ctx, ss, d)
+	data, err := c.collect(ctx, w, d)
 	if ctx.Err() != nil {
 		d.release()
 		return
@@ -43,7 +43,7 @@ func (c *Connector) poll(ctx context.Context, sink connector.Sink, ss *sockets, 
 	switch {
 	case err != nil:
 		d.failures++
-		d.client = nil // rediscover (SNMPv3 engine) once it is back
+		d.forget() // rediscover (SNMPv3 engine) once it is back
 		d.up = false
 		if d.failures == 1 {
 			c.log.Warn("snmp: agent does not answer", "device", d.name, "ip", d.host, "port", d.port, "err", err)
@@ -91,7 +91,7 @@ func (c *Connector) poll(ctx context.Context, sink connector.Sink, ss *sockets, 
 // collect runs the reads of one poll. It returns an error only when the
 // agent could not be reached; per-datapoint errors are logged and the
 // datapoint left out. Called with the device lock held.
-func (c *Connector) collect(ctx context.Context, ss *sockets, d *device) (connector.Data, error) {
+func (c *Connector) collect(ctx context.Context, w *worker, d *device) (connector.Data, error) {
 	data := connector.Data{Device: d.name, Type: d.typ}
 	ap, err := d.resolve(ctx, c.env.Now())
 	if err != nil {
@@ -100,14 +100,15 @@ func (c *Connector) collect(ctx context.Context, ss *sockets, d *device) (connec
 	if len(d.items) == 0 {
 		return data, nil
 	}
-	s, err := ss.get(ap.Addr())
+	s, err := w.socks.get(ap.Addr())
 	if err != nil {
 		return data, err
 	}
-	sess, err := d.session(ctx, ap, s)
+	sess, err := d.session(ctx, w.eng, ap, s)
 	if err != nil {
 		return data, err
 	}
+	defer sess.end()
 	ts := c.env.Now().UnixMilli()
 	record := func(it *item, v any, err error) {
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/drivers/drivertest"
 	"github.com/tbgw/tbgw/gw/connector"
 )
@@ -297,4 +298,46 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// testConverter is a custom converter compiled in under a name a
+// configuration's "converter" gives: it gets the poll's values as a JSON
+// object and the device name as topic.
+type testConverter struct{ prefix string }
+
+func (c testConverter) Convert(topic string, payload []byte, nowMs int64) ([]connector.Data, error) {
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, err
+	}
+	d := connector.Data{Device: c.prefix + topic}
+	for k, v := range m {
+		d.Telemetry = append(d.Telemetry, connector.Point{Key: k, Value: fmt.Sprint(v), TS: nowMs})
+	}
+	return []connector.Data{d}, nil
+}
+
+func init() {
+	codec.RegisterUplink("TestSNMPConverter", func(cfg json.RawMessage) (codec.Uplink, error) {
+		var dev struct {
+			DeviceType string `json:"deviceType"`
+		}
+		if err := json.Unmarshal(cfg, &dev); err != nil {
+			return nil, err
+		}
+		return testConverter{prefix: dev.DeviceType + ":"}, nil
+	})
+}
+
+func TestCustomConverter(t *testing.T) {
+	a := startAgent(t)
+	c := newConnector(t, fmt.Sprintf(`{"devices":[{"deviceName":"R","deviceType":"conv","ip":"127.0.0.1","port":%d,
+		"pollPeriod":200,"converter":"TestSNMPConverter",
+		"attributes":[{"key":"sysName","method":"get","oid":"1.3.6.1.2.1.1.5.0"}]}]}`, a.port))
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	sink.Wait(t, 10*time.Second, "converted data", func(data []connector.Data) bool {
+		v, ok := drivertest.Latest(data, "conv:R", "sysName", false)
+		return ok && v == "probe-snmpd"
+	})
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 missing=()
-command -v /usr/sbin/snmpd >/dev/null 2>&1 || [ -x /usr/sbin/snmpd ] || missing+=(snmpd)
+[ -x /usr/sbin/snmpd ] || missing+=(snmpd)
 for tool in snmpget snmpset snmptrap snmpinform; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		missing+=(snmp)
