@@ -42,7 +42,7 @@ func FuzzTrap(f *testing.F) {
 	}
 	defer pc.Close()
 	queue := make(chan connector.Data, 1)
-	r, err := c.(*Connector).newTrapReceiver(pc, "\x80\x00\x00\x00\x05abcdefgh", queue)
+	r, err := c.(*Connector).newTrapReceiver(pc, "\x80\x00\x00\x00\x05abcdefgh", 1, queue)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -3,9 +3,14 @@ package snmp
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +39,7 @@ type trapReceiver struct {
 	pc       net.PacketConn
 	params   *gosnmp.GoSNMP // decoder with the v3 users
 	engineID string
+	boots    uint32
 	started  time.Time
 	unknown  atomic.Uint32 // discovery probes answered
 	queue    chan connector.Data
@@ -61,17 +67,10 @@ func (c *Connector) receiveTraps(ctx context.Context, sink connector.Sink) {
 	})
 	defer wg.Wait()
 
-	engineID := t.engineID
-	if engineID == "" {
-		// RFC 3411 format 5 (octets), enterprise 0, eight random bytes.
-		b := make([]byte, 13)
-		copy(b, []byte{0x80, 0, 0, 0, 5})
-		_, _ = rand.Read(b[5:])
-		engineID = string(b)
-	}
+	engineID, boots := c.trapEngine()
 	delay := time.Second
 	for {
-		err := c.listenTraps(ctx, engineID, queue)
+		err := c.listenTraps(ctx, engineID, boots, queue)
 		if ctx.Err() != nil {
 			return
 		}
@@ -85,7 +84,7 @@ func (c *Connector) receiveTraps(ctx context.Context, sink connector.Sink) {
 	}
 }
 
-func (c *Connector) listenTraps(ctx context.Context, engineID string, queue chan connector.Data) error {
+func (c *Connector) listenTraps(ctx context.Context, engineID string, boots uint32, queue chan connector.Data) error {
 	t := c.plan.traps
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", t.address)
@@ -96,7 +95,7 @@ func (c *Connector) listenTraps(ctx context.Context, engineID string, queue chan
 	stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
 	defer stop()
 
-	r, err := c.newTrapReceiver(pc, engineID, queue)
+	r, err := c.newTrapReceiver(pc, engineID, boots, queue)
 	if err != nil {
 		return err
 	}
@@ -122,7 +121,7 @@ func (c *Connector) listenTraps(ctx context.Context, engineID string, queue chan
 	}
 }
 
-func (c *Connector) newTrapReceiver(pc net.PacketConn, engineID string, queue chan connector.Data) (*trapReceiver, error) {
+func (c *Connector) newTrapReceiver(pc net.PacketConn, engineID string, boots uint32, queue chan connector.Data) (*trapReceiver, error) {
 	table := gosnmp.NewSnmpV3SecurityParametersTable(gosnmp.Logger{})
 	// An empty user lets engine discovery probes decode.
 	if err := table.Add("", &gosnmp.UsmSecurityParameters{AuthenticationProtocol: gosnmp.NoAuth, PrivacyProtocol: gosnmp.NoPriv}); err != nil {
@@ -135,7 +134,58 @@ func (c *Connector) newTrapReceiver(pc net.PacketConn, engineID string, queue ch
 	}
 	params := &gosnmp.GoSNMP{Version: gosnmp.Version3, SecurityModel: gosnmp.UserSecurityModel}
 	params.SetTrapSecurityParametersTable(table)
-	return &trapReceiver{c: c, pc: pc, params: params, engineID: engineID, started: time.Now(), queue: queue}, nil
+	return &trapReceiver{c: c, pc: pc, params: params, engineID: engineID, boots: boots, started: time.Now(), queue: queue}, nil
+}
+
+// engineState is what the receiver keeps in DataDir across restarts.
+type engineState struct {
+	EngineID string `json:"engineId"` // hex
+	Boots    uint32 `json:"boots"`
+}
+
+// trapEngine returns the receiver's SNMPv3 engine ID and boot count (for
+// informs, where the receiver is the authoritative engine). With a DataDir
+// both persist: a generated ID stays the same across restarts and the boot
+// count grows, so senders that cached our engine keep their time window
+// right (RFC 3414 section 2.2).
+func (c *Connector) trapEngine() (string, uint32) {
+	id := c.plan.traps.engineID
+	var st engineState
+	path := ""
+	if c.env.DataDir != "" {
+		path = filepath.Join(c.env.DataDir, "snmp-engine.json")
+		if raw, err := os.ReadFile(path); err == nil {
+			_ = json.Unmarshal(raw, &st)
+		}
+	}
+	if id == "" {
+		if b, err := hex.DecodeString(st.EngineID); err == nil && len(b) >= 5 && len(b) <= 32 {
+			id = string(b)
+		} else {
+			// RFC 3411 format 5 (octets), enterprise 0, eight random bytes.
+			b := make([]byte, 13)
+			copy(b, []byte{0x80, 0, 0, 0, 5})
+			_, _ = rand.Read(b[5:])
+			id = string(b)
+		}
+	}
+	if st.EngineID != hex.EncodeToString([]byte(id)) || st.Boots >= math.MaxInt32 {
+		st.Boots = 0
+	}
+	st.EngineID = hex.EncodeToString([]byte(id))
+	st.Boots++
+	if path != "" {
+		raw, _ := json.Marshal(st)
+		tmp := path + ".tmp"
+		err := os.WriteFile(tmp, raw, 0o600)
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			c.log.Warn("snmp: cannot keep the SNMPv3 engine boot count", "file", path, "err", err)
+		}
+	}
+	return id, st.Boots
 }
 
 // decode unmarshals a notification; gosnmp's decoder is guarded so that
@@ -199,7 +249,7 @@ func (r *trapReceiver) report(pkt *gosnmp.SnmpPacket, to *net.UDPAddr) {
 		SecurityModel: gosnmp.UserSecurityModel,
 		SecurityParameters: &gosnmp.UsmSecurityParameters{
 			AuthoritativeEngineID:    r.engineID,
-			AuthoritativeEngineBoots: 1,
+			AuthoritativeEngineBoots: r.boots,
 			AuthoritativeEngineTime:  uint32(time.Since(r.started) / time.Second),
 			AuthenticationProtocol:   gosnmp.NoAuth,
 			PrivacyProtocol:          gosnmp.NoPriv,

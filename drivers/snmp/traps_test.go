@@ -176,3 +176,22 @@ func TestTrapMapping(t *testing.T) {
 		t.Errorf("v1 generic trap OID %v in %+v", oid, out[0].Telemetry)
 	}
 }
+
+func TestTrapEngineBoots(t *testing.T) {
+	env := drivertest.Env(t, "snmp", "snmp")
+	c1, err := New([]byte(`{"devices":[],"traps":{"address":"127.0.0.1:0"}}`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id1, b1 := c1.(*Connector).trapEngine()
+	c2, _ := New([]byte(`{"devices":[],"traps":{"address":"127.0.0.1:0"}}`), env)
+	id2, b2 := c2.(*Connector).trapEngine()
+	if id1 != id2 || len(id1) != 13 || b1 != 1 || b2 != 2 {
+		t.Errorf("generated engine %x boots %d, then %x boots %d", id1, b1, id2, b2)
+	}
+	c3, _ := New([]byte(`{"devices":[],"traps":{"address":"127.0.0.1:0","engineId":"0x8000000001aabbcc"}}`), env)
+	id3, b3 := c3.(*Connector).trapEngine()
+	if id3 != "\x80\x00\x00\x00\x01\xaa\xbb\xcc" || b3 != 1 {
+		t.Errorf("configured engine %x boots %d", id3, b3)
+	}
+}
