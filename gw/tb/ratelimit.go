@@ -41,7 +41,7 @@ func parseRateLimit(s string) ([]window, error) {
 		}
 		limit, err1 := strconv.Atoi(strings.TrimSpace(l))
 		secs, err2 := strconv.Atoi(strings.TrimSpace(p))
-		if err1 != nil || err2 != nil || limit < 0 || secs < 0 || secs > 1<<31 {
+		if err1 != nil || err2 != nil || limit < 0 || secs < 0 || int64(secs) > 1<<31 {
 			return nil, fmt.Errorf("rate limit %q: %q is not limit:seconds", s, f)
 		}
 		if limit == 0 || secs == 0 {
