@@ -341,3 +341,30 @@ func TestCustomConverter(t *testing.T) {
 		return ok && v == "probe-snmpd"
 	})
 }
+
+// TestV1: SNMPv1 fails a whole GET for one missing OID, so the batch falls
+// back to one request per datapoint; bulk methods walk with GETNEXT.
+func TestV1(t *testing.T) {
+	a := startAgent(t)
+	c := newConnector(t, fmt.Sprintf(`{"devices":[{"deviceName":"R1","ip":"127.0.0.1","port":%d,"pollPeriod":200,"version":1,
+		"attributes":[
+			{"key":"sysName","method":"get","oid":"1.3.6.1.2.1.1.5.0"},
+			{"key":"missing","method":"get","oid":"1.3.6.1.2.1.1.99.0"},
+			{"key":"ifNumber","method":"get","oid":"1.3.6.1.2.1.2.1.0"}],
+		"telemetry":[
+			{"key":"bulkwalk","method":"bulkwalk","oid":"1.3.6.1.2.1.2.2.1.2"},
+			{"key":"bulkget","method":"bulkget","scalarOid":"1.3.6.1.2.1.1.4.0"}]}]}`, a.port))
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	sink.Wait(t, 10*time.Second, "v1 reads", hasKeys("R1", "sysName", "ifNumber", "bulkwalk"))
+	if v, _ := sink.Latest("R1", "sysName", true); v != "probe-snmpd" {
+		t.Errorf("sysName %#v", v)
+	}
+	descr, _ := a.walk("1.3.6.1.2.1.2.2.1.2")
+	if m := latestObject(t, sink, "R1", "bulkwalk", false); len(m) != len(descr) {
+		t.Errorf("bulkwalk %v", m)
+	}
+	if _, ok := sink.Latest("R1", "bulkget", false); ok {
+		t.Error("bulkget over SNMPv1 gave a value")
+	}
+}

@@ -221,22 +221,27 @@ func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
 		return
 	}
 	switch pkt.PDUType {
-	case gosnmp.Trap, gosnmp.SNMPv2Trap:
-	case gosnmp.InformRequest:
-		r.ack(pkt, from)
+	case gosnmp.Trap, gosnmp.SNMPv2Trap, gosnmp.InformRequest:
 	default:
 		r.c.log.Debug("snmp: unexpected PDU on the trap port", "from", from.String(), "pdu", pkt.PDUType.String())
 		return
 	}
 	src, _ := netip.AddrFromSlice(from.IP)
+	queued := true
 	for _, d := range r.c.trapData(pkt, src.Unmap()) {
 		select {
 		case r.queue <- d:
 		default:
+			queued = false
 			if n := r.dropped.Add(1); n%100 == 1 {
 				r.c.log.Warn("snmp: trap queue full, notifications dropped", "dropped", n)
 			}
 		}
+	}
+	// An inform is acknowledged once its data is queued; one that could
+	// not be is left unanswered, so the sender sends it again.
+	if pkt.PDUType == gosnmp.InformRequest && queued {
+		r.ack(pkt, from)
 	}
 }
 
