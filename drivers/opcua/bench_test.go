@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,6 +153,9 @@ func BenchmarkSubscription10k(b *testing.B) {
 		b.ReportMetric(float64(points)/elapsed, "points/s")
 		b.ReportMetric(float64(rssKB("VmRSS"))/1024, "rss_MB")
 		b.ReportMetric(float64(rssKB("VmHWM"))/1024, "peak_rss_MB")
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap_MB")
 		b.ReportMetric(percentile(lat, 0.5), "p50_ms")
 		b.ReportMetric(percentile(lat, 0.99), "p99_ms")
 		b.ReportMetric(percentile(lat, 1), "max_ms")
