@@ -63,7 +63,9 @@ type Log struct {
 	st      Stats
 
 	ackMu     sync.Mutex
-	persisted uint64 // cursor on disk
+	persisted uint64        // cursor on disk
+	ackc      chan struct{} // wakes cursorLoop
+	cdone     chan struct{} // closed when cursorLoop returned
 
 	// Writer goroutine.
 	reqs     chan *request
@@ -108,6 +110,8 @@ func Open(dir string, opts Options) (*Log, error) {
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 		rsem:  make(chan struct{}, 1),
+		ackc:  make(chan struct{}, 1),
+		cdone: make(chan struct{}),
 	}
 	if err := l.load(); err != nil {
 		for _, s := range l.segs {
@@ -117,6 +121,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
 	go l.writer()
+	go l.cursorLoop()
 	return l, nil
 }
 
@@ -290,6 +295,10 @@ func (l *Log) Close() error {
 
 	close(l.quit)
 	<-l.done
+	<-l.cdone
+	if err := l.persistCursor(true); err != nil && l.finalErr == nil {
+		l.finalErr = fmt.Errorf("persisting cursor: %w", err)
+	}
 	l.rsem <- struct{}{}
 	if l.rlog != nil {
 		l.rlog.Close()

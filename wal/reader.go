@@ -111,6 +111,7 @@ func collect(tl *twal.Log, first, from, end uint64, maxRecs, maxBytes int) (b Ba
 	if err != nil {
 		return b, end + 1, []span{{from, end}}
 	}
+	b.Records = make([][]byte, 0, min(uint64(maxRecs), end-from+1))
 	n := 0
 	s := from
 	for ; s <= end && len(b.Records) < maxRecs; s++ {
@@ -202,13 +203,11 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	return tl, nil
 }
 
-// Ack marks every record up to seq delivered. Segments holding only
-// delivered records are removed first (which is safe before the cursor is
-// persisted: they hold nothing that must be delivered again, and it frees
-// space on a full disk), then the cursor is persisted: under SyncBatch
-// before Ack returns, otherwise on the next sync tick. If persisting fails
-// the acknowledgement still holds for this process and is persisted by a
-// later Ack or Close; after a crash the records would be delivered again.
+// Ack marks every record up to seq delivered: Next will not hand them out
+// again and segments holding only delivered records are removed at once.
+// The cursor file follows in the background (see cursorLoop); Close
+// persists it. After a crash, records whose acknowledgement had not reached
+// the cursor file yet are delivered again: at least once, never lost.
 func (l *Log) Ack(seq uint64) error {
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
@@ -234,11 +233,9 @@ func (l *Log) Ack(seq uint64) error {
 	l.mu.Unlock()
 	l.removeSegs(gone)
 	l.fileMu.Unlock()
-	if l.opts.Sync != SyncBatch {
-		return nil
-	}
-	if err := l.persistCursor(true); err != nil {
-		return fmt.Errorf("wal ack %d: persisting cursor: %w", seq, err)
+	select {
+	case l.ackc <- struct{}{}:
+	default: // a write is already due; it takes the newest position
 	}
 	return nil
 }

@@ -320,8 +320,7 @@ func (l *Log) dropOldest() {
 	}
 }
 
-// background runs on the SyncInterval tick: fsync what was written and
-// persist the cursor.
+// background runs on the SyncInterval tick: fsync what was written.
 func (l *Log) background() {
 	if l.dirty && l.tail != nil {
 		if err := datasync(l.tail.fd); err != nil {
@@ -329,36 +328,11 @@ func (l *Log) background() {
 		}
 		l.dirty = false
 	}
-	if err := l.persistCursor(l.opts.Sync != SyncNever); err != nil {
-		l.log.Warn("wal: persisting cursor", "err", err)
-	}
 }
 
 // finish closes the tail on Close.
 func (l *Log) finish() {
-	var err error
 	if l.tail != nil {
-		err = l.tail.closeTail() // fsyncs
+		l.finalErr = l.tail.closeTail() // fsyncs
 	}
-	if perr := l.persistCursor(true); err == nil {
-		err = perr
-	}
-	l.finalErr = err
-}
-
-// persistCursor writes the acknowledged position if it moved.
-func (l *Log) persistCursor(durable bool) error {
-	l.mu.Lock()
-	acked := l.acked
-	l.mu.Unlock()
-	l.ackMu.Lock()
-	defer l.ackMu.Unlock()
-	if acked <= l.persisted {
-		return nil
-	}
-	if err := writeCursor(l.dir, acked, durable); err != nil {
-		return err
-	}
-	l.persisted = acked
-	return nil
 }
