@@ -408,14 +408,21 @@ func firstNonEmpty(v ...string) string {
 	return ""
 }
 
+// resolvePath resolves a relative file name against the configuration
+// directory, falling back to the name as given when it is not there.
 func resolvePath(dir, p string) string {
 	if filepath.IsAbs(p) || dir == "" {
 		return p
 	}
-	if _, err := os.Stat(p); err == nil {
-		return p
+	if q := filepath.Join(dir, p); fileExists(q) {
+		return q
 	}
-	return filepath.Join(dir, p)
+	return p
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 func compileMapping(doc *conf.Doc, path string, index int, mc *mappingConfig, env connector.Env) (*mapping, error) {

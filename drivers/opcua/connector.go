@@ -2,6 +2,7 @@ package opcua
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,10 @@ type Connector struct {
 	sess    *session           // nil while disconnected
 	devices map[string]*device // by name, from the last scan
 	byMap   [][]*device        // devices per mapping index
+
+	certMu sync.Mutex
+	appDER []byte          // generated application certificate
+	appKey *rsa.PrivateKey // and its key
 
 	// Owned by the Run goroutine.
 	dropped     int

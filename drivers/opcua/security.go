@@ -104,7 +104,11 @@ func checkKeyPair(certDER []byte, key *rsa.PrivateKey) error {
 // configured one, or one generated on first start into dir (self-signed
 // RSA 2048 with the application URI in its subjectAltName) and reused
 // afterwards. A stored certificate whose URI differs from uri is replaced.
+// Without a directory the certificate lives in memory only.
 func appCertificate(dir, uri string) ([]byte, *rsa.PrivateKey, error) {
+	if dir == "" {
+		return newAppCertificate(uri)
+	}
 	certPath, keyPath := filepath.Join(dir, appCertFile), filepath.Join(dir, appKeyFile)
 	if der, err := os.ReadFile(certPath); err == nil {
 		if key, err := loadKeyFile(keyPath); err == nil && checkKeyPair(der, key) == nil {
@@ -265,8 +269,7 @@ func (c *Connector) clientOptions(ctx context.Context, stateCh chan<- opcua.Conn
 	if s.mode != "None" {
 		der, key := s.certDER, s.key
 		if der == nil {
-			der, key, err = appCertificate(c.env.DataDir, uri)
-			if err != nil {
+			if der, key, err = c.generatedCert(uri); err != nil {
 				return nil, fmt.Errorf("application certificate: %w", err)
 			}
 		}
@@ -285,6 +288,21 @@ func (c *Connector) clientOptions(ctx context.Context, stateCh chan<- opcua.Conn
 }
 
 const defaultAppURI = "urn:tbgw:opcua:client"
+
+// generatedCert loads or generates the application certificate once per
+// connector.
+func (c *Connector) generatedCert(uri string) ([]byte, *rsa.PrivateKey, error) {
+	c.certMu.Lock()
+	defer c.certMu.Unlock()
+	if c.appDER == nil {
+		der, key, err := appCertificate(c.env.DataDir, uri)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.appDER, c.appKey = der, key
+	}
+	return c.appDER, c.appKey, nil
+}
 
 func shortPolicy(uri string) string {
 	if len(uri) > len(policyURIPrefix) && uri[:len(policyURIPrefix)] == policyURIPrefix {

@@ -107,7 +107,14 @@ func TestGeneratedAppCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err = c.dial(ctx); err != nil {
+	// A new connector (a gateway restart) with the same data directory.
+	env2 := drivertest.Env(t, "OPCUA", "opcua")
+	env2.DataDir = env.DataDir
+	c2, err := New([]byte(strings.ReplaceAll(cfg, "URL", ts.url())), env2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = c2.(*Connector).dial(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s.close()
@@ -115,7 +122,7 @@ func TestGeneratedAppCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(first, second) {
+	if !bytes.Equal(first, second) || !bytes.Equal(first, c2.(*Connector).appDER) {
 		t.Error("application certificate regenerated on the second start")
 	}
 }
