@@ -183,6 +183,7 @@ func (l *Log) load() error {
 		if err != nil {
 			return err
 		}
+		t.bytes = int64(p.size)
 		if p.cut >= 0 {
 			l.log.Warn("wal: damaged tail repaired, damaged bytes kept in "+brokenDir,
 				"segment", filepath.Base(t.dir), "offset", p.cut, "records", p.records, "damaged", p.damaged)

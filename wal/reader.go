@@ -72,7 +72,9 @@ func (l *Log) next(ctx context.Context, maxRecs, maxBytes int, wait bool) (Batch
 		next := end + 1
 		var skipped []span
 		if err != nil {
-			l.log.Warn("wal: unreadable segment skipped", "segment", seg.dir, "err", err)
+			if !errors.Is(err, errUnreadable) {
+				l.log.Warn("wal: unreadable segment skipped", "segment", seg.dir, "err", err)
+			}
 			skipped = []span{{from, end}}
 		} else {
 			b, next, skipped = collect(tl, seg.first, from, end, maxRecs, maxBytes)
@@ -149,7 +151,10 @@ func collect(tl *twal.Log, first, from, end uint64, maxRecs, maxBytes int) (b Ba
 	return b, s, skipped
 }
 
-var errGone = errors.New("segment removed")
+var (
+	errGone       = errors.New("segment removed")
+	errUnreadable = errors.New("segment set aside earlier")
+)
 
 // readerLog returns the sealed segment seg opened for reading, repairing it
 // first if tidwall cannot parse it.
@@ -165,16 +170,25 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	defer l.fileMu.Unlock()
 	l.mu.Lock()
 	present := seg != l.tail && slices.Contains(l.segs, seg)
+	gone := seg.gone
 	l.mu.Unlock()
 	if !present {
 		return nil, errGone
+	}
+	if gone {
+		return nil, errUnreadable
 	}
 	tl, err := twal.Open(seg.dir, twalOptions())
 	if errors.Is(err, twal.ErrCorrupt) {
 		p, rerr := seg.repair(l.dir)
 		if rerr != nil {
+			l.forget(seg)
 			return nil, rerr
 		}
+		l.mu.Lock()
+		l.bytes += int64(p.size) - seg.bytes
+		seg.bytes = int64(p.size)
+		l.mu.Unlock()
 		l.log.Warn("wal: damaged segment repaired, damaged bytes kept in "+brokenDir,
 			"segment", seg.dir, "offset", p.cut, "records", p.records, "damaged", p.damaged)
 		tl, err = twal.Open(seg.dir, twalOptions())
@@ -192,6 +206,10 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	}
 	if errors.Is(err, errNewer) {
 		tl.Close()
+		if serr := seg.setAside(l.dir, err); serr != nil {
+			err = serr
+		}
+		l.forget(seg)
 		return nil, err // written by a later release: cannot read
 	}
 	if err != nil {
@@ -201,6 +219,16 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	}
 	l.rseg, l.rlog = seg, tl
 	return tl, nil
+}
+
+// forget stops counting the bytes of a segment whose directory a repair
+// removed or set aside; its positions stay listed, to be skipped.
+func (l *Log) forget(seg *segment) {
+	l.mu.Lock()
+	l.bytes -= seg.bytes
+	seg.bytes = 0
+	seg.gone = true
+	l.mu.Unlock()
 }
 
 // Ack marks every record up to seq delivered: Next will not hand them out

@@ -29,6 +29,7 @@ type segment struct {
 	first uint64 // sequence number of the first record
 	dir   string
 	bytes int64 // size of the segment file
+	gone  bool  // directory removed or set aside by a repair (under Log.mu)
 
 	// Writer side, set only for the tail segment.
 	tl    *twal.Log
@@ -189,7 +190,8 @@ var errBadSegment = errors.New("segment header damaged")
 // repair checks the segment file and mends it in place: damaged bytes after
 // the last intact record are cut off, damaged records before it become
 // tombstones. The damaged bytes are kept in the broken directory. It
-// returns the plan applied (plan.cut < 0: nothing was wrong).
+// returns the plan applied (plan.cut < 0: nothing was wrong); the file's
+// new size is p.size, which the caller records.
 func (s *segment) repair(logDir string) (repairPlan, error) {
 	img, err := os.ReadFile(s.file())
 	if err != nil {
@@ -197,14 +199,7 @@ func (s *segment) repair(logDir string) (repairPlan, error) {
 	}
 	p, err := planRepair(img)
 	if errors.Is(err, errNewer) {
-		nd := filepath.Join(logDir, newerDir)
-		if rerr := os.MkdirAll(nd, 0o750); rerr != nil {
-			return p, rerr
-		}
-		if rerr := os.Rename(s.dir, filepath.Join(nd, filepath.Base(s.dir))); rerr != nil {
-			return p, rerr
-		}
-		return p, fmt.Errorf("%w: %s moved to %s: %v", errBadSegment, s.dir, nd, err)
+		return p, s.setAside(logDir, err)
 	}
 	if err != nil {
 		keepBroken(logDir, filepath.Base(s.dir)+"-whole", img)
@@ -223,7 +218,6 @@ func (s *segment) repair(logDir string) (repairPlan, error) {
 	if err != nil {
 		return p, fmt.Errorf("repair segment %s: %w", s.dir, err)
 	}
-	s.bytes = int64(p.size)
 	return p, nil
 }
 
@@ -232,9 +226,25 @@ func (s *segment) repair(logDir string) (repairPlan, error) {
 func removeSegment(s *segment) error {
 	tmp := s.dir + tmpSuffix
 	if err := os.Rename(s.dir, tmp); err != nil {
+		if os.IsNotExist(err) {
+			return nil // set aside or removed by a repair
+		}
 		return err
 	}
 	return os.RemoveAll(tmp)
+}
+
+// setAside moves a segment written in a newer format, untouched, to the
+// newer directory, where a later release can take it back.
+func (s *segment) setAside(logDir string, why error) error {
+	nd := filepath.Join(logDir, newerDir)
+	if err := os.MkdirAll(nd, 0o750); err != nil {
+		return err
+	}
+	if err := os.Rename(s.dir, filepath.Join(nd, filepath.Base(s.dir))); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s moved to %s: %v", errBadSegment, s.dir, nd, why)
 }
 
 func truncateSync(path string, size int64) error {
