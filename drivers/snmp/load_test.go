@@ -136,6 +136,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := &countingSink{}
+	hwm0 := procStatus(t, "VmHWM")
 	debug.FreeOSMemory()
 	rss0 := procStatus(t, "VmRSS")
 	self := strconv.Itoa(os.Getpid())
@@ -168,8 +169,8 @@ func TestLoad(t *testing.T) {
 		sink.connects.Load(), sink.disconnects.Load())
 	t.Logf("load: connector CPU %.2f%% of one core; snmpd CPU %.2f%%",
 		float64(cpu1-cpu0)/elapsed, float64(agent1-agent0)/elapsed)
-	t.Logf("load: RSS %s after loading the config, %s after polling (peak %s, config parsing included)",
-		rss0, rss, hwm)
+	t.Logf("load: RSS %s after loading the config (peak %s then), %s after polling (peak %s)",
+		rss0, hwm0, rss, hwm)
 	t.Logf("load: Go heap in use %.1f MB, sys %.1f MB, goroutines %d, open fds max %d",
 		float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20), goroutines, maxFDs)
 	if want := int64(devices) * int64(elapsed/period.Seconds()); polls < want {
