@@ -184,8 +184,8 @@ func planRepair(img []byte) (repairPlan, error) {
 	if p.cut < 0 {
 		p.cut = sc.good
 	}
-	if !tombstones {
-		return p, nil // the intact prefix ends at sc.good: truncate
+	if !tombstones && p.cut >= sc.good {
+		return p, nil // damage only after the last intact entry: truncate
 	}
 	_, hn, _ := nextEntry(img)
 	out := append([]byte(nil), img[:hn]...)
