@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/tbgw/tbgw/codec/tmpl"
+	"github.com/tbgw/tbgw/codec/value"
 )
 
 // session runs SNMP operations against one device.
@@ -159,7 +162,7 @@ func (s *session) multiget(o *op) (any, error) {
 			var t string
 			if i < len(p.Variables) {
 				if v, ok := scalar(p.Variables[i], o.octets); ok {
-					t, found = text(v), true
+					t, found = value.Text(v), true
 				}
 			}
 			parts = append(parts, t)
@@ -306,14 +309,14 @@ var valuePlaceholders = []string{"${attribute}", "${attributeValue}", "${value}"
 // placeholder takes the value as is (keeping its JSON type); otherwise the
 // placeholders are replaced by text, ${attributeKey} and ${methodName} by
 // name.
-func substitute(tmpl any, name string, value any) any {
-	s, ok := tmpl.(string)
+func substitute(t any, name string, v any) any {
+	s, ok := t.(string)
 	if !ok {
-		return tmpl
+		return t
 	}
 	for _, p := range valuePlaceholders {
 		if s == p {
-			return value
+			return v
 		}
 	}
 	if !strings.Contains(s, "${") {
@@ -321,7 +324,7 @@ func substitute(tmpl any, name string, value any) any {
 	}
 	r := []string{"${attributeKey}", name, "${methodName}", name}
 	for _, p := range valuePlaceholders {
-		r = append(r, p, valueText(value))
+		r = append(r, p, tmpl.FormatValue(v))
 	}
 	return strings.NewReplacer(r...).Replace(s)
 }
@@ -346,7 +349,7 @@ func (o *object) add(pdu gosnmp.SnmpPDU, mode octetMode) {
 	o.n++
 	writeJSONString(&o.buf, plainOID(pdu.Name))
 	o.buf.WriteByte(':')
-	writeJSONString(&o.buf, text(v))
+	writeJSONString(&o.buf, value.Text(v))
 }
 
 func (o *object) addAll(pdus []gosnmp.SnmpPDU, mode octetMode) {
@@ -416,11 +419,11 @@ func (t *table) add(pdu gosnmp.SnmpPDU, mode octetMode) {
 	r := &t.order[i]
 	for j := 0; j < len(r.cols); j += 2 {
 		if r.cols[j] == col {
-			r.cols[j+1] = text(v)
+			r.cols[j+1] = value.Text(v)
 			return
 		}
 	}
-	r.cols = append(r.cols, col, text(v))
+	r.cols = append(r.cols, col, value.Text(v))
 }
 
 func (t *table) json() (any, error) {

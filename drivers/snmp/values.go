@@ -146,27 +146,6 @@ func printable(b []byte) bool {
 	return true
 }
 
-// text is the string form of a converted value, used inside walk and table
-// objects and multiget lists (upstream stringifies those values).
-func text(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		if v {
-			return "true"
-		}
-		return "false"
-	case json.RawMessage:
-		return string(v)
-	}
-	return fmt.Sprint(v)
-}
-
 // setTypes are the value types a set accepts, by snmpset letter and name.
 var setTypes = map[string]gosnmp.Asn1BER{
 	"i": gosnmp.Integer, "integer": gosnmp.Integer, "int": gosnmp.Integer, "integer32": gosnmp.Integer,
