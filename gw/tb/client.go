@@ -91,6 +91,8 @@ type Client struct {
 	echo    echoFilter
 	inbound chan inMsg
 
+	dropLogged atomic.Int64 // unix ns of the last "queue full" log
+
 	sent, bytes, failed, received, dropped, connects, reconnects, connFails atomic.Uint64
 }
 
@@ -199,6 +201,10 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) addr() string {
 	return net.JoinHostPort(c.cfg.Host, strconv.Itoa(c.cfg.Port))
 }
+
+// writeTimeout bounds one packet write; a link that accepts nothing for
+// that long is considered dead.
+const writeTimeout = 10 * time.Second
 
 // session is one MQTT connection's state.
 type session struct {
@@ -320,7 +326,9 @@ func (c *Client) pahoOptions(ctx context.Context, s *session) *mqtt.ClientOption
 	o.SetKeepAlive(time.Duration(c.cfg.KeepAliveSec) * time.Second)
 	o.SetPingTimeout(min(10*time.Second, max(time.Second, time.Duration(c.cfg.KeepAliveSec)*time.Second/2)))
 	o.SetConnectTimeout(c.cfg.ConnectTimeout)
-	o.SetWriteTimeout(30 * time.Second)
+	// Bounds socket writes and, after a connection loss, paho's hand-over
+	// of a publish that raced the loss (it waits for a writer that is gone).
+	o.SetWriteTimeout(writeTimeout)
 	sec := c.cfg.Security
 	switch c.kind {
 	case authToken:

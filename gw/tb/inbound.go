@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -66,8 +67,12 @@ func (c *Client) route(_ mqtt.Client, m mqtt.Message) {
 	select {
 	case c.inbound <- inMsg{topic, payload}:
 	default:
-		c.dropped.Add(1)
-		c.log.Error("inbound queue full, message dropped", "topic", topic, "queue", cap(c.inbound))
+		n := c.dropped.Add(1)
+		if now := c.now().UnixNano(); now-c.dropLogged.Load() >= int64(time.Second) {
+			c.dropLogged.Store(now)
+			c.log.Error("inbound queue full, message dropped", "topic", topic, "queue", cap(c.inbound),
+				"dropped_total", n)
+		}
 	}
 }
 

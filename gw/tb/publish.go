@@ -71,8 +71,9 @@ func tokenErr(t mqtt.Token) error {
 // (CountDatapoints). The returned Token reports the acknowledgement.
 //
 // Publish fails at once with ErrNotConnected when no session is up, and
-// with ErrTooLarge above the server's maxPayloadSize. payload must not be
-// modified until the Token completes.
+// with ErrTooLarge above the server's maxPayloadSize. A publish that races
+// a connection loss may block up to 10 s (paho's hand-over timeout) before
+// its Token fails. payload must not be modified until the Token completes.
 func (c *Client) Publish(ctx context.Context, topic string, payload []byte, qos byte, datapoints int) (Token, error) {
 	if qos > 1 {
 		return Token{}, fmt.Errorf("tb: publish %s: QoS %d not supported", topic, qos)
@@ -106,7 +107,9 @@ func (c *Client) send(ctx context.Context, s *session, topic string, payload []b
 			return Token{}, ctx.Err()
 		}
 	}
-	c.echo.sent(topic, payload, c.now())
+	if echoTopic(topic) {
+		c.echo.sent(topic, payload, c.now())
+	}
 	t := s.mc.Publish(topic, qos, false, payload)
 	s.fifo <- inflight{t, len(payload)} // capacity equals sem's: never blocks
 	return Token{t: t, lost: s.lost}, nil

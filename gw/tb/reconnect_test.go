@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,4 +241,27 @@ func TestRunStopsWhileDown(t *testing.T) {
 	b.Stop()
 	eventually(t, 10*time.Second, "down", func() bool { return !c.Connected() })
 	stop()
+}
+
+// Sessions leave no goroutines behind: after reconnects and shutdown the
+// count returns to where it was.
+func TestNoGoroutineLeak(t *testing.T) {
+	b := tbtest.StartBroker(t)
+	tbtest.NewThingsBoard(t, b.Host, b.Port)
+	relay := tbtest.StartProxy(t, b.Addr())
+	base := runtime.NumGoroutine()
+	c := mustNew(t, fastCfg(relay.Host, relay.Port), tb.Handler{})
+	stop := run(t, c)
+	for i := range 3 {
+		eventually(t, 10*time.Second, "connected", func() bool { return c.Connected() && c.Stats().Connects == uint64(i+1) })
+		if err := publishWait(t, c, tb.TopicGatewayTelemetry, `{"d":{"v":1}}`); err != nil {
+			t.Fatal(err)
+		}
+		relay.Cut()
+	}
+	eventually(t, 10*time.Second, "connected", c.Connected)
+	stop()
+	eventually(t, 10*time.Second, "goroutines back to the baseline", func() bool {
+		return runtime.NumGoroutine() <= base
+	})
 }

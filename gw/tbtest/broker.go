@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -58,6 +59,7 @@ type Broker struct {
 
 	mu   sync.Mutex
 	srv  *mqtt.Server
+	lns  []net.Listener
 	drop atomic.Bool // swallow publishes of non-stand-in clients (no PUBACK)
 	pubs atomic.Int64
 }
@@ -100,13 +102,30 @@ func (b *Broker) Start() {
 // Stop closes the listeners and every client connection. Idempotent.
 func (b *Broker) Stop() {
 	b.mu.Lock()
-	srv := b.srv
-	b.srv = nil
+	srv, lns := b.srv, b.lns
+	b.srv, b.lns = nil, nil
 	b.mu.Unlock()
-	if srv != nil {
-		_ = srv.Close()
+	if srv == nil {
+		return
 	}
+	// mochi's Close takes the clients lock recursively (GetByListener ->
+	// Len) and deadlocks against a client removing itself at that moment.
+	// So: stop accepting, drop every client, wait until all removed
+	// themselves (clean sessions), then Close with nobody left to race.
+	for _, l := range lns {
+		_ = l.Close()
+	}
+	for _, cl := range srv.Clients.GetAll() {
+		cl.Stop(errBrokerStopped)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Clients.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = srv.Close()
 }
+
+var errBrokerStopped = errors.New("tbtest: broker stopped")
 
 // Running reports whether the broker is started.
 func (b *Broker) Running() bool {
@@ -130,6 +149,7 @@ func (b *Broker) start() error {
 		return err
 	}
 	b.Port = plain.Addr().(*net.TCPAddr).Port
+	b.lns = append(b.lns[:0], plain)
 	if err := srv.AddListener(listeners.NewNet("plain", plain)); err != nil {
 		_ = plain.Close()
 		return err
@@ -141,6 +161,7 @@ func (b *Broker) start() error {
 			return err
 		}
 		b.TLSPort = tl.Addr().(*net.TCPAddr).Port
+		b.lns = append(b.lns, tl)
 		if err := srv.AddListener(listeners.NewNet("tls", tls.NewListener(tl, b.tlsCfg))); err != nil {
 			_ = tl.Close()
 			_ = srv.Close()

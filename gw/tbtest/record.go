@@ -18,11 +18,7 @@ func (tb *ThingsBoard) onMessage(_ paho.Client, m paho.Message) {
 	topic, payload := m.Topic(), m.Payload()
 	now := time.Now()
 	tb.mu.Lock()
-	key := topic + "\x00" + string(payload)
-	if tb.own[key] > 0 { // echo of our own publish (brokers other than ours)
-		if tb.own[key]--; tb.own[key] == 0 {
-			delete(tb.own, key)
-		}
+	if tb.echoLocked(topic, payload) { // our own publish, back from a broker other than ours
 		tb.mu.Unlock()
 		return
 	}
@@ -34,7 +30,7 @@ func (tb *ThingsBoard) onMessage(_ paho.Client, m paho.Message) {
 	reply, replyTopic := tb.handleLocked(topic, payload, now)
 	tb.notifyLocked()
 	if reply != nil {
-		tb.own[replyTopic+"\x00"+string(reply)]++
+		tb.sentLocked(replyTopic, reply)
 	}
 	tb.mu.Unlock()
 	if reply != nil {

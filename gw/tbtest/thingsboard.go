@@ -3,6 +3,7 @@ package tbtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -58,7 +59,7 @@ type ThingsBoard struct {
 	changed   chan struct{} // closed and replaced on every recorded change
 	msgs      []Msg
 	counts    map[string]int
-	own       map[string]int // payloads we published, to ignore their echo
+	own       map[string]ownPub // payloads we published, to ignore their echo
 	telemetry map[string][]TS
 	attrs     map[string]map[string]any
 	connected []string
@@ -76,7 +77,7 @@ func NewThingsBoard(t testing.TB, host string, port int) *ThingsBoard {
 		t:         t,
 		changed:   make(chan struct{}),
 		counts:    map[string]int{},
-		own:       map[string]int{},
+		own:       map[string]ownPub{},
 		telemetry: map[string][]TS{},
 		attrs:     map[string]map[string]any{},
 		conns:     map[string]int{},
@@ -98,14 +99,12 @@ func NewThingsBoard(t testing.TB, host string, port int) *ThingsBoard {
 	o.SetConnectTimeout(5 * time.Second)
 	o.SetKeepAlive(30 * time.Second)
 	o.SetDefaultPublishHandler(tb.onMessage)
-	o.SetOnConnectHandler(func(c paho.Client) {
+	o.SetOnConnectHandler(func(c paho.Client) { // paho runs it on its own goroutine
 		st := c.SubscribeMultiple(map[string]byte{"v1/gateway/#": 1, "v1/devices/me/#": 1}, nil)
-		go func() {
-			if st.WaitTimeout(10*time.Second) && st.Error() == nil {
-				tb.ready.Add(1)
-				tb.notify()
-			}
-		}()
+		if st.WaitTimeout(10*time.Second) && st.Error() == nil {
+			tb.ready.Add(1)
+			tb.notify()
+		}
 	})
 	tb.mc = paho.NewClient(o)
 	tb.mc.Connect()
@@ -152,7 +151,7 @@ func (tb *ThingsBoard) SetAttributeTable(device string, client bool, values map[
 func (tb *ThingsBoard) Publish(topic string, payload []byte) {
 	tb.t.Helper()
 	tb.mu.Lock()
-	tb.own[topic+"\x00"+string(payload)]++
+	tb.sentLocked(topic, payload)
 	tb.mu.Unlock()
 	t := tb.mc.Publish(topic, 1, false, payload)
 	if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
@@ -233,6 +232,41 @@ func mustJSON(t testing.TB, v any) []byte {
 		t.Fatalf("tbtest: %v", err)
 	}
 	return b
+}
+
+// ownPub counts recent publishes of one topic+payload.
+type ownPub struct {
+	n  int
+	at time.Time
+}
+
+// ownTTL bounds how long an own publish is expected back as an echo (on
+// brokers that deliver a client's publishes to itself; ours does not).
+const ownTTL = 10 * time.Second
+
+func (tb *ThingsBoard) sentLocked(topic string, payload []byte) {
+	if len(tb.own) > 1000 {
+		maps.DeleteFunc(tb.own, func(_ string, o ownPub) bool { return time.Since(o.at) > ownTTL })
+	}
+	k := topic + "\x00" + string(payload)
+	o := tb.own[k]
+	tb.own[k] = ownPub{n: o.n + 1, at: time.Now()}
+}
+
+// echoLocked reports (once per publish) whether a message is the echo of
+// a recent publish of ours.
+func (tb *ThingsBoard) echoLocked(topic string, payload []byte) bool {
+	k := topic + "\x00" + string(payload)
+	o, ok := tb.own[k]
+	if !ok {
+		return false
+	}
+	if o.n <= 1 || time.Since(o.at) > ownTTL {
+		delete(tb.own, k)
+	} else {
+		tb.own[k] = ownPub{n: o.n - 1, at: o.at}
+	}
+	return time.Since(o.at) <= ownTTL
 }
 
 // notify wakes every waiter; callers may hold tb.mu.
