@@ -12,7 +12,11 @@ import (
 
 func benchClient(b *testing.B) *tb.Client {
 	br := tbtest.StartBroker(b)
-	cfg := tb.Config{Host: br.Host, Port: br.Port, QoS: 1, Security: tb.Security{AccessToken: "bench"},
+	return benchClientAt(b, br.Host, br.Port)
+}
+
+func benchClientAt(b *testing.B, host string, port int) *tb.Client {
+	cfg := tb.Config{Host: host, Port: port, QoS: 1, Security: tb.Security{AccessToken: "bench"},
 		SessionLimitsTimeout: 50 * time.Millisecond}
 	c, err := tb.New(cfg, nil, tb.Handler{})
 	if err != nil {
@@ -37,8 +41,19 @@ var benchPayload = append(append([]byte(`{"dev":[{"ts":1700000000000,"values":{"
 
 // BenchmarkPublishPipelined publishes ~1 KB QoS 1 messages keeping the
 // in-flight window full and waits for every PUBACK (the uplink's pattern).
+// The embedded broker's work and allocations are included.
 func BenchmarkPublishPipelined(b *testing.B) {
-	c := benchClient(b)
+	pipelined(b, benchClient(b))
+}
+
+// BenchmarkPublishPipelinedMosquitto is the same against mosquitto: the
+// allocations reported are the client's alone.
+func BenchmarkPublishPipelinedMosquitto(b *testing.B) {
+	m := tbtest.StartMosquitto(b)
+	pipelined(b, benchClientAt(b, m.Host, m.Port))
+}
+
+func pipelined(b *testing.B, c *tb.Client) {
 	ctx := context.Background()
 	window := c.Limits().MaxInflight
 	ring := make([]tb.Token, window)

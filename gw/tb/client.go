@@ -172,7 +172,7 @@ func (c *Client) Run(ctx context.Context) error {
 	defer wg.Wait()
 
 	delay := c.cfg.ReconnectMin
-	for attempt := 0; ; attempt++ {
+	for {
 		up, err := c.session(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -183,8 +183,7 @@ func (c *Client) Run(ctx context.Context) error {
 		if up {
 			delay = c.cfg.ReconnectMin
 		}
-		// Full jitter on the upper half: [delay/2, delay).
-		d := delay/2 + rand.N(delay/2+1)
+		d := jitter(delay)
 		c.log.Warn("ThingsBoard connection down, retrying",
 			"server", c.addr(), "error", err, "retry_in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
@@ -196,6 +195,11 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		delay = min(delay*2, c.cfg.ReconnectMax)
 	}
+}
+
+// jitter draws a reconnect delay uniformly from [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
 }
 
 func (c *Client) addr() string {

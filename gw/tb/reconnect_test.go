@@ -265,3 +265,33 @@ func TestNoGoroutineLeak(t *testing.T) {
 		return runtime.NumGoroutine() <= base
 	})
 }
+
+// A link that silently stops carrying bytes is detected by the keep-alive,
+// in-flight publishes fail, and the session comes back when it heals.
+func TestKeepAliveDetectsBlackHole(t *testing.T) {
+	b := tbtest.StartBroker(t)
+	thingsboard := tbtest.NewThingsBoard(t, b.Host, b.Port)
+	relay := tbtest.StartProxy(t, b.Addr())
+	cfg := fastCfg(relay.Host, relay.Port)
+	cfg.KeepAliveSec = 1
+	c := mustNew(t, cfg, tb.Handler{})
+	run(t, c)
+	eventually(t, 10*time.Second, "connected", c.Connected)
+	relay.Freeze(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tok, err := c.Publish(ctx, tb.TopicGatewayTelemetry, []byte(`{"d":{"v":1}}`), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Wait(ctx); !errors.Is(err, tb.ErrConnectionLost) {
+		t.Fatalf("publish into a black hole: %v", err)
+	}
+	eventually(t, 10*time.Second, "loss noticed", func() bool { return !c.Connected() })
+	relay.Freeze(false)
+	eventually(t, 15*time.Second, "reconnected", func() bool { return c.Connected() && c.Stats().Reconnects >= 1 })
+	if err := publishWait(t, c, tb.TopicGatewayTelemetry, `{"d":{"v":2}}`); err != nil {
+		t.Fatal(err)
+	}
+	thingsboard.WaitTelemetry("d", "v", func(v any) bool { return v == 2.0 }, 5*time.Second)
+}

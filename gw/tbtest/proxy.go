@@ -31,6 +31,8 @@ type Proxy struct {
 	conns       map[net.Conn]struct{}
 	wg          sync.WaitGroup
 	lastConnect atomic.Pointer[string]
+	thaw        chan struct{} // non-nil while frozen; guarded by mu
+	done        chan struct{} // closed when the proxy stops
 }
 
 // StartProxy starts a relay to target (host:port), or an HTTP CONNECT
@@ -42,7 +44,7 @@ func StartProxy(t testing.TB, target string) *Proxy {
 		t.Fatal(err)
 	}
 	p := &Proxy{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, t: t, target: target, l: l,
-		conns: map[net.Conn]struct{}{}}
+		conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	p.wg.Go(p.accept)
 	t.Cleanup(p.close)
 	return p
@@ -53,6 +55,50 @@ func (p *Proxy) Addr() string { return net.JoinHostPort(p.Host, strconv.Itoa(p.P
 
 // Block refuses (on) or admits (off) new connections.
 func (p *Proxy) Block(on bool) { p.blocked.Store(on) }
+
+// Freeze stops (on) or resumes (off) relaying bytes without closing
+// anything: a black hole, as when a NAT entry silently expires. Only
+// keep-alive timeouts notice it.
+func (p *Proxy) Freeze(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on && p.thaw == nil {
+		p.thaw = make(chan struct{})
+	} else if !on && p.thaw != nil {
+		close(p.thaw)
+		p.thaw = nil
+	}
+}
+
+// frozen returns a channel to wait on while frozen, nil otherwise.
+func (p *Proxy) frozen() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.thaw
+}
+
+// pipe copies src to dst, holding data back while frozen.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if ch := p.frozen(); ch != nil {
+				select {
+				case <-ch:
+				case <-p.done:
+					return
+				}
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
 
 // Cut closes every relayed connection.
 func (p *Proxy) Cut() {
@@ -75,6 +121,7 @@ func (p *Proxy) LastConnect() string {
 }
 
 func (p *Proxy) close() {
+	close(p.done)
 	_ = p.l.Close()
 	p.Cut()
 	p.wg.Wait()
@@ -148,8 +195,8 @@ func (p *Proxy) serve(c net.Conn) {
 	defer p.track(c, false)
 	defer p.track(up, false)
 	var wg sync.WaitGroup
-	wg.Go(func() { _, _ = io.Copy(up, c); _ = up.Close() })
-	_, _ = io.Copy(c, up)
+	wg.Go(func() { p.pipe(up, c); _ = up.Close() })
+	p.pipe(c, up)
 	_ = c.Close()
 	wg.Wait()
 }
