@@ -25,6 +25,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Doc is a parsed configuration document.
@@ -339,9 +340,21 @@ func (d *Doc) keyPos(path string) string {
 	return d.Pos(path)
 }
 
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
 // structFields maps JSON names (exact and lower-cased) to field types,
-// following embedded structs the way encoding/json does.
+// following embedded structs the way encoding/json does. Results are
+// cached per type.
 func structFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := buildFields(t)
+	fieldCache.Store(t, m)
+	return m
+}
+
+func buildFields(t reflect.Type) map[string]reflect.Type {
 	m := map[string]reflect.Type{}
 	var walk func(reflect.Type)
 	walk = func(t reflect.Type) {
