@@ -69,7 +69,7 @@ const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "Curren
 
   // --- The device of the upstream sample config: Root.Objects.MyObject.
   const my = ns.addObject({ organizedBy: objects, browseName: "MyObject", nodeId: "s=MyObject" });
-  const state = { temperature: 20.0, humidity: 45.5, relay: false, setpoint: 1.5, counter: 0, flakyBad: false, text: "hello" };
+  const state = { temperature: 20.0, humidity: 45.5, relay: false, setpoint: 1.5, counter: 0, flaky: 0, flakyBad: false, text: "hello" };
   const dbl = (name, get, set) =>
     addVar({
       componentOf: my, browseName: name, nodeId: "s=MyObject." + name, dataType: "Double", ...rw,
@@ -228,7 +228,7 @@ const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "Curren
   setInterval(() => {
     state.temperature = Math.round((state.temperature + 0.1) * 10) / 10;
     if (!state.flakyBad) {
-      flaky.setValueFromSource(new Variant({ dataType: DataType.Int32, value: ++state.counter }), StatusCodes.Good);
+      flaky.setValueFromSource(new Variant({ dataType: DataType.Int32, value: ++state.flaky }), StatusCodes.Good);
     }
   }, 100);
   if (benchVars.length) {
