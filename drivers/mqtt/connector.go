@@ -179,6 +179,12 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 
 	close(r.stopping)
 	wg.Wait()
+	// Closed only now, so that the workers' acknowledgements of data they
+	// stored reach the broker before the DISCONNECT.
+	if s := r.session(); s != nil {
+		r.setSession(nil)
+		s.close()
+	}
 	return nil
 }
 
@@ -212,6 +218,7 @@ func (r *runState) connectLoop() {
 			c.log.Warn("connection to broker lost", "broker", opts.addr, "err", s.err())
 			backoff = time.Second
 		case <-r.ctx.Done():
+			return // Run closes the session after the workers are done
 		}
 		r.setSession(nil)
 		s.close()
