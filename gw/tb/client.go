@@ -352,6 +352,10 @@ func (c *Client) pahoOptions(ctx context.Context, s *session) *mqtt.ClientOption
 		s.rawMu.Lock()
 		s.raw = conn
 		s.rawMu.Unlock()
+		if ctx.Err() != nil { // cancelled between dial and here: AfterFunc saw no conn
+			_ = conn.Close()
+			return nil, ctx.Err()
+		}
 		return conn, nil
 	})
 	return o

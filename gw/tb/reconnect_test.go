@@ -295,3 +295,28 @@ func TestKeepAliveDetectsBlackHole(t *testing.T) {
 	}
 	thingsboard.WaitTelemetry("d", "v", func(v any) bool { return v == 2.0 }, 5*time.Second)
 }
+
+// Cancelling Run while the CONNACK never comes returns at once, not after
+// the connect timeout.
+func TestRunStopsWhileConnecting(t *testing.T) {
+	b := tbtest.StartBroker(t)
+	relay := tbtest.StartProxy(t, b.Addr())
+	relay.Freeze(true)
+	cfg := fastCfg(relay.Host, relay.Port)
+	cfg.ConnectTimeout = time.Minute
+	c := mustNew(t, cfg, tb.Handler{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	eventually(t, 10*time.Second, "connection attempt relayed", func() bool { return relay.Tunnels() >= 1 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return while connecting")
+	}
+	relay.Freeze(false)
+}

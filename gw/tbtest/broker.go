@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -59,7 +58,7 @@ type Broker struct {
 
 	mu   sync.Mutex
 	srv  *mqtt.Server
-	lns  []net.Listener
+	lns  []*trackedListener
 	drop atomic.Bool // swallow publishes of non-stand-in clients (no PUBACK)
 	pubs atomic.Int64
 }
@@ -108,24 +107,14 @@ func (b *Broker) Stop() {
 	if srv == nil {
 		return
 	}
-	// mochi's Close takes the clients lock recursively (GetByListener ->
-	// Len) and deadlocks against a client removing itself at that moment.
-	// So: stop accepting, drop every client, wait until all removed
-	// themselves (clean sessions), then Close with nobody left to race.
+	// mochi's Close races (and can deadlock) with client goroutines still
+	// attaching or detaching, so every connection is closed and its
+	// goroutine awaited first; Close then finds nobody left.
 	for _, l := range lns {
-		_ = l.Close()
-	}
-	for _, cl := range srv.Clients.GetAll() {
-		cl.Stop(errBrokerStopped)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Clients.Len() > 0 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
+		l.shutdown()
 	}
 	_ = srv.Close()
 }
-
-var errBrokerStopped = errors.New("tbtest: broker stopped")
 
 // Running reports whether the broker is started.
 func (b *Broker) Running() bool {
@@ -149,26 +138,33 @@ func (b *Broker) start() error {
 		return err
 	}
 	b.Port = plain.Addr().(*net.TCPAddr).Port
-	b.lns = append(b.lns[:0], plain)
-	if err := srv.AddListener(listeners.NewNet("plain", plain)); err != nil {
+	pl := newTracked("plain", plain)
+	b.lns = append(b.lns[:0], pl)
+	if err := srv.AddListener(pl); err != nil {
 		_ = plain.Close()
 		return err
 	}
 	if b.tlsCfg != nil {
 		tl, err := listenRetry(b.TLSPort)
 		if err != nil {
+			pl.shutdown()
 			_ = srv.Close()
 			return err
 		}
 		b.TLSPort = tl.Addr().(*net.TCPAddr).Port
-		b.lns = append(b.lns, tl)
-		if err := srv.AddListener(listeners.NewNet("tls", tls.NewListener(tl, b.tlsCfg))); err != nil {
+		tt := newTracked("tls", tls.NewListener(tl, b.tlsCfg))
+		b.lns = append(b.lns, tt)
+		if err := srv.AddListener(tt); err != nil {
 			_ = tl.Close()
+			pl.shutdown()
 			_ = srv.Close()
 			return err
 		}
 	}
 	if err := srv.Serve(); err != nil {
+		for _, l := range b.lns {
+			l.shutdown()
+		}
 		_ = srv.Close()
 		return err
 	}
@@ -237,3 +233,66 @@ func (h *hook) OnSelectSubscribers(subs *mqtt.Subscribers, pk packets.Packet) *m
 }
 
 func (b *Broker) String() string { return fmt.Sprintf("mochi broker %s", b.Addr()) }
+
+// trackedListener is a mochi listener that knows its connections and the
+// goroutines serving them, so that Stop can end them all before mochi's
+// Close.
+type trackedListener struct {
+	id    string
+	l     net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup // one per connection; Add only under mu while conns != nil
+}
+
+func newTracked(id string, l net.Listener) *trackedListener {
+	return &trackedListener{id: id, l: l, conns: map[net.Conn]struct{}{}}
+}
+
+func (t *trackedListener) Init(*slog.Logger) error { return nil }
+func (t *trackedListener) ID() string              { return t.id }
+func (t *trackedListener) Address() string         { return t.l.Addr().String() }
+func (t *trackedListener) Protocol() string        { return "tcp" }
+
+func (t *trackedListener) Serve(establish listeners.EstablishFn) {
+	for {
+		conn, err := t.l.Accept()
+		if err != nil {
+			return
+		}
+		t.mu.Lock()
+		if t.conns == nil { // shut down
+			t.mu.Unlock()
+			_ = conn.Close()
+			return
+		}
+		t.conns[conn] = struct{}{}
+		t.wg.Add(1)
+		t.mu.Unlock()
+		go func() {
+			defer t.wg.Done()
+			_ = establish(t.id, conn)
+			t.mu.Lock()
+			delete(t.conns, conn)
+			t.mu.Unlock()
+		}()
+	}
+}
+
+// shutdown stops accepting, closes every connection and waits until the
+// goroutines serving them returned. Idempotent.
+func (t *trackedListener) shutdown() {
+	_ = t.l.Close()
+	t.mu.Lock()
+	for c := range t.conns {
+		_ = c.Close()
+	}
+	t.conns = nil
+	t.mu.Unlock()
+	t.wg.Wait()
+}
+
+func (t *trackedListener) Close(closeClients listeners.CloseFn) {
+	_ = t.l.Close()
+	closeClients(t.id)
+}
