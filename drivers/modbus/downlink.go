@@ -279,6 +279,17 @@ func (c *Connector) adHocDevice(raw json.RawMessage) (*device, error) {
 		s.UnitID = &zero
 	}
 	s.Attributes, s.Timeseries, s.AttributeUpdates, s.RPC = nil, nil, nil, nil
+	// "type" names the value type of the operation too (upstream uses the
+	// one key for both); anything but a transport means TCP, or serial
+	// when the port is a device path.
+	switch strings.ToLower(s.Type) {
+	case "tcp", "udp", "serial":
+	default:
+		s.Type = "tcp"
+		if p := strings.TrimSpace(string(s.Port)); strings.HasPrefix(p, `"/`) {
+			s.Type = "serial"
+		}
+	}
 	cc := &compiler{doc: doc, warn: func(error) {}, note: func(error) {}, configDir: c.env.ConfigDir}
 	def, err := cc.slave("", &s)
 	if err != nil {
