@@ -78,13 +78,15 @@ func check(dir string, stdout, stderr io.Writer) int {
 }
 
 func serve(dir, dataDir, format string, stderr io.Writer) int {
+	// One handler at the lowest level; the service logger and every
+	// connector logger filter at their own level.
 	level := new(slog.LevelVar)
-	hopts := &slog.HandlerOptions{Level: level}
+	hopts := &slog.HandlerOptions{Level: config.LevelTrace}
 	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
 	if format == "json" {
 		h = slog.NewJSONHandler(stderr, hopts)
 	}
-	log := slog.New(h)
+	log := slog.New(gw.LevelHandler(h, level))
 	slog.SetDefault(log)
 
 	cfg, err := config.Load(dir, os.Getenv)
@@ -117,6 +119,7 @@ func serve(dir, dataDir, format string, stderr io.Writer) int {
 		Version: version,
 		Log:     log,
 		Level:   level,
+		Handler: h,
 		NewLink: gw.NewTBLink(log),
 		DataDir: dataDir,
 		Reload:  reload,

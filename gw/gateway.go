@@ -35,6 +35,9 @@ type Options struct {
 	Version string
 	Log     *slog.Logger
 	Level   *slog.LevelVar // the service log level (RemoteLoggingLevel changes it)
+	// Handler is the unfiltered log handler connector loggers are built
+	// on, each with its own level (default: Log's handler).
+	Handler slog.Handler
 	Now     func() time.Time
 	// NewLink builds the ThingsBoard connection. The handler receives
 	// connect, disconnect and inbound message events.

@@ -407,3 +407,19 @@ func TestSplitByMaxPayload(t *testing.T) {
 		t.Fatalf("got %d keys", len(seen))
 	}
 }
+
+func TestConnectorLogLevels(t *testing.T) {
+	base := slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: config.LevelTrace})
+	svc := new(slog.LevelVar) // INFO
+	g := &Gateway{cfg: &config.Config{LogLevels: map[string]slog.Level{}}, log: slog.New(LevelHandler(base, svc)),
+		opts: Options{Handler: base, DataDir: t.TempDir()}, now: time.Now}
+	debug := g.connectorEnv(config.Connector{Name: "chatty", LogLevel: slog.LevelDebug})
+	quiet := g.connectorEnv(config.Connector{Name: "quiet", LogLevel: slog.LevelError})
+	ctx := context.Background()
+	if !debug.Log.Enabled(ctx, slog.LevelDebug) || g.log.Enabled(ctx, slog.LevelDebug) {
+		t.Fatal("a DEBUG connector must log debug while the service logs at INFO")
+	}
+	if quiet.Log.Enabled(ctx, slog.LevelWarn) {
+		t.Fatal("an ERROR connector must not log warnings")
+	}
+}

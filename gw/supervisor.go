@@ -63,8 +63,11 @@ func (g *Gateway) connectorEnv(c config.Connector) connector.Env {
 	if l, ok := g.cfg.LogLevels["connector"]; ok && c.LogLevel == slog.LevelInfo {
 		lv.Set(l)
 	}
-	h := g.log.Handler()
-	log := slog.New(levelHandler{Handler: h, level: lv}).With("connector", c.Name)
+	h := g.opts.Handler
+	if h == nil {
+		h = g.log.Handler()
+	}
+	log := slog.New(LevelHandler(h, lv)).With("connector", c.Name)
 	dataDir := filepath.Join(g.opts.DataDir, "connectors", safeName(c.Name))
 	_ = os.MkdirAll(dataDir, 0o755)
 	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, File: filepath.Base(c.Path), ConfigDir: g.cfg.Dir, DataDir: dataDir}
@@ -78,6 +81,11 @@ func safeName(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// LevelHandler returns h filtered at level.
+func LevelHandler(h slog.Handler, level slog.Leveler) slog.Handler {
+	return levelHandler{Handler: h, level: level}
 }
 
 // levelHandler filters records below a per-connector level.
