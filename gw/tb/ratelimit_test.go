@@ -2,6 +2,7 @@ package tb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -292,4 +293,30 @@ func TestJitter(t *testing.T) {
 			t.Fatalf("jitter(%v) spread only %v..%v", d, lo, hi)
 		}
 	}
+}
+
+// FuzzSessionLimits: any getSessionLimits answer yields sane limits.
+func FuzzSessionLimits(f *testing.F) {
+	f.Add(`{"maxPayloadSize":65536,"maxInflightMessages":100,"rateLimits":{"messages":"10:1"},"gatewayRateLimits":{"telemetryMessages":"5:1,100:60","telemetryDataPoints":"0:0"}}`)
+	f.Add(`{"maxPayloadSize":-5,"maxInflightMessages":-1}`)
+	f.Add(`{"maxPayloadSize":1,"gatewayRateLimits":{"messages":"1:1"}}`)
+	f.Add(`{"rateLimits":{"messages":"x"}}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		var sl sessionLimits
+		if json.Unmarshal([]byte(s), &sl) != nil {
+			return
+		}
+		c, err := New(Config{Host: "h", Security: Security{AccessToken: "x"}}, nil, Handler{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := c.applySessionLimits(&sl)
+		if l.MaxPayload < 1 || l.MaxInflight < 1 || l.MaxInflight > DefaultMaxInflight || l.ServerMaxPayload < 0 {
+			t.Fatalf("%s: limits %+v", s, l)
+		}
+		if l.ServerMaxPayload > 0 && l.MaxPayload > l.ServerMaxPayload {
+			t.Fatalf("%s: budget above server max: %+v", s, l)
+		}
+		c.rl.reserve(TopicGatewayTelemetry, 5) // must not panic
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,9 @@ type TS struct {
 const DefaultSessionLimits = `{"maxPayloadSize":65536,"maxInflightMessages":1000,` +
 	`"rateLimits":{"messages":"","telemetryMessages":"","telemetryDataPoints":""},` +
 	`"gatewayRateLimits":{"messages":"","telemetryMessages":"","telemetryDataPoints":""}}`
+
+// standIns numbers stand-in client ids.
+var standIns atomic.Int64
 
 // maxKept bounds the recorded raw messages (oldest dropped first).
 const maxKept = 50000
@@ -88,7 +92,7 @@ func NewThingsBoard(t testing.TB, host string, port int) *ThingsBoard {
 	tb.SetSessionLimits(json.RawMessage(DefaultSessionLimits))
 	o := paho.NewClientOptions()
 	o.AddBroker("tcp://" + net.JoinHostPort(host, strconv.Itoa(port)))
-	o.SetClientID(fmt.Sprintf("%s-%d", StandInUser, time.Now().UnixNano()))
+	o.SetClientID(fmt.Sprintf("%s-%d-%d", StandInUser, os.Getpid(), standIns.Add(1)))
 	o.SetUsername(StandInUser)
 	o.SetCleanSession(true)
 	o.SetOrderMatters(true)
