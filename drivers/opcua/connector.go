@@ -28,7 +28,6 @@ type Connector struct {
 	mu      sync.RWMutex
 	sess    *session           // nil while disconnected
 	devices map[string]*device // by name, from the last scan
-	byMap   [][]*device        // devices per mapping index
 
 	certMu sync.Mutex
 	appDER []byte          // generated application certificate
@@ -80,9 +79,14 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		s, err := c.dial(ctx)
 		if err == nil {
 			c.log.Info("opcua: connected", "url", c.cfg.url, "policy", c.cfg.policy, "mode", c.cfg.mode)
-			delay, attempts = c.cfg.backoffInitial, 0
 			c.setSession(s)
-			err = c.serve(ctx, s, sink)
+			var up bool
+			up, err = c.serve(ctx, s, sink)
+			if up {
+				// Only a session that got its data flowing resets the
+				// back-off; one failing while setting up does not.
+				delay, attempts = c.cfg.backoffInitial, 0
+			}
 			c.setSession(nil)
 			s.close()
 			if ctx.Err() != nil {
@@ -130,13 +134,11 @@ func (c *Connector) setSession(s *session) {
 
 func (c *Connector) setDevices(devs []*device) {
 	m := make(map[string]*device, len(devs))
-	byMap := make([][]*device, len(c.cfg.mappings))
 	for _, d := range devs {
 		m[d.name] = d
-		byMap[d.m.index] = append(byMap[d.m.index], d)
 	}
 	c.mu.Lock()
-	c.devices, c.byMap = m, byMap
+	c.devices = m
 	c.mu.Unlock()
 }
 
@@ -154,16 +156,17 @@ const (
 )
 
 // serve runs one session: scan, subscribe or poll, rescan, health checks.
-// It returns when the session is lost or ctx ends.
-func (c *Connector) serve(ctx context.Context, s *session, sink connector.Sink) error {
+// It returns when the session is lost or ctx ends; up tells whether the
+// session got as far as streaming data.
+func (c *Connector) serve(ctx context.Context, s *session, sink connector.Sink) (up bool, err error) {
 	devs, complete, err := c.scan(ctx, s, true)
 	if err != nil {
-		return fmt.Errorf("scan: %w", err)
+		return false, fmt.Errorf("scan: %w", err)
 	}
 	c.setDevices(devs)
 	c.logDevices(devs)
 	if err := c.sendConstants(ctx, sink, devs); err != nil {
-		return err
+		return up, err
 	}
 
 	var (
@@ -177,18 +180,18 @@ func (c *Connector) serve(ctx context.Context, s *session, sink connector.Sink) 
 	defer health.Stop()
 	if c.cfg.subscriptions {
 		if sb, err = c.subscribe(ctx, s); err != nil {
-			return err
+			return up, err
 		}
 		ok, err := c.sync(ctx, s, sb, devs)
 		if err != nil {
-			return err
+			return up, err
 		}
 		complete = complete && ok
 		notif = sb.notif
 	} else {
 		pl = newPoller(devs)
 		if err := c.poll(ctx, s, pl, sink); err != nil {
-			return err
+			return up, err
 		}
 		pollT = time.NewTicker(c.cfg.pollPeriod)
 		defer pollT.Stop()
@@ -203,17 +206,18 @@ func (c *Connector) serve(ctx context.Context, s *session, sink connector.Sink) 
 	}
 	scanT := time.NewTimer(nextScan(complete))
 	defer scanT.Stop()
+	up = true
 
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return up, nil
 		case <-s.lost:
-			return errors.New("connection closed")
+			return up, errors.New("connection closed")
 		case n := <-notif:
 			b := newBatch()
 			if err := sb.handle(n, b); err != nil {
-				return err
+				return up, err
 			}
 			start := time.Now()
 		drain:
@@ -221,32 +225,32 @@ func (c *Connector) serve(ctx context.Context, s *session, sink connector.Sink) 
 				select {
 				case n := <-notif:
 					if err := sb.handle(n, b); err != nil {
-						return err
+						return up, err
 					}
 				default:
 					break drain
 				}
 			}
 			if err := c.send(ctx, sink, b); err != nil {
-				return err
+				return up, err
 			}
 		case <-pollC:
 			if err := c.poll(ctx, s, pl, sink); err != nil {
-				return err
+				return up, err
 			}
 		case <-scanT.C:
 			devs, complete, err = c.scan(ctx, s, false)
 			if err != nil {
-				return fmt.Errorf("rescan: %w", err)
+				return up, fmt.Errorf("rescan: %w", err)
 			}
 			c.setDevices(devs)
 			if err := c.sendConstants(ctx, sink, devs); err != nil {
-				return err
+				return up, err
 			}
 			if sb != nil {
 				ok, err := c.sync(ctx, s, sb, devs)
 				if err != nil {
-					return err
+					return up, err
 				}
 				complete = complete && ok
 			} else {
@@ -255,11 +259,11 @@ func (c *Connector) serve(ctx context.Context, s *session, sink connector.Sink) 
 			scanT.Reset(nextScan(complete))
 		case <-health.C:
 			if err := c.checkHealth(ctx, s); err != nil {
-				return err
+				return up, err
 			}
 			if sb != nil {
 				if err := c.checkWatchdog(sb); err != nil {
-					return err
+					return up, err
 				}
 			}
 		}
