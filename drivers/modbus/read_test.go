@@ -96,7 +96,7 @@ var extraWant = map[string]any{
 	"state":      "running",
 }
 
-func newConnector(t *testing.T, cfg any) *Connector {
+func newConnector(t testing.TB, cfg any) *Connector {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	if err != nil {

@@ -30,7 +30,7 @@ from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
 from pymodbus.payload import BinaryPayloadBuilder, BinaryPayloadDecoder
 from pymodbus.server import (StartSerialServer, StartTcpServer, StartTlsServer,
                              StartUdpServer)
-from pymodbus.transaction import ModbusAsciiFramer, ModbusRtuFramer
+from pymodbus.transaction import ModbusAsciiFramer, ModbusRtuFramer, ModbusSocketFramer
 
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 FC = {"co": 1, "di": 2, "hr": 3, "ir": 4}
@@ -72,8 +72,10 @@ def main():
     elif mode == "rtutcp":
         StartTcpServer(context=ctx, address=(where, int(num)), framer=ModbusRtuFramer)
     elif mode == "tls":
+        # MBAP over TLS, as pymodbus 3.9 (the version upstream pins) frames
+        # TLS; 3.0's own TLS framer leaves the header out.
         StartTlsServer(context=ctx, address=(where, int(num)), certfile=layout["certfile"],
-                       keyfile=layout["keyfile"])
+                       keyfile=layout["keyfile"], framer=ModbusSocketFramer)
     elif mode == "udp":
         StartUdpServer(context=ctx, address=(where, int(num)))
     else:
