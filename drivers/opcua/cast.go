@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/ua"
+	"github.com/tbgw/tbgw/codec/value"
 )
 
 // toVariant casts a value from ThingsBoard (JSON-decoded: int64, float64,
@@ -206,11 +207,8 @@ func toBool(v any) (bool, error) {
 	case float64:
 		return x != 0, nil
 	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "true", "t", "yes", "y", "on", "1":
-			return true, nil
-		case "false", "f", "no", "n", "off", "0", "":
-			return false, nil
+		if b, ok := value.ParseBool(x); ok {
+			return b, nil
 		}
 		return false, fmt.Errorf("cannot read %q as a boolean", x)
 	}
@@ -232,14 +230,9 @@ func toInt(v any, lo, hi int64) (int64, error) {
 			i = 1
 		}
 	case string:
-		s := strings.TrimSpace(x)
-		n, err := strconv.ParseInt(s, 0, 64)
-		if err != nil {
-			f, ferr := strconv.ParseFloat(s, 64)
-			if ferr != nil {
-				return 0, fmt.Errorf("cannot read %q as an integer", x)
-			}
-			return toInt(f, lo, hi)
+		n, ok := value.ParseInt(x)
+		if !ok {
+			return 0, fmt.Errorf("cannot read %q as an integer", x)
 		}
 		i = n
 	default:
@@ -263,8 +256,8 @@ func toFloat(v any) (float64, error) {
 		}
 		return 0, nil
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
+		f, ok := value.ParseFloat(x)
+		if !ok {
 			return 0, fmt.Errorf("cannot read %q as a number", x)
 		}
 		return f, nil
@@ -273,17 +266,9 @@ func toFloat(v any) (float64, error) {
 }
 
 func toText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
+	switch v.(type) {
+	case string, int64, float64, bool, nil:
+		return value.Text(v)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

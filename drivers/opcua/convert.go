@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/ua"
+	"github.com/tbgw/tbgw/codec/value"
 )
 
 // Value conversion from OPC-UA to the data model (int64, float64, bool,
@@ -253,19 +254,8 @@ func pyString(v any) string {
 			return "True"
 		}
 		return "False"
-	case float64:
-		if x == math.Trunc(x) && math.Abs(x) < 1e16 {
-			return strconv.FormatFloat(x, 'f', 1, 64)
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case string:
-		return x
-	case json.RawMessage:
-		return string(x)
 	case nil:
 		return "None"
 	}
-	return fmt.Sprint(v)
+	return value.Text(v)
 }

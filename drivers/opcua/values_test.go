@@ -188,3 +188,34 @@ func TestMethodArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestPyString(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{{true, "True"}, {false, "False"}, {2.0, "2.0"}, {1.25, "1.25"}, {int64(3), "3"}, {"x", "x"}, {nil, "None"}} {
+		if got := pyString(tc.in); got != tc.want {
+			t.Errorf("%#v: %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	c := &Connector{cfg: &settings{backoffInitial: time.Second, backoffFactor: 2, sessionTimeout: 10 * time.Second}}
+	d := c.cfg.backoffInitial
+	var got []time.Duration
+	for i := 0; i < 5; i++ {
+		d = c.nextDelay(d)
+		got = append(got, d)
+	}
+	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("delays %v, want %v (capped at 0.8 x session timeout)", got, want)
+		}
+	}
+	c.cfg.sessionTimeout = time.Hour
+	if d := c.nextDelay(50 * time.Second); d != time.Minute {
+		t.Errorf("cap %v, want 1m", d)
+	}
+}
