@@ -30,7 +30,7 @@ func (s *countingSink) Send(_ context.Context, items []connector.Data) error {
 	return nil
 }
 func (s *countingSink) Connect(context.Context, string, string) error { s.connects.Add(1); return nil }
-func (s *countingSink) Disconnect(context.Context, string) error       { s.disconnects.Add(1); return nil }
+func (s *countingSink) Disconnect(context.Context, string) error      { s.disconnects.Add(1); return nil }
 func (s *countingSink) RequestAttributes(context.Context, string, bool, []string) (map[string]any, error) {
 	return nil, nil
 }

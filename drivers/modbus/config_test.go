@@ -1,6 +1,7 @@
 package modbus
 
 import (
+	mb "github.com/tbgw/tbgw/codec/modbus"
 	"context"
 	"log/slog"
 	"os"
@@ -230,3 +231,26 @@ func TestPlanReads(t *testing.T) {
 }
 
 var _ connector.Connector = (*Connector)(nil)
+
+// Tag-level report strategies win over the device-level one; both reach
+// the datapoints.
+func TestReportStrategies(t *testing.T) {
+	c, _, err := newWithLog(t, `{"master":{"slaves":[{"host":"h","port":1,"method":"socket","unitId":1,"deviceName":"D","pollPeriod":1,
+		"reportStrategy":{"type":"ON_CHANGE"},
+		"timeseries":[{"tag":"a","type":"16int","functionCode":3,"address":0},
+		{"tag":"b","type":"16int","functionCode":3,"address":1,"reportStrategy":{"type":"on_report_period","reportPeriod":3000}}],
+		"attributes":[{"tag":"c","type":"16int","functionCode":3,"address":2,"reportStrategy":{}}]}]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := c.byName["D"].def.dev
+	a, b, cc := dev.Telemetry[0].Report, dev.Telemetry[1].Report, dev.Attributes[0].Report
+	if a == nil || a.Type != "ON_CHANGE" || b == nil || b.Type != "ON_REPORT_PERIOD" || b.PeriodMs != 3000 || cc == nil || cc.Type != "ON_CHANGE" {
+		t.Fatalf("strategies %+v %+v %+v", a, b, cc)
+	}
+	data, _ := dev.Convert([]mbReading{{Regs: []uint16{3}}}, []mbReading{{Regs: []uint16{1}}, {Regs: []uint16{2}}}, 1)
+	if data.Telemetry[1].Report != b || data.Attributes[0].Report != cc {
+		t.Fatal("strategies not on the points")
+	}
+}
+type mbReading = mb.Reading

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tbgw/tbgw/codec/conf"
@@ -23,8 +24,7 @@ type Connector struct {
 	devices []*device
 	byName  map[string]*device
 
-	mu     sync.Mutex
-	wakeup func() // slave section: poll soon after a master wrote
+	running atomic.Bool
 }
 
 var (
@@ -111,7 +111,9 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	c.running.Store(true)
 	defer c.closeMasters()
+	defer c.running.Store(false)
 	if srv := c.plan.server; srv != nil {
 		wait, err := srv.start(ctx, c.log)
 		if err != nil {
@@ -130,6 +132,14 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+// idleClose closes the connections a downlink opened while the connector
+// is not running (Run closes them otherwise).
+func (c *Connector) idleClose() {
+	if !c.running.Load() {
+		c.closeMasters()
+	}
 }
 
 func (c *Connector) closeMasters() {

@@ -17,6 +17,7 @@ import (
 // OnAttributes writes shared attribute updates whose keys match the
 // device's attributeUpdates tags, each within 5 seconds.
 func (c *Connector) OnAttributes(ctx context.Context, device string, values map[string]any) error {
+	defer c.idleClose()
 	d := c.byName[device]
 	if d == nil {
 		return fmt.Errorf("modbus: device %q not found", device)
@@ -53,6 +54,12 @@ func errorReply(msg string) any {
 // OnRPC serves a device RPC (method = an rpc tag), the reserved get/set
 // RPCs, and connector RPCs (Device empty).
 func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	defer c.idleClose()
 	if req.Device == "" {
 		return c.connectorRPC(ctx, req)
 	}

@@ -185,3 +185,32 @@ func TestSlaveModeNotStarted(t *testing.T) {
 		t.Fatal("bad slave section accepted")
 	}
 }
+
+// A device refusing a combined read (exception 2 for the unused register
+// between two tags) is then read tag by tag; the slave section (sparse,
+// like pymodbus' sparse block) is the peer.
+func TestCoalescingFallback(t *testing.T) {
+	s := newConnector(t, cfgMap{"slave": slaveSection(cfgMap{"type": "tcp", "host": "127.0.0.1", "port": 0, "method": "socket"})})
+	drivertest.Run(t, s, drivertest.NewSink())
+	_, port := serverAddr(t, s)
+	p, _ := strconv.Atoi(port)
+	c := newConnector(t, cfgMap{"master": cfgMap{"slaves": []any{cfgMap{
+		"host": "127.0.0.1", "port": p, "type": "tcp", "method": "socket", "unitId": 1, "deviceName": "F",
+		"pollPeriod": 100, "byteOrder": "BIG", "wordOrder": "BIG", "timeout": 2, "coalesce": cfgMap{"maxGap": 30},
+		"timeseries": []any{
+			cfgMap{"tag": "sm", "type": "string", "functionCode": 3, "address": 1},
+			cfgMap{"tag": "smm", "type": "16int", "functionCode": 3, "address": 2},
+			cfgMap{"tag": "w", "type": "32int", "functionCode": 3, "address": 29, "objectsCount": 2},
+		}}}}})
+	if n := len(c.devices[0].blocks); n != 1 {
+		t.Fatalf("%d requests planned, want 1 (gap 30)", n)
+	}
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	waitDev(t, sink, "F", "w", false, int64(1243))
+	waitDev(t, sink, "F", "smm", false, int64(12334))
+	waitDev(t, sink, "F", "sm", false, "ON")
+	if n := len(c.devices[0].blocks); n != 3 {
+		t.Fatalf("%d requests after the refusal, want 3", n)
+	}
+}

@@ -74,7 +74,7 @@ func TestTLS(t *testing.T) {
 		s := newConnector(t, cfgMap{"slave": cfgMap{"type": "tls", "host": "127.0.0.1", "port": 0, "method": "tls",
 			"sendDataToThingsBoard": true, "pollPeriod": 60000, "byteOrder": "BIG", "wordOrder": "BIG",
 			"security": cfgMap{"certfile": certFile, "keyfile": keyFile},
-			"values": cfgMap{"holding_registers": cfgMap{"timeseries": []any{cfgMap{"address": 2, "type": "32float", "tag": "x", "objectsCount": 2, "value": -0.5}}}}}})
+			"values":   cfgMap{"holding_registers": cfgMap{"timeseries": []any{cfgMap{"address": 2, "type": "32float", "tag": "x", "objectsCount": 2, "value": -0.5}}}}}})
 		drivertest.Run(t, s, drivertest.NewSink())
 		_, port := serverAddr(t, s)
 		var p int
