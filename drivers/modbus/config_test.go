@@ -1,8 +1,8 @@
 package modbus
 
 import (
-	mb "github.com/tbgw/tbgw/codec/modbus"
 	"context"
+	mb "github.com/tbgw/tbgw/codec/modbus"
 	"log/slog"
 	"os"
 	"strings"
@@ -253,4 +253,5 @@ func TestReportStrategies(t *testing.T) {
 		t.Fatal("strategies not on the points")
 	}
 }
+
 type mbReading = mb.Reading
