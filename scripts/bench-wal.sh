@@ -4,7 +4,7 @@
 # RSS while holding and draining a backlog, open time with a backlog, and
 # the cost of acknowledging through tidwall's TruncateFront.
 #
-#   scripts/bench-wal.sh                 # 1 GiB backlog, 5 append rounds
+#   scripts/bench-wal.sh                 # 1 GiB backlog, 7 append rounds
 #   TBGW_WAL_BACKLOG=67108864 COUNT=3 scripts/bench-wal.sh
 #
 # Benchmark files go to $TMPDIR (default /tmp): put it on the disk you want
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export TBGW_WAL_BACKLOG=${TBGW_WAL_BACKLOG:-1073741824}
-COUNT=${COUNT:-5}
+COUNT=${COUNT:-7}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -24,9 +24,14 @@ echo "machine: $(nproc) CPUs, $(uname -m), $(awk '/MemTotal/ {print int($2/1024)
 echo "backlog: $((TBGW_WAL_BACKLOG >> 20)) MiB of 256-byte records"
 echo
 
-# Rounds alternate between the log and tidwall so both see the same disk.
+# Runs alternate between the log and tidwall, one second each, so that both
+# see the same disk load.
 for _ in $(seq "$COUNT"); do
-	run -test.bench='^BenchmarkAppend$' -test.benchtime=2s -test.count=1 >>"$work/append.txt"
+	for b in 1 100 1000; do
+		for impl in wal tidwall; do
+			run -test.bench="^BenchmarkAppend/impl=$impl/batch=$b\$" -test.benchtime=1s >>"$work/append.txt"
+		done
+	done
 done
 run -test.bench='^BenchmarkAppendConcurrent$' -test.benchtime=2s -test.count=1 >"$work/conc.txt"
 run -test.bench='^BenchmarkDrain$' -test.benchtime=1x -test.count=1 >"$work/drain.txt"
@@ -44,7 +49,7 @@ metric() {
 		}' "$3"
 }
 
-echo "Append, 256-byte records, fsync per batch (median of $COUNT runs of 2 s)"
+echo "Append, 256-byte records, fsync per batch (median of $COUNT alternating runs of 1 s)"
 printf "%-7s %14s %14s %10s %10s %7s\n" batch "wal rec/s" "tidwall rec/s" "wal MB/s" "twal MB/s" ratio
 for b in 1 100 1000; do
 	w=$(metric "BenchmarkAppend/impl=wal/batch=$b" records/s "$work/append.txt")

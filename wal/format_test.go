@@ -24,7 +24,7 @@ func payload(i int) []byte {
 func scanAll(t *testing.T, img []byte) (recs map[uint64][]byte, damaged []uint64, err error) {
 	t.Helper()
 	recs = map[uint64][]byte{}
-	sc := newScanner(img)
+	sc := newScanner(img, 0)
 	for sc.Next() {
 		if sc.Damage() != nil {
 			damaged = append(damaged, sc.Seq())
@@ -85,7 +85,7 @@ func TestScannerIntact(t *testing.T) {
 			t.Fatalf("record %d: %q", i, recs[100+uint64(i)])
 		}
 	}
-	p, err := planRepair(img)
+	p, err := planRepair(img, 0)
 	if err != nil || p.cut != -1 || p.records != 50 || p.size != len(img) {
 		t.Fatalf("plan %+v %v", p, err)
 	}
@@ -95,7 +95,7 @@ func TestRepairTruncatedEverywhere(t *testing.T) {
 	img, ends := image(1, 20)
 	hdr := ends[0] - len(appendEntry(nil, appendFrame(nil, 1, payload(0))))
 	for cut := hdr; cut < len(img); cut++ {
-		p, err := planRepair(img[:cut])
+		p, err := planRepair(img[:cut], 0)
 		if err != nil {
 			t.Fatalf("cut %d: %v", cut, err)
 		}
@@ -113,8 +113,12 @@ func TestRepairTruncatedEverywhere(t *testing.T) {
 			t.Fatalf("cut %d: damage reported at %d", cut, p.cut)
 		}
 	}
-	if _, err := planRepair(img[:hdr-1]); err == nil {
+	if _, err := planRepair(img[:hdr-1], 0); err == nil {
 		t.Fatal("torn header accepted")
+	}
+	// Knowing the first record from the name, a torn header is rewritten.
+	if p, err := planRepair(img[:hdr-1], 1); err != nil || p.records != 0 || p.img == nil {
+		t.Fatalf("torn header with a known first record: %+v %v", p, err)
 	}
 }
 
@@ -125,7 +129,7 @@ func TestRepairMidPayloadFlip(t *testing.T) {
 	if err != nil || len(recs) != 9 || len(damaged) != 1 || damaged[0] != 5 {
 		t.Fatalf("%d records, damaged %v, err %v", len(recs), damaged, err)
 	}
-	p, err := planRepair(img)
+	p, err := planRepair(img, 0)
 	if err != nil || p.records != 10 || p.damaged != 1 || p.img == nil {
 		t.Fatalf("plan %+v %v", p, err)
 	}
@@ -133,7 +137,7 @@ func TestRepairMidPayloadFlip(t *testing.T) {
 	if err != nil || len(recs) != 9 || len(damaged) != 1 || damaged[0] != 5 {
 		t.Fatalf("repaired: %d records, damaged %v, err %v", len(recs), damaged, err)
 	}
-	if again, _ := planRepair(p.img); again.cut != -1 {
+	if again, _ := planRepair(p.img, 0); again.cut != -1 {
 		// Tombstones are intact entries: nothing more to repair.
 		t.Fatalf("repaired image needs repair again: %+v", again)
 	}
@@ -161,7 +165,7 @@ func TestRepairTrailingGarbage(t *testing.T) {
 	img, _ := image(1, 5)
 	n := len(img)
 	img = append(img, 0, 0, 0, 0, 0, 0, 0)
-	p, err := planRepair(img)
+	p, err := planRepair(img, 0)
 	if err != nil || p.records != 5 || p.size != n || p.cut != n || p.img != nil {
 		t.Fatalf("plan %+v %v", p, err)
 	}
@@ -176,27 +180,32 @@ func FuzzScanner(f *testing.F) {
 	f.Add(flipped)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sc := newScanner(b)
-		var n int
-		for sc.Next() {
-			if n++; n > len(b)+2 {
-				t.Fatalf("more positions than bytes")
+		for _, first := range []uint64{0, 7} {
+			sc := newScanner(b, first)
+			var n int
+			for sc.Next() {
+				if n++; n > len(b)+2 {
+					t.Fatalf("more positions than bytes")
+				}
+				if sc.Damage() == nil && sc.Record() == nil {
+					t.Fatal("intact position without record")
+				}
 			}
-			if sc.Damage() == nil && sc.Record() == nil {
-				t.Fatal("intact position without record")
+			p, err := planRepair(b, first)
+			if err != nil {
+				if first != 0 && !errors.Is(err, errNewer) {
+					t.Fatalf("repair with a known first record: %v", err)
+				}
+				continue
 			}
-		}
-		p, err := planRepair(b)
-		if err != nil {
-			return
-		}
-		fixed := p.img
-		if fixed == nil {
-			fixed = b[:p.size]
-		}
-		q, err := planRepair(fixed)
-		if err != nil || q.cut != -1 || q.records != p.records {
-			t.Fatalf("repair not idempotent: %+v then %+v, %v", p, q, err)
+			fixed := p.img
+			if fixed == nil {
+				fixed = b[:p.size]
+			}
+			q, err := planRepair(fixed, first)
+			if err != nil || q.cut != -1 || q.records != p.records {
+				t.Fatalf("repair not idempotent: %+v then %+v, %v", p, q, err)
+			}
 		}
 	})
 }
@@ -209,4 +218,19 @@ func FuzzCursor(f *testing.F) {
 			t.Fatalf("decoded %d from %x, which does not re-encode", v, b)
 		}
 	})
+}
+
+func TestRepairDamagedHeader(t *testing.T) {
+	img, _ := image(5, 10)
+	for _, off := range []int{0, 3, 15, 24} {
+		g := bytes.Clone(img)
+		g[off] ^= 0xff
+		p, err := planRepair(g, 5)
+		if err != nil || p.records != 10 || p.damaged != 0 || p.img == nil {
+			t.Fatalf("byte %d: plan %+v %v", off, p, err)
+		}
+		if !bytes.Equal(p.img, img) {
+			t.Fatalf("byte %d: repaired image differs from the original", off)
+		}
+	}
 }

@@ -27,7 +27,7 @@ type Stats struct {
 	Appended uint64 // records accepted since Open
 	Acked    uint64 // stored records acknowledged since Open
 	Dropped  uint64 // records dropped by the overflow policy or rejected
-	Corrupt  uint64 // damaged records skipped and damaged tails cut off
+	Corrupt  uint64 // damaged records skipped, plus damaged segments repaired
 	Pending  uint64 // records stored and not yet acknowledged
 	Bytes    int64  // size of the segment files
 }
@@ -67,12 +67,17 @@ type Log struct {
 	ackc      chan struct{} // wakes cursorLoop
 	cdone     chan struct{} // closed when cursorLoop returned
 
-	// Writer goroutine.
-	reqs     chan *request
+	// Appends queue their requests; the leader holding wmu writes them.
+	qmu      sync.Mutex
+	queue    []*request
+	wmu      sync.Mutex // held by the commit leader; guards the fields below
+	batch    []*request // requests of the current commit
 	quit     chan struct{}
-	done     chan struct{}
-	wnext    uint64     // sequence number of the next record placed
-	wb       twal.Batch // records placed and not yet written
+	done     chan struct{} // closed when syncer returned
+	spares   chan string   // ready segment directories from spareMaker
+	sdone    chan struct{} // closed when spareMaker returned
+	wnext    uint64        // sequence number of the next record placed
+	wb       twal.Batch    // records placed and not yet written
 	wframe   []byte
 	inBatch  []*request
 	pCount   uint64
@@ -101,17 +106,18 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
 	l := &Log{
-		dir:   dir,
-		opts:  opts,
-		log:   opts.Logger.With("dir", dir),
-		lockf: lockf,
-		wake:  make(chan struct{}),
-		reqs:  make(chan *request, 128),
-		quit:  make(chan struct{}),
-		done:  make(chan struct{}),
-		rsem:  make(chan struct{}, 1),
-		ackc:  make(chan struct{}, 1),
-		cdone: make(chan struct{}),
+		dir:    dir,
+		opts:   opts,
+		log:    opts.Logger.With("dir", dir),
+		lockf:  lockf,
+		wake:   make(chan struct{}),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+		rsem:   make(chan struct{}, 1),
+		ackc:   make(chan struct{}, 1),
+		spares: make(chan string),
+		sdone:  make(chan struct{}),
+		cdone:  make(chan struct{}),
 	}
 	if err := l.load(); err != nil {
 		for _, s := range l.segs {
@@ -120,8 +126,9 @@ func Open(dir string, opts Options) (*Log, error) {
 		lockf.Close()
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
-	go l.writer()
+	go l.syncer()
 	go l.cursorLoop()
+	go l.spareMaker()
 	return l, nil
 }
 
@@ -297,6 +304,10 @@ func (l *Log) Close() error {
 	close(l.quit)
 	<-l.done
 	<-l.cdone
+	<-l.sdone
+	l.wmu.Lock()
+	l.finish()
+	l.wmu.Unlock()
 	if err := l.persistCursor(true); err != nil && l.finalErr == nil {
 		l.finalErr = fmt.Errorf("persisting cursor: %w", err)
 	}

@@ -178,8 +178,17 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	if gone {
 		return nil, errUnreadable
 	}
-	tl, err := twal.Open(seg.dir, twalOptions())
-	if errors.Is(err, twal.ErrCorrupt) {
+	tl, err := openChecked(seg)
+	if errors.Is(err, errNewer) {
+		if serr := seg.setAside(l.dir, err); serr != nil {
+			err = serr
+		}
+		l.forget(seg)
+		return nil, err // written by a later release: cannot read
+	}
+	if err != nil {
+		// tidwall cannot parse it, or its header is damaged: repair once,
+		// counted once, then read what is intact.
 		p, rerr := seg.repair(l.dir)
 		if rerr != nil {
 			l.forget(seg)
@@ -188,11 +197,21 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 		l.mu.Lock()
 		l.bytes += int64(p.size) - seg.bytes
 		seg.bytes = int64(p.size)
+		l.st.Corrupt++
 		l.mu.Unlock()
 		l.log.Warn("wal: damaged segment repaired, damaged bytes kept in "+brokenDir,
-			"segment", seg.dir, "offset", p.cut, "records", p.records, "damaged", p.damaged)
-		tl, err = twal.Open(seg.dir, twalOptions())
+			"segment", seg.dir, "err", err, "offset", p.cut, "records", p.records, "damaged", p.damaged)
+		if tl, err = openChecked(seg); err != nil {
+			return nil, err
+		}
 	}
+	l.rseg, l.rlog = seg, tl
+	return tl, nil
+}
+
+// openChecked opens a sealed segment with tidwall and checks its header.
+func openChecked(seg *segment) (*twal.Log, error) {
+	tl, err := twal.Open(seg.dir, twalOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -204,20 +223,10 @@ func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 			err = fmt.Errorf("%w: header says first record %d", errFrame, h.first)
 		}
 	}
-	if errors.Is(err, errNewer) {
-		tl.Close()
-		if serr := seg.setAside(l.dir, err); serr != nil {
-			err = serr
-		}
-		l.forget(seg)
-		return nil, err // written by a later release: cannot read
-	}
 	if err != nil {
-		// Records carry their own sequence numbers and checksums, so
-		// they are still read.
-		l.log.Warn("wal: segment header damaged", "segment", seg.dir, "err", err)
+		tl.Close()
+		return nil, fmt.Errorf("segment %s: %w", seg.dir, err)
 	}
-	l.rseg, l.rlog = seg, tl
 	return tl, nil
 }
 

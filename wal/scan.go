@@ -14,7 +14,7 @@ var errLost = errors.New("record lost in damaged bytes")
 // (records carry their sequence number, so the number of positions lost in
 // between is known). It never panics, whatever the input.
 //
-//	sc := newScanner(img)
+//	sc := newScanner(img, first)
 //	for sc.Next() {
 //		sc.Seq(), sc.Record(), sc.Damage()
 //	}
@@ -25,7 +25,9 @@ type Scanner struct {
 	hdr  header // segment header
 	next uint64 // sequence number of the next position
 	gap  uint64 // positions before gap are lost (resynchronised past them)
-	err  error  // header error or trailing garbage; sticky
+	err  error  // unusable header or trailing garbage; sticky
+	// hdrErr is why the header was replaced by one made from the name.
+	hdrErr error
 
 	seq   uint64 // current position
 	rec   []byte // current payload, nil if none
@@ -35,18 +37,36 @@ type Scanner struct {
 	first int    // offset of the first damage, -1 if none
 }
 
-// newScanner parses the header of img.
-func newScanner(img []byte) *Scanner {
+// newScanner parses the header of img. first is the segment's first
+// sequence number as its directory name says, or 0 if unknown: when it is
+// known, a damaged header does not stop the scan (records carry their own
+// sequence numbers) and a repair writes a new header.
+func newScanner(img []byte, first uint64) *Scanner {
 	s := &Scanner{buf: img, first: -1}
 	data, n, ok := nextEntry(img)
-	if !ok {
-		s.err = fmt.Errorf("%w: no segment header", errFrame)
-		return s
+	var err error
+	if ok {
+		s.hdr, err = parseHeader(data)
+	} else {
+		err = fmt.Errorf("%w: no segment header", errFrame)
 	}
-	if s.hdr, s.err = parseHeader(data); s.err != nil {
-		return s
+	if err == nil && first != 0 && s.hdr.first != first {
+		err = fmt.Errorf("%w: header says first record %d, the name %d", errFrame, s.hdr.first, first)
 	}
-	s.off, s.good, s.next = n, n, s.hdr.first
+	switch {
+	case err == nil:
+		s.off, s.good, s.next = n, n, s.hdr.first
+	case errors.Is(err, errNewer) || first == 0:
+		s.hdr, s.err = header{}, err
+	default:
+		s.hdrErr = err
+		s.hdr = header{version: FormatVersion, first: first}
+		s.next = first
+		s.markDamage(0)
+		if ok && len(data) == headerLen {
+			s.off = n // the damaged header's entry is intact: skip it
+		}
+	}
 	return s
 }
 
@@ -143,13 +163,15 @@ type repairPlan struct {
 	size    int    // size of the repaired file
 }
 
-// planRepair scans img and decides how to repair it. Damaged positions
+// planRepair scans img, the file of the segment whose name says it starts
+// at first (0: unknown), and decides how to repair it. Damaged positions
 // followed by intact ones become tombstones (so sequence numbers stay
-// positional); damage after the last intact position is cut off. A bad
-// header is returned as an error: the segment cannot be used.
-func planRepair(img []byte) (repairPlan, error) {
-	sc := newScanner(img)
-	if sc.hdr.first == 0 || sc.err != nil && sc.off == 0 {
+// positional); damage after the last intact position is cut off; a damaged
+// header is rewritten from the name. An unusable header (unknown first, or
+// a newer format) is returned as an error.
+func planRepair(img []byte, first uint64) (repairPlan, error) {
+	sc := newScanner(img, first)
+	if sc.hdr.first == 0 {
 		return repairPlan{}, sc.Err()
 	}
 	p := repairPlan{first: sc.hdr.first, cut: -1}
@@ -184,11 +206,10 @@ func planRepair(img []byte) (repairPlan, error) {
 	if p.cut < 0 {
 		p.cut = sc.good
 	}
-	if !tombstones && p.cut >= sc.good {
+	if !tombstones && sc.hdrErr == nil && p.cut >= sc.good {
 		return p, nil // damage only after the last intact entry: truncate
 	}
-	_, hn, _ := nextEntry(img)
-	out := append([]byte(nil), img[:hn]...)
+	out := appendEntry(nil, appendHeader(nil, sc.hdr))
 	var tomb []byte
 	for _, k := range kept {
 		if k.entry != nil {

@@ -35,6 +35,7 @@ type segment struct {
 	tl    *twal.Log
 	fd    *os.File // read-only descriptor used for fsync
 	count uint64   // records in the tail
+	fresh bool     // made from a spare: header not written yet
 }
 
 func segName(first uint64) string { return fmt.Sprintf("%s%020d", segPrefix, first) }
@@ -142,15 +143,77 @@ func createSegment(dir string, first uint64) (*segment, error) {
 	return s, nil
 }
 
-// openTail opens s for appending; it must hold exactly count records.
+// Spares are empty segment directories made ahead of time, so that
+// starting a segment on the append path costs one rename and one directory
+// fsync. A spare holds an empty, fsynced segment file; the header is
+// written together with the first records (an empty segment file found on
+// Open is removed: nothing in it was ever acknowledged).
+const sparePrefix = "spare-"
+
+// makeSpare creates a spare in dir.
+func makeSpare(dir string) (string, error) {
+	sp := filepath.Join(dir, sparePrefix+stamp()+tmpSuffix)
+	if err := os.Mkdir(sp, 0o750); err != nil {
+		return "", err
+	}
+	err := func() error {
+		f, err := os.OpenFile(filepath.Join(sp, segFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = syncDir(sp)
+		}
+		if err == nil {
+			err = syncDir(dir)
+		}
+		return err
+	}()
+	if err != nil {
+		os.RemoveAll(sp)
+		return "", err
+	}
+	return sp, nil
+}
+
+// activateSpare renames a spare into place as the segment starting at
+// first and opens it for appending.
+func activateSpare(dir, spare string, first uint64) (*segment, error) {
+	final := filepath.Join(dir, segName(first))
+	if err := os.Rename(spare, final); err != nil {
+		os.RemoveAll(spare)
+		return nil, fmt.Errorf("create segment %s: %w", final, err)
+	}
+	s := &segment{first: first, dir: final, fresh: true}
+	err := syncDir(dir)
+	if err == nil {
+		err = s.openTail(0)
+	}
+	if err != nil {
+		os.RemoveAll(final)
+		return nil, fmt.Errorf("create segment %s: %w", final, err)
+	}
+	return s, nil
+}
+
+// openTail opens s for appending; it must hold exactly count records (and
+// a header unless s is fresh).
 func (s *segment) openTail(count uint64) error {
 	tl, err := twal.Open(s.dir, twalOptions())
 	if err != nil {
 		return fmt.Errorf("open segment %s: %w", s.dir, err)
 	}
-	if last, err := tl.LastIndex(); err != nil || last != count+1 {
+	want := count + 1
+	if s.fresh {
+		want = 0
+	}
+	if last, err := tl.LastIndex(); err != nil || last != want {
 		tl.Close()
-		return fmt.Errorf("open segment %s: %d entries, want %d", s.dir, last, count+1)
+		return fmt.Errorf("open segment %s: %d entries, want %d", s.dir, last, want)
 	}
 	fd, err := os.Open(s.file())
 	if err != nil {
@@ -197,7 +260,7 @@ func (s *segment) repair(logDir string) (repairPlan, error) {
 	if err != nil {
 		return repairPlan{}, err
 	}
-	p, err := planRepair(img)
+	p, err := planRepair(img, s.first)
 	if errors.Is(err, errNewer) {
 		return p, s.setAside(logDir, err)
 	}

@@ -2,11 +2,13 @@ package wal
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"sync"
 	"time"
 )
 
-// request is one Append call waiting for the writer.
+// request is one Append call waiting for its commit.
 type request struct {
 	recs [][]byte
 	size int64 // bytes the records take in a segment file
@@ -23,8 +25,14 @@ const (
 
 // Append stores recs as consecutive records and returns once they are
 // written (and, under SyncBatch, fsynced). Appends from concurrent callers
-// are written together with one write and one fsync. A batch is stored
-// whole or not at all: on error none of its records is readable.
+// are written together with one write and one fsync. A failed Append
+// leaves none of its records readable; one interrupted by a crash may leave
+// a prefix of them.
+//
+// Group commit is leader/follower: an Append queues its records and takes
+// the writer lock; if an earlier leader already wrote them it returns,
+// otherwise it becomes the leader and writes everything queued. A single
+// appender thus writes from its own goroutine, with no hand-off.
 func (l *Log) Append(recs [][]byte) error {
 	if len(recs) == 0 {
 		return nil
@@ -39,68 +47,104 @@ func (l *Log) Append(recs [][]byte) error {
 	if size > l.opts.MaxBytes/2 || l.opts.MaxRecords > 0 && int64(len(recs)) > l.opts.MaxRecords {
 		return fmt.Errorf("wal append: %d records of %d bytes exceed the limits: %w", len(recs), size, ErrTooLarge)
 	}
-	r := requestPool.Get().(*request)
-	r.recs, r.size = recs, size
 	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
 	if l.closing {
-		l.closeMu.RUnlock()
-		r.recs = nil
-		requestPool.Put(r)
 		return ErrClosed
 	}
-	l.reqs <- r
-	l.closeMu.RUnlock()
+	r := requestPool.Get().(*request)
+	r.recs, r.size = recs, size
+	l.qmu.Lock()
+	l.queue = append(l.queue, r)
+	l.qmu.Unlock()
+
+	l.wmu.Lock()
+	select {
+	case err := <-r.done: // written by the previous leader
+		l.wmu.Unlock()
+		r.recs = nil
+		requestPool.Put(r)
+		return err
+	default:
+	}
+	for {
+		batch := l.take()
+		l.commit(batch)
+		if slices.Contains(batch, r) {
+			break
+		}
+	}
+	l.wmu.Unlock()
 	err := <-r.done
 	r.recs = nil
 	requestPool.Put(r)
 	return err
 }
 
-// writer is the goroutine that owns the tail segment.
-func (l *Log) writer() {
-	defer close(l.done)
-	var tick <-chan time.Time
-	if l.opts.Sync != SyncBatch {
-		t := time.NewTicker(l.opts.SyncInterval)
-		defer t.Stop()
-		tick = t.C
+// take removes the queued requests of one commit from the queue.
+func (l *Log) take() []*request {
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	n, size := 0, int64(0)
+	for n < len(l.queue) && n < commitRequests && (n == 0 || size < commitBytes) {
+		size += l.queue[n].size
+		n++
 	}
-	batch := make([]*request, 0, commitRequests)
+	l.batch = append(l.batch[:0], l.queue[:n]...)
+	rest := copy(l.queue, l.queue[n:])
+	clear(l.queue[rest:])
+	l.queue = l.queue[:rest]
+	return l.batch
+}
+
+// spareMaker keeps one spare segment directory ready for roll.
+func (l *Log) spareMaker() {
+	defer close(l.sdone)
+	var warned time.Time
 	for {
-		select {
-		case r := <-l.reqs:
-			l.commit(l.gather(append(batch[:0], r)))
-		case <-tick:
-			l.background()
-		case <-l.quit:
-			for {
-				select {
-				case r := <-l.reqs:
-					l.commit(l.gather(append(batch[:0], r)))
-					continue
-				default:
-				}
-				break
+		sp, err := makeSpare(l.dir)
+		if err != nil {
+			if time.Since(warned) > time.Minute {
+				warned = time.Now()
+				l.log.Warn("wal: cannot prepare the next segment", "err", err)
 			}
-			l.finish()
+			t := time.NewTimer(time.Second)
+			select {
+			case <-t.C:
+				continue
+			case <-l.quit:
+				t.Stop()
+				return
+			}
+		}
+		select {
+		case l.spares <- sp:
+		case <-l.quit:
+			os.RemoveAll(sp)
 			return
 		}
 	}
 }
 
-// gather adds the requests already queued, up to the commit limits.
-func (l *Log) gather(batch []*request) []*request {
-	size := batch[0].size
-	for len(batch) < commitRequests && size < commitBytes {
+// syncer fsyncs under SyncInterval.
+func (l *Log) syncer() {
+	defer close(l.done)
+	if l.opts.Sync != SyncInterval {
+		<-l.quit
+		return
+	}
+	t := time.NewTicker(l.opts.SyncInterval)
+	defer t.Stop()
+	for {
 		select {
-		case r := <-l.reqs:
-			batch = append(batch, r)
-			size += r.size
-		default:
-			return batch
+		case <-t.C:
+			l.wmu.Lock()
+			l.background()
+			l.wmu.Unlock()
+		case <-l.quit:
+			return
 		}
 	}
-	return batch
 }
 
 // commit places every request and writes them.
@@ -138,7 +182,13 @@ func (l *Log) place(r *request) error {
 			return fmt.Errorf("wal append: %w", err)
 		}
 	}
-	idx := l.tail.count + l.pCount + 2 // tidwall index; entry 1 is the header
+	t := l.tail
+	if t.fresh && t.count+l.pCount == 0 {
+		// A segment made from a spare gets its header with its first records.
+		l.wb.Write(1, appendHeader(nil, header{version: FormatVersion, first: t.first}))
+		l.pBytes += headerEntry
+	}
+	idx := t.count + l.pCount + 2 // tidwall index; entry 1 is the header
 	for _, rec := range r.recs {
 		l.wframe = appendFrame(l.wframe[:0], l.wnext, rec)
 		l.wb.Write(idx, l.wframe)
@@ -170,6 +220,7 @@ func (l *Log) flush() {
 		l.mu.Lock()
 		t.count += l.pCount
 		t.bytes += l.pBytes
+		t.fresh = false
 		l.bytes += l.pBytes
 		l.last = l.wnext - 1
 		l.st.Appended += l.pCount
@@ -227,7 +278,14 @@ func (l *Log) roll() error {
 	} else {
 		l.mu.Unlock()
 	}
-	seg, err := createSegment(l.dir, l.wnext)
+	var seg *segment
+	var err error
+	select {
+	case sp := <-l.spares:
+		seg, err = activateSpare(l.dir, sp, l.wnext)
+	default:
+		seg, err = createSegment(l.dir, l.wnext)
+	}
 	if err != nil {
 		return err
 	}
