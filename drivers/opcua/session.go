@@ -35,9 +35,8 @@ type session struct {
 }
 
 type child struct {
-	name  ua.QualifiedName
-	id    *ua.NodeID
-	class ua.NodeClass
+	name ua.QualifiedName
+	id   *ua.NodeID
 }
 
 // kids are the children of one node, indexed by browse name.
@@ -196,7 +195,7 @@ func (s *session) browse(ctx context.Context, node *ua.NodeID) (*kids, error) {
 			ReferenceTypeID: ua.NewNumericNodeID(0, id.HierarchicalReferences),
 			IncludeSubtypes: true,
 			NodeClassMask:   uint32(ua.NodeClassAll),
-			ResultMask:      uint32(ua.BrowseResultMaskBrowseName | ua.BrowseResultMaskNodeClass),
+			ResultMask:      uint32(ua.BrowseResultMaskBrowseName),
 		}},
 	})
 	if err != nil {
@@ -233,7 +232,7 @@ func (s *session) browse(ctx context.Context, node *ua.NodeID) (*kids, error) {
 			continue // remote nodes cannot be read through this session
 		}
 		k.byName[ref.BrowseName.Name] = append(k.byName[ref.BrowseName.Name], len(k.list))
-		k.list = append(k.list, child{name: *ref.BrowseName, id: ref.NodeID.NodeID, class: ref.NodeClass})
+		k.list = append(k.list, child{name: *ref.BrowseName, id: ref.NodeID.NodeID})
 	}
 	s.mu.Lock()
 	if s.cached+len(k.list) > cacheLimit {
