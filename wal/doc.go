@@ -18,8 +18,9 @@
 //     overflow policy or damage, and both are counted.
 //   - Open never refuses a damaged log and never panics on its content: a
 //     torn or damaged tail is cut off, damaged records in the middle are
-//     skipped, the damaged bytes are kept in the broken directory (the
-//     newest eight files), a warning is logged and Stats.Corrupt counts it.
+//     skipped, a damaged segment header is rewritten from the segment's
+//     name, the damaged bytes are kept in the broken directory (the newest
+//     eight files), a warning is logged and Stats.Corrupt counts it.
 //   - Disk use is bounded by Options.MaxBytes (and records by MaxRecords);
 //     memory does not grow with the backlog.
 //
@@ -76,21 +77,28 @@
 //     back to its last good size and reopened.
 //   - It fsyncs inside Write, under its lock, and never fsyncs directories.
 //     It runs with NoSync here; the writer fsyncs through its own
-//     descriptor (fdatasync) once per group commit, and new segments are
-//     created under a temporary name, fsynced, renamed into place and the
-//     directory fsynced, so that a segment either exists whole or not at
-//     all.
+//     descriptor (fdatasync) once per group commit. Segment directories
+//     are created whole: made under a temporary name, fsynced, renamed into
+//     place, and the log directory fsynced. To keep that off the append
+//     path, a background goroutine keeps one such spare directory (with an
+//     empty, fsynced segment file) ready; starting a segment then costs a
+//     rename and one directory fsync, and its header is written with its
+//     first records.
 //
 // # Writing: group commit
 //
-// Append hands its records to one writer goroutine. The writer takes every
-// Append waiting at that moment (up to 256 calls or 4 MiB), frames them,
-// writes them with one write(2) and, under SyncBatch, one fdatasync, and
-// only then makes them visible to readers and returns to the callers. While
-// it waits for the disk, new Appends queue up for the next commit, so many
-// connectors appending concurrently share fsyncs. One Append's records are
-// never split across segments; a failed write fails every Append in it and
-// leaves none of their records behind.
+// Group commit is leader/follower. Append queues its records and takes the
+// writer lock; if the previous lock holder already wrote them, it returns
+// their result; otherwise it becomes the leader and writes everything
+// queued (up to 256 calls or 4 MiB) with one write(2) and, under
+// SyncBatch, one fdatasync, then makes the records visible to readers and
+// wakes the other callers. While a leader waits for the disk, new Appends
+// queue up for the next commit, so connectors appending concurrently share
+// fsyncs, and a lone appender writes from its own goroutine with no
+// hand-off. One Append's records are never split across segments; a
+// failed write fails every Append in it and leaves none of their records
+// behind (a crash in the middle of a write may leave a prefix of the last
+// Append, which was never reported as stored).
 //
 // # Durability policies
 //
@@ -127,7 +135,8 @@
 // Next start again after the last acknowledged record.
 //
 // Damaged records are skipped, never handed out, and a batch never spans
-// one. Each damaged position is counted once in Stats.Corrupt.
+// one. Stats.Corrupt counts each damaged record once, plus one for each
+// segment repaired.
 //
 // # Limits and overflow
 //
