@@ -60,7 +60,7 @@ func typesSetup(conn cfgMap) (layout cfgMap, slaves []any) {
 			attrs = append(attrs, cfgMap{"tag": c.typ + "_" + c.build, "type": c.typ, "functionCode": 4, "address": addr, "objectsCount": c.count})
 			addr += c.count
 		}
-		s := cfgMap{"unitId": 1, "deviceName": "D-" + o[0] + "-" + o[1], "pollPeriod": 200, "byteOrder": o[0], "wordOrder": o[1],
+		s := cfgMap{"unitId": 1 + oi, "deviceName": "D-" + o[0] + "-" + o[1], "pollPeriod": 200, "byteOrder": o[0], "wordOrder": o[1],
 			"timeout": 2, "retries": 1, "connectAttemptTimeMs": 500, "timeseries": tele, "attributes": attrs}
 		if oi == 0 {
 			// Scaling, and coils and discrete inputs with upstream's bit order.
@@ -81,7 +81,7 @@ func typesSetup(conn cfgMap) (layout cfgMap, slaves []any) {
 		slaves = append(slaves, s)
 	}
 	pattern := []bool{true, false, true, true, false, false, false, true, false, true, true, false, true, false, false, true}
-	layout = cfgMap{"units": []int{1}, "values": values,
+	layout = cfgMap{"units": []int{1, 2, 3, 4}, "values": values,
 		"bits": []any{cfgMap{"table": "co", "address": 0, "values": pattern}, cfgMap{"table": "di", "address": 0, "values": pattern}}}
 	return layout, slaves
 }
@@ -202,7 +202,8 @@ func TestPymodbusUDPAndRTUOverTCP(t *testing.T) {
 	}
 }
 
-// RTU and ASCII over a virtual serial line (socat pty pair).
+// RTU and ASCII over a virtual serial line (socat pty pair): four slaves
+// (units 1-4) share the port.
 func TestPymodbusSerial(t *testing.T) {
 	for _, method := range []string{"rtu", "ascii"} {
 		t.Run(method, func(t *testing.T) {
