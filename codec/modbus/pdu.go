@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	cbin "github.com/tbgw/tbgw/codec/binary"
 )
 
 // Function codes.
@@ -124,7 +126,7 @@ func AppendWriteMultipleCoils(dst []byte, addr uint16, bits []bool) ([]byte, err
 		return dst, fmt.Errorf("modbus: cannot write %d coils at %d (1..%d)", n, addr, MaxWriteBits)
 	}
 	dst = append(dst, WriteMultipleCoils, byte(addr>>8), byte(addr), byte(n>>8), byte(n), byte((n+7)/8))
-	return packBits(dst, bits), nil
+	return cbin.PackBits(dst, bits), nil
 }
 
 // AppendWriteMultipleRegisters appends a function 16 request.
@@ -138,19 +140,6 @@ func AppendWriteMultipleRegisters(dst []byte, addr uint16, regs []uint16) ([]byt
 		dst = append(dst, byte(r>>8), byte(r))
 	}
 	return dst, nil
-}
-
-func packBits(dst []byte, bits []bool) []byte {
-	for i := 0; i < len(bits); i += 8 {
-		var c byte
-		for j := 0; j < 8 && i+j < len(bits); j++ {
-			if bits[i+j] {
-				c |= 1 << j
-			}
-		}
-		dst = append(dst, c)
-	}
-	return dst
 }
 
 // checkFunction checks that resp answers req and turns an exception

@@ -2,6 +2,8 @@ package modbus
 
 import (
 	"encoding/binary"
+
+	cbin "github.com/tbgw/tbgw/codec/binary"
 )
 
 // Request is a request PDU as a server sees it.
@@ -102,7 +104,7 @@ func AppendException(dst []byte, fc, code byte) []byte {
 // AppendBitsResponse appends a function 1 or 2 response.
 func AppendBitsResponse(dst []byte, fc byte, bits []bool) []byte {
 	dst = append(dst, fc, byte((len(bits)+7)/8))
-	return packBits(dst, bits)
+	return cbin.PackBits(dst, bits)
 }
 
 // AppendRegistersResponse appends a function 3 or 4 response.

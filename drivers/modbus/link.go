@@ -126,15 +126,8 @@ func (l *streamLink) do(ctx context.Context, unit byte, pdu []byte, timeout time
 }
 
 func (l *streamLink) exchange(unit byte, pdu []byte) ([]byte, error) {
-	switch l.framing {
-	case framingMBAP:
-		l.tid++
-		l.wbuf = mb.AppendMBAP(l.wbuf[:0], l.tid, unit, pdu)
-	case framingRTU:
-		l.wbuf = mb.AppendRTU(l.wbuf[:0], unit, pdu)
-	case framingASCII:
-		l.wbuf = mb.AppendASCII(l.wbuf[:0], unit, pdu)
-	}
+	l.tid++
+	l.wbuf = appendADU(l.wbuf[:0], l.framing, l.tid, unit, pdu)
 	if l.serial != nil {
 		// Keep the inter-frame silence, then drop anything left over.
 		if wait := time.Until(l.idle.Add(l.silence)); wait > 0 {
@@ -298,15 +291,30 @@ func (l *streamLink) readASCII(unit byte) ([]byte, error) {
 
 // drain reads until the line has been quiet for an inter-frame gap, so
 // the next frame starts clean.
-func (l *streamLink) drain() {
-	gap := max(l.silence, 20*time.Millisecond)
-	var junk [256]byte
-	for range 100 {
-		_ = l.s.SetReadDeadline(time.Now().Add(gap))
-		if n, err := l.s.Read(junk[:]); n == 0 || err != nil {
-			break
-		}
+func (l *streamLink) drain() { drainStream(l.s, max(l.silence, 20*time.Millisecond)) }
+
+// appendADU frames pdu for unit (tid: the MBAP transaction id).
+func appendADU(dst []byte, f framing, tid uint16, unit byte, pdu []byte) []byte {
+	switch f {
+	case framingRTU:
+		return mb.AppendRTU(dst, unit, pdu)
+	case framingASCII:
+		return mb.AppendASCII(dst, unit, pdu)
 	}
+	return mb.AppendMBAP(dst, tid, unit, pdu)
+}
+
+// parseADU unframes one complete frame.
+func parseADU(f framing, adu []byte) (tid uint16, unit byte, pdu []byte, err error) {
+	switch f {
+	case framingRTU:
+		unit, pdu, err = mb.ParseRTU(adu)
+	case framingASCII:
+		unit, pdu, err = mb.ParseASCII(adu)
+	default:
+		tid, unit, pdu, err = mb.ParseMBAP(adu)
+	}
+	return tid, unit, pdu, err
 }
 
 // packetLink is Modbus over UDP: one datagram per frame.
@@ -329,14 +337,7 @@ func (l *packetLink) do(ctx context.Context, unit byte, pdu []byte, timeout time
 	stop := context.AfterFunc(ctx, func() { _ = l.c.SetReadDeadline(time.Now()) })
 	defer stop()
 	l.tid++
-	switch l.framing {
-	case framingMBAP:
-		l.wbuf = mb.AppendMBAP(l.wbuf[:0], l.tid, unit, pdu)
-	case framingRTU:
-		l.wbuf = mb.AppendRTU(l.wbuf[:0], unit, pdu)
-	case framingASCII:
-		l.wbuf = mb.AppendASCII(l.wbuf[:0], unit, pdu)
-	}
+	l.wbuf = appendADU(l.wbuf[:0], l.framing, l.tid, unit, pdu)
 	if _, err := l.c.Write(l.wbuf); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -351,30 +352,16 @@ func (l *packetLink) do(ctx context.Context, unit byte, pdu []byte, timeout time
 			}
 			return nil, err
 		}
-		frame := l.rbuf[:n]
-		switch l.framing {
-		case framingMBAP:
-			tid, _, p, err := mb.ParseMBAP(frame)
-			if err != nil {
-				return nil, err
-			}
-			if tid != l.tid {
-				continue // a late answer
-			}
-			return p, nil
-		case framingRTU:
-			u, p, err := mb.ParseRTU(frame)
-			if err != nil || u != unit {
-				return nil, fmt.Errorf("%w: RTU datagram: %v", mb.ErrMalformed, err)
-			}
-			return p, nil
-		default:
-			u, p, err := mb.ParseASCII(frame)
-			if err != nil || u != unit {
-				return nil, fmt.Errorf("%w: ASCII datagram: %v", mb.ErrMalformed, err)
-			}
-			return p, nil
+		tid, u, p, err := parseADU(l.framing, l.rbuf[:n])
+		switch {
+		case err != nil:
+			return nil, err
+		case l.framing == framingMBAP && tid != l.tid:
+			continue // a late answer
+		case l.framing != framingMBAP && u != unit:
+			return nil, fmt.Errorf("%w: answer from unit %d, asked %d", mb.ErrMalformed, u, unit)
 		}
+		return p, nil
 	}
 }
 

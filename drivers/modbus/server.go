@@ -366,14 +366,7 @@ func (s *serverDef) serveConn(c net.Conn, log *slog.Logger) {
 			}
 		}
 		resp = s.store.handle(resp[:0], pdu)
-		switch s.listen.framing {
-		case framingMBAP:
-			out = mb.AppendMBAP(out[:0], tid, unit, resp)
-		case framingRTU:
-			out = mb.AppendRTU(out[:0], unit, resp)
-		case framingASCII:
-			out = mb.AppendASCII(out[:0], unit, resp)
-		}
+		out = appendADU(out[:0], s.listen.framing, tid, unit, resp)
 		if _, err := c.Write(out); err != nil {
 			return
 		}
@@ -391,30 +384,12 @@ func (s *serverDef) serveUDP(pc net.PacketConn) {
 			}
 			continue
 		}
-		var unit byte
-		var pdu []byte
-		var tid uint16
-		var perr error
-		switch s.listen.framing {
-		case framingMBAP:
-			tid, unit, pdu, perr = mb.ParseMBAP(rbuf[:n])
-		case framingRTU:
-			unit, pdu, perr = mb.ParseRTU(rbuf[:n])
-		case framingASCII:
-			unit, pdu, perr = mb.ParseASCII(rbuf[:n])
-		}
+		tid, unit, pdu, perr := parseADU(s.listen.framing, rbuf[:n])
 		if perr != nil {
 			continue
 		}
 		resp = s.store.handle(resp[:0], pdu)
-		switch s.listen.framing {
-		case framingMBAP:
-			out = mb.AppendMBAP(out[:0], tid, unit, resp)
-		case framingRTU:
-			out = mb.AppendRTU(out[:0], unit, resp)
-		case framingASCII:
-			out = mb.AppendASCII(out[:0], unit, resp)
-		}
+		out = appendADU(out[:0], s.listen.framing, tid, unit, resp)
 		_, _ = pc.WriteTo(out, from)
 	}
 }
@@ -465,11 +440,7 @@ func (s *serverDef) serveSerial(ctx context.Context, port *serialStream, log *sl
 		if unit == 0 && s.unit != 0 {
 			continue // broadcast: no answer
 		}
-		if s.listen.framing == framingASCII {
-			out = mb.AppendASCII(out[:0], unit, resp)
-		} else {
-			out = mb.AppendRTU(out[:0], unit, resp)
-		}
+		out = appendADU(out[:0], s.listen.framing, 0, unit, resp)
 		time.Sleep(silence)
 		if _, err := port.Write(out); err != nil {
 			if isClosed(err) {

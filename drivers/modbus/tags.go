@@ -89,46 +89,8 @@ func (c *compiler) readTag(path string, tc *tagConfig, d *slaveDef, devReport *c
 			return nil, 0, c.errorf(path+".objectsCount", "%v needs %d bytes; %d objects of function %d hold %d", t.Kind, t.Kind.Size(), t.Count, t.Function, have)
 		}
 	}
-	if tc.Divider != nil {
-		t.Divider = *tc.Divider
-	}
-	if tc.Multiplier != "" {
-		f, err := tc.Multiplier.Float64()
-		if err != nil {
-			return nil, 0, c.errorf(path+".multiplier", "%v", err)
-		}
-		t.Multiplier = f
-		t.MultiplierInt = !strings.ContainsAny(tc.Multiplier.String(), ".eE") && f == math.Trunc(f) && math.Abs(f) < 1<<53
-	}
-	if mb.IsBitFunction(t.Function) && (t.Divider != 0 || t.Multiplier != 0) {
-		c.warn(c.errorf(path, "divider and multiplier apply to functions 3 and 4 only (as upstream); ignored"))
-		t.Divider, t.Multiplier = 0, 0
-	}
-	if tc.Round != nil {
-		t.Round = *tc.Round
-	}
-	if tc.Bit != nil {
-		if *tc.Bit < 0 {
-			return nil, 0, c.errorf(path+".bit", "must not be negative")
-		}
-		t.Bit = *tc.Bit
-	}
-	switch strings.ToLower(tc.BitTargetType) {
-	case "", "bool":
-	case "int":
-		t.BitAsInt = true
-	default:
-		return nil, 0, c.errorf(path+".bitTargetType", "must be bool or int, got %q", tc.BitTargetType)
-	}
-	if len(tc.Variants) > 0 {
-		t.Variants = make(map[string]any, len(tc.Variants))
-		for k, raw := range tc.Variants {
-			v, err := mb.VariantValue(raw)
-			if err != nil {
-				return nil, 0, c.errorf(path+".variants."+k, "%v", err)
-			}
-			t.Variants[k] = v
-		}
+	if err := c.readOptions(path, tc, &t); err != nil {
+		return nil, 0, err
 	}
 	t.Report = devReport
 	if tc.ReportStrategy != nil {
@@ -160,6 +122,53 @@ func (c *compiler) readTag(path string, tc *tagConfig, d *slaveDef, devReport *c
 	}
 	t.Address = uint16(a)
 	return []mb.Tag{t}, 0, nil
+}
+
+// readOptions compiles the keys that shape a read value: divider,
+// multiplier, round, bit, bitTargetType and variants.
+func (c *compiler) readOptions(path string, tc *tagConfig, t *mb.Tag) error {
+	if tc.Divider != nil {
+		t.Divider = *tc.Divider
+	}
+	if tc.Multiplier != "" {
+		f, err := tc.Multiplier.Float64()
+		if err != nil {
+			return c.errorf(path+".multiplier", "%v", err)
+		}
+		t.Multiplier = f
+		t.MultiplierInt = !strings.ContainsAny(tc.Multiplier.String(), ".eE") && f == math.Trunc(f) && math.Abs(f) < 1<<53
+	}
+	if mb.IsBitFunction(t.Function) && (t.Divider != 0 || t.Multiplier != 0) {
+		c.warn(c.errorf(path, "divider and multiplier apply to functions 3 and 4 only (as upstream); ignored"))
+		t.Divider, t.Multiplier = 0, 0
+	}
+	if tc.Round != nil {
+		t.Round = *tc.Round
+	}
+	if tc.Bit != nil {
+		if *tc.Bit < 0 {
+			return c.errorf(path+".bit", "must not be negative")
+		}
+		t.Bit = *tc.Bit
+	}
+	switch strings.ToLower(tc.BitTargetType) {
+	case "", "bool":
+	case "int":
+		t.BitAsInt = true
+	default:
+		return c.errorf(path+".bitTargetType", "must be bool or int, got %q", tc.BitTargetType)
+	}
+	if len(tc.Variants) > 0 {
+		t.Variants = make(map[string]any, len(tc.Variants))
+		for k, raw := range tc.Variants {
+			v, err := mb.VariantValue(raw)
+			if err != nil {
+				return c.errorf(path+".variants."+k, "%v", err)
+			}
+			t.Variants[k] = v
+		}
+	}
+	return nil
 }
 
 // rangeTags expands an address range: objects start..end+objectsCount-1
@@ -236,22 +245,8 @@ func (c *compiler) writeTag(path string, tc *tagConfig, rpc bool) (mb.Tag, error
 		if t.Count > mb.MaxRead(t.Function) {
 			return t, c.errorf(path+".objectsCount", "function %d reads at most %d objects", t.Function, mb.MaxRead(t.Function))
 		}
-		if tc.Divider != nil {
-			t.Divider = *tc.Divider
-		}
-		if f, err := tc.Multiplier.Float64(); tc.Multiplier != "" && err == nil {
-			t.Multiplier = f
-			t.MultiplierInt = !strings.ContainsAny(tc.Multiplier.String(), ".eE")
-		}
-		if mb.IsBitFunction(t.Function) {
-			t.Divider, t.Multiplier = 0, 0
-		}
-		if tc.Bit != nil && *tc.Bit >= 0 {
-			t.Bit = *tc.Bit
-		}
-		t.BitAsInt = strings.EqualFold(tc.BitTargetType, "int")
-		if tc.Round != nil {
-			t.Round = *tc.Round
+		if err := c.readOptions(path, tc, &t); err != nil {
+			return t, err
 		}
 	}
 	return t, nil
