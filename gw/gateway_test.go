@@ -370,6 +370,11 @@ func TestClaimAndStatistics(t *testing.T) {
 	// Statistics arrive as the gateway's own telemetry.
 	r.tb.WaitTelemetry(tbtest.Self, "eventsSent", func(v any) bool { return v.(float64) > 0 }, 15*time.Second)
 	r.tb.WaitTelemetry(tbtest.Self, "rssBytes", func(v any) bool { return v.(float64) > 0 }, 15*time.Second)
+	for _, k := range []string{"eventsReceived", "eventsStored", "eventsDropped", "queueDepth", "connectorErrors"} {
+		if _, ok := r.tb.Latest(tbtest.Self, k); !ok {
+			t.Errorf("statistics lack %s", k)
+		}
+	}
 }
 
 func TestSplitByMaxPayload(t *testing.T) {

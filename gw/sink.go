@@ -63,6 +63,7 @@ func (s *sink) Send(ctx context.Context, items []connector.Data) error {
 		}
 		buf, ends = g.encode(buf, ends, d)
 	}
+	s.cs.items.Add(uint64(len(items)))
 	s.cs.received.Add(uint64(received))
 	g.stats.filtered.Add(uint64(filtered))
 	if len(ends) == 0 {

@@ -49,9 +49,11 @@ func (g *Gateway) statsSnapshot() map[string]any {
 		"connectorErrors":          uint64(0),
 		"rssBytes":                 RSS(),
 	}
-	var errs uint64
+	var errs, items, points uint64
 	g.runMu.Lock()
 	for name, r := range g.running {
+		items += r.cs.items.Load()
+		points += r.cs.received.Load()
 		key := stripSpaces(name)
 		m[key+"EventsProduced"] = r.cs.stored.Load()
 		m[key+"DatapointsReceived"] = r.cs.received.Load()
@@ -61,6 +63,8 @@ func (g *Gateway) statsSnapshot() map[string]any {
 	}
 	g.runMu.Unlock()
 	m["connectorErrors"] = errs
+	m["eventsReceived"] = items
+	m["datapointsReceived"] = points
 	return m
 }
 

@@ -28,6 +28,7 @@ type running struct {
 
 // connStats are the counters of one connector.
 type connStats struct {
+	items    atomic.Uint64 // events (device data items) handed to Send
 	received atomic.Uint64 // datapoints handed to Send
 	stored   atomic.Uint64 // events stored
 	invalid  atomic.Uint64 // items without device or data
