@@ -72,7 +72,12 @@ func Load(dir string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.Path = path
-	doc, err := conf.Parse(filepath.Base(path), src)
+	name := filepath.Base(path)
+	if filepath.Ext(path) != ".json" {
+		// Positions refer to the YAML file converted to JSON.
+		name += " (converted to JSON)"
+	}
+	doc, err := conf.Parse(name, src)
 	if err != nil {
 		return nil, err
 	}
