@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -32,29 +31,39 @@ import (
 type Doc struct {
 	File string
 	src  []byte
+	once sync.Once
 	offs map[string]int // key path -> byte offset where its value starts
 	keys map[string]int // key path -> byte offset of the key itself
 }
 
-// Parse checks the syntax of src and indexes the position of every value.
+// Parse checks the syntax of src. The position of every value is indexed
+// lazily, the first time a position is asked for, so that loading a large
+// valid file costs little memory.
 func Parse(file string, src []byte) (*Doc, error) {
-	d := &Doc{File: file, src: src, offs: map[string]int{}, keys: map[string]int{}}
-	dec := json.NewDecoder(bytes.NewReader(src))
-	dec.UseNumber()
-	if err := d.index(dec, ""); err != nil {
+	d := &Doc{File: file, src: src}
+	var raw json.RawMessage
+	if err := json.Unmarshal(src, &raw); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("%s: syntax error: %v", d.at(int(se.Offset)), se)
+			off := int(se.Offset)
+			if strings.Contains(se.Error(), "unexpected end") {
+				return nil, fmt.Errorf("%s: unexpected end of file", d.at(len(src)))
+			}
+			return nil, fmt.Errorf("%s: syntax error: %v", d.at(off), se)
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%s: unexpected end of file", d.at(len(src)))
-		}
-		return nil, fmt.Errorf("%s: %v", d.at(int(dec.InputOffset())), err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%s: syntax error: data after the top-level value", d.at(int(dec.InputOffset())))
+		return nil, fmt.Errorf("%s: %v", d.File, err)
 	}
 	return d, nil
+}
+
+// ensureIndex records where every value and key starts.
+func (d *Doc) ensureIndex() {
+	d.once.Do(func() {
+		d.offs, d.keys = map[string]int{}, map[string]int{}
+		dec := json.NewDecoder(bytes.NewReader(d.src))
+		dec.UseNumber()
+		_ = d.index(dec, "") // the syntax was checked by Parse
+	})
 }
 
 // index walks one value, recording where it starts.
@@ -143,6 +152,7 @@ func (d *Doc) at(off int) string {
 // Pos returns "file:line:column" of the value at path, or of the nearest
 // enclosing value that exists (a missing key is reported at its parent).
 func (d *Doc) Pos(path string) string {
+	d.ensureIndex()
 	for p := path; ; p = parent(p) {
 		if off, ok := d.offs[p]; ok {
 			return d.at(off)
@@ -163,6 +173,7 @@ func parent(p string) string {
 
 // Has reports whether the document has a value at path.
 func (d *Doc) Has(path string) bool {
+	d.ensureIndex()
 	_, ok := d.offs[path]
 	return ok
 }
@@ -221,6 +232,7 @@ func (d *Doc) Decode(v any) (warnings []error, err error) {
 // valueStartBefore finds the start of the value that ends at offset off
 // (encoding/json reports the offset after the offending value).
 func (d *Doc) valueStartBefore(off int) int {
+	d.ensureIndex()
 	best := -1
 	for _, o := range d.offs {
 		if o < off && o > best {
@@ -334,6 +346,7 @@ func (d *Doc) unknown(t reflect.Type, tree any, path string, out *[]error) {
 }
 
 func (d *Doc) keyPos(path string) string {
+	d.ensureIndex()
 	if off, ok := d.keys[path]; ok {
 		return d.at(off)
 	}
