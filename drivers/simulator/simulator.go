@@ -24,6 +24,7 @@
 package simulator
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -305,7 +306,11 @@ func modelValue(v any, raw json.RawMessage) any {
 		b, _ := json.Marshal(v)
 		return json.RawMessage(b)
 	}
-	return json.RawMessage(append([]byte(nil), raw...))
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return string(raw)
+	}
+	return json.RawMessage(buf.Bytes())
 }
 
 // OnAttributes applies shared attributes and reports them back as client
