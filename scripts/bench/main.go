@@ -25,9 +25,7 @@ import (
 )
 
 func main() {
-	o := defaults()
-	o.flags(flag.CommandLine)
-	flag.Parse()
+	o := parseFlags(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rows, err := run(ctx, o)
@@ -57,14 +55,19 @@ type options struct {
 	Rates      string
 	FixedRate  float64
 	MaxBacklog int64
+	MBDevices  int
+	MBTags     int
+	MBPeriods  string
+	Profile    string
 	Keep       bool
 	Verbose    bool
 }
 
 func defaults() options {
-	return options{Bin: "tbgw", Scenarios: "sweep,storage,idle", Duration: 20 * time.Second,
+	return options{Bin: "tbgw", Scenarios: "sweep,storage,modbus,idle", Duration: 20 * time.Second,
 		Warmup: 5 * time.Second, Idle: 30 * time.Second, Devices: 100, Values: 6,
-		Rates: "25000,50000,100000,150000,200000", FixedRate: 100000, MaxBacklog: 20000}
+		Rates: "25000,50000,100000,150000,200000", FixedRate: 100000, MaxBacklog: 20000,
+		MBDevices: 100, MBTags: 100, MBPeriods: "1s,100ms"}
 }
 
 func (o *options) flags(fs *flag.FlagSet) {
@@ -72,7 +75,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Work, "work", "", "working directory (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&o.Etc, "etc", "", "the sample configuration directory (default: etc/tbgw of the repository)")
 	fs.BoolVar(&o.Short, "short", false, "a few seconds per scenario: a correctness check, not a measurement")
-	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: sweep, storage, idle")
+	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: sweep, storage, modbus, idle")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured window of each load step")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "load before each measured window")
 	fs.DurationVar(&o.Idle, "idle", o.Idle, "measured window of the idle scenarios")
@@ -81,16 +84,41 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Rates, "rates", o.Rates, "datapoint rates of the ingest sweep (then flat out)")
 	fs.Float64Var(&o.FixedRate, "rate", o.FixedRate, "datapoint rate of the storage comparison")
 	fs.Int64Var(&o.MaxBacklog, "max-backlog", o.MaxBacklog, "flat out: messages allowed between the device broker and ThingsBoard")
+	fs.IntVar(&o.MBDevices, "modbus-devices", o.MBDevices, "Modbus slaves polled")
+	fs.IntVar(&o.MBTags, "modbus-tags", o.MBTags, "16-bit registers per Modbus slave")
+	fs.StringVar(&o.MBPeriods, "modbus-periods", o.MBPeriods, "poll periods of the Modbus steps")
+	fs.StringVar(&o.Profile, "profile", "", "save CPU and heap profiles of each load step here (needs a gateway built with -tags pprof)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory (logs, configurations)")
 	fs.BoolVar(&o.Verbose, "v", false, "progress lines")
 }
 
+// parseFlags parses the command line; with -short the short defaults
+// apply to every flag not given.
+func parseFlags(args []string) options {
+	parse := func(o *options) {
+		fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+		o.flags(fs)
+		_ = fs.Parse(args)
+	}
+	o := defaults()
+	parse(&o)
+	if o.Short {
+		o = defaults()
+		o.shorten()
+		parse(&o)
+	}
+	return o
+}
+
+// shorten applies the short defaults.
 func (o *options) shorten() {
+	o.Short = true
 	o.Duration, o.Warmup, o.Idle = 2*time.Second, time.Second, 2*time.Second
 	o.Devices = min(o.Devices, 20)
 	o.Rates = "20000"
 	o.FixedRate = 20000
 	o.MaxBacklog = min(o.MaxBacklog, 5000)
+	o.MBDevices, o.MBPeriods = 10, "1s"
 }
 
 func (o *options) has(s string) bool {
@@ -105,9 +133,6 @@ func (o *options) has(s string) bool {
 // run runs the selected scenarios and returns the table rows; on an error
 // it returns the rows so far.
 func run(ctx context.Context, o options) ([]rig.Result, error) {
-	if o.Short {
-		o.shorten()
-	}
 	bin, err := filepath.Abs(o.Bin)
 	if err != nil {
 		return nil, err
@@ -144,6 +169,9 @@ func run(ctx context.Context, o options) ([]rig.Result, error) {
 	}
 	if o.has("storage") {
 		steps = append(steps, step{"storage", b.storage})
+	}
+	if o.has("modbus") {
+		steps = append(steps, step{"modbus", b.modbus})
 	}
 	if o.has("idle") {
 		steps = append(steps, step{"idle", b.idle})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tbgw/tbgw/scripts/rig"
@@ -48,6 +49,13 @@ func (b *bench) dpPerMsg() int { return b.o.Values + 2 }
 func (b *bench) loadStep(name string, gc rig.GatewayConfig, rateDP float64) (res rig.Result, err error) {
 	res.Scenario = name
 	gc.Bin, gc.Values = b.o.Bin, b.o.Values
+	pport := 0
+	if b.o.Profile != "" {
+		if pport, err = rig.FreePort(); err != nil {
+			return res, err
+		}
+		gc.Env = append(gc.Env, fmt.Sprintf("TBGW_PPROF_PORT=%d", pport))
+	}
 	r, err := rig.New(rig.Options{Dir: b.dir(name), Gateway: gc, Log: b.log})
 	if err != nil {
 		return res, err
@@ -72,10 +80,29 @@ func (b *bench) loadStep(name string, gc rig.GatewayConfig, rateDP float64) (res
 		return res, err
 	}
 	w := r.StartWindow(s)
+	prof := make(chan error, 1)
+	var base string
+	if pport != 0 {
+		base = filepath.Join(b.o.Profile, fmt.Sprintf("%02d-%s", b.n, strings.NewReplacer(" ", "_", "→", "-").Replace(name)))
+		if err := os.MkdirAll(b.o.Profile, 0o755); err != nil {
+			return res, err
+		}
+		go func() { prof <- rig.FetchProfile(pport, "profile", b.o.Duration-time.Second, base+".cpu.pprof") }()
+	} else {
+		prof <- nil
+	}
 	if err := b.sleep(b.o.Duration); err != nil {
 		return res, err
 	}
 	w.End(&res, b.dpPerMsg())
+	if err := <-prof; err != nil {
+		return res, err
+	}
+	if pport != 0 { // the heap under load
+		if err := rig.FetchProfile(pport, "heap", 0, base+".heap.pprof"); err != nil {
+			return res, err
+		}
+	}
 	r.Logf("%s: offered %.0f, delivered %.0f dp/s; draining", name, res.Offered, res.Delivered)
 	drainStart := time.Now()
 	if err := r.StopLoad(10 * time.Minute); err != nil {
@@ -224,5 +251,69 @@ func (b *bench) idleRun(r *rig.Rig, res rig.Result, dp int) (rig.Result, error) 
 	res.Offered, res.Delivered, res.CPUPer1k, res.P50, res.P99 = 0, 0, 0, 0, 0
 	tel, _, _ := r.TB.Messages()
 	res.Note = fmt.Sprintf("%d telemetry messages in %s", tel, b.o.Idle)
+	return res, b.finish(r, &res)
+}
+
+// modbus polls many 16-bit registers from the libmodbus test slave and
+// counts what reaches ThingsBoard (the write-ahead log in between).
+func (b *bench) modbus() error {
+	if _, err := rig.FindModbusSlave(); err != nil {
+		if os.Getenv("TBGW_REQUIRE_PEERS") == "1" {
+			return err
+		}
+		b.rows = append(b.rows, rig.Result{Scenario: "modbus", Note: "skipped: " + err.Error()})
+		return nil
+	}
+	for _, f := range strings.Split(b.o.MBPeriods, ",") {
+		period, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || period <= 0 {
+			return fmt.Errorf("bad poll period %q", f)
+		}
+		if err := b.add(b.modbusStep(period)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *bench) modbusStep(period time.Duration) (res rig.Result, err error) {
+	n, tags := b.o.MBDevices, b.o.MBTags
+	res.Scenario = fmt.Sprintf("modbus %d×%d / %s", n, tags, period)
+	slave, err := rig.StartModbus()
+	if err != nil {
+		return res, err
+	}
+	defer slave.Stop()
+	raw, err := json.Marshal(rig.ModbusConfig(slave.Port, n, tags, period))
+	if err != nil {
+		return res, err
+	}
+	gc := rig.GatewayConfig{Bin: b.o.Bin, Storage: "file",
+		ExtraConnectors: []map[string]any{{"type": "modbus", "name": "Bench Modbus", "configuration": "modbus.json"}},
+		ExtraFiles:      map[string][]byte{"modbus.json": raw}}
+	r, err := rig.New(rig.Options{Dir: b.dir("modbus"), Gateway: gc, NoDeviceBroker: true, Log: b.log})
+	if err != nil {
+		return res, err
+	}
+	defer r.Close()
+	if err := r.GW.Start(); err != nil {
+		return res, err
+	}
+	s := rig.Sample(r.GW.Pid())
+	defer s.Close()
+	if err := r.Await(60*time.Second, "Modbus data at ThingsBoard", func() bool { return r.Led.Counters().Raw > 0 }); err != nil {
+		return res, err
+	}
+	if err := b.sleep(b.o.Warmup); err != nil {
+		return res, err
+	}
+	w := r.StartWindow(s)
+	if err := b.sleep(b.o.Duration); err != nil {
+		return res, err
+	}
+	w.End(&res, 0)
+	res.Offered = float64(n*tags) / period.Seconds()
+	res.P50, res.P99 = 0, 0
+	res.Note = "offered: tags/poll period; latency not measured"
 	return res, b.finish(r, &res)
 }

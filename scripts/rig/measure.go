@@ -62,14 +62,19 @@ func (r *Rig) StartWindow(s *Sampler) *Window {
 }
 
 // End closes the window and fills the rate, CPU, memory and latency
-// columns of a result (dpPerMsg datapoints per message).
+// columns of a result (dpPerMsg datapoints per generated message; 0 for
+// data without sequence numbers: every datapoint ThingsBoard received
+// counts as delivered, and Offered is left alone).
 func (w *Window) End(res *Result, dpPerMsg int) {
 	c1, u1 := w.r.Led.Counters(), w.s.Now()
 	hb1, ht1 := HostCPU()
 	secs := time.Since(w.start).Seconds()
 	res.DPPerMsg = dpPerMsg
-	res.Offered = float64(c1.Acked-w.c0.Acked) * float64(dpPerMsg) / secs
-	dp := float64(c1.Delivered-w.c0.Delivered) * float64(dpPerMsg)
+	dp := float64(c1.Raw - w.c0.Raw)
+	if dpPerMsg > 0 {
+		res.Offered = float64(c1.Acked-w.c0.Acked) * float64(dpPerMsg) / secs
+		dp = float64(c1.Delivered-w.c0.Delivered) * float64(dpPerMsg)
+	}
 	res.Delivered = dp / secs
 	cpu := u1.CPU - w.u0.CPU
 	res.CPU = 100 * cpu.Seconds() / secs

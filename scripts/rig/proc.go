@@ -33,7 +33,12 @@ func StartProc(name string, out io.Writer, bin string, args ...string) (*Proc, e
 
 // StartProcEnv is StartProc with variables added to the environment.
 func StartProcEnv(name string, out io.Writer, env []string, bin string, args ...string) (*Proc, error) {
+	return startProc(name, out, nil, env, bin, args...)
+}
+
+func startProc(name string, out io.Writer, in io.Reader, env []string, bin string, args ...string) (*Proc, error) {
 	cmd := exec.Command(bin, args...)
+	cmd.Stdin = in
 	if len(env) > 0 {
 		cmd.Env = append(os.Environ(), env...)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // WriteTable writes results as a Markdown table (readable as text too).
@@ -23,14 +24,14 @@ func WriteTable(w io.Writer, rows []Result) {
 	widths := make([]int, len(head))
 	for _, row := range cells {
 		for i, c := range row {
-			widths[i] = max(widths[i], len(c))
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
 	}
 	line := func(row []string) {
 		var b strings.Builder
 		b.WriteString("|")
 		for i, c := range row {
-			fmt.Fprintf(&b, " %-*s |", widths[i], c)
+			fmt.Fprintf(&b, " %s%s |", c, strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)))
 		}
 		fmt.Fprintln(w, b.String())
 	}

@@ -204,7 +204,7 @@ func (s *jscan) entry(dev []byte, fn func(e *Entry)) bool {
 		return false
 	}
 	e := Entry{Device: dev}
-	flat := 0
+	var flat Entry // members outside "values"
 	hasValues := false
 	if !s.lit('}') {
 		for {
@@ -225,8 +225,8 @@ func (s *jscan) entry(dev []byte, fn func(e *Entry)) bool {
 					return false
 				}
 			default:
-				flat++
-				if !s.member(string(k), &e) {
+				flat.Points++
+				if !s.member(string(k), &flat) {
 					return false
 				}
 			}
@@ -239,7 +239,7 @@ func (s *jscan) entry(dev []byte, fn func(e *Entry)) bool {
 		}
 	}
 	if !hasValues {
-		e.Points = flat
+		e.Seq, e.HasSeq, e.T, e.HasT, e.Points = flat.Seq, flat.HasSeq, flat.T, flat.HasT, flat.Points
 	}
 	fn(&e)
 	return true

@@ -165,6 +165,7 @@ func (h *tbHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, 
 			tb.firstData.Store(tb.led.Now())
 		}
 		err := ScanTelemetry(pk.Payload, func(e *Entry) {
+			tb.led.Raw(e.Points)
 			if !e.HasSeq || !e.HasT || e.Seq < 0 {
 				return
 			}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/tbgw/tbgw/scripts/rig"
+)
+
+// requireMosquitto skips without mosquitto, or fails under
+// TBGW_REQUIRE_PEERS=1.
+func requireMosquitto(t *testing.T) {
+	t.Helper()
+	if _, err := rig.FindMosquitto(); err != nil {
+		if os.Getenv("TBGW_REQUIRE_PEERS") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+}
+
+// TestBenchShort runs every benchmark scenario for seconds against a
+// freshly built binary: a correctness check of the whole path (nothing
+// accepted is lost, the gateway stops cleanly). It asserts no figure.
+func TestBenchShort(t *testing.T) {
+	requireMosquitto(t)
+	bin, err := rig.BuildGateway(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := defaults()
+	o.shorten()
+	o.Bin, o.Work = bin, t.TempDir()
+	if dir := os.Getenv("TBGW_RIG_WORK"); dir != "" { // keep logs and data for a look
+		o.Work = dir
+	}
+	all := o.Scenarios
+	if s := os.Getenv("TBGW_RIG_SCENARIOS"); s != "" { // a subset, while debugging
+		o.Scenarios = s
+	}
+	rows, err := run(context.Background(), o)
+	var b strings.Builder
+	rig.WriteTable(&b, rows)
+	t.Logf("\n%s", b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all == o.Scenarios && len(rows) < 7 {
+		t.Fatalf("%d result rows, want every scenario", len(rows))
+	}
+	for _, r := range rows {
+		if r.Lost != 0 {
+			t.Errorf("%s: %d accepted messages lost", r.Scenario, r.Lost)
+		}
+	}
+}
