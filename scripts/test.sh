@@ -19,9 +19,15 @@ echo "== build (CGO_ENABLED=0)"
 CGO_ENABLED=0 go build -o /dev/null .
 
 echo "== tests"
-go test -count=1 -timeout 25m ./... 2>&1 | tee "$TBGW_CACHE/test.log" | grep -Ev '^(=== RUN|--- PASS|PASS$|=== PAUSE|=== CONT)' || true
-status=${PIPESTATUS[0]}
-[ "$status" -eq 0 ] || { echo "tests failed"; exit "$status"; }
+status=0
+go test -count=1 -timeout 30m ./... >"$TBGW_CACHE/test.log" 2>&1 || status=$?
+# Package lines, and the details of any failure.
+grep -E '^(ok|FAIL|---|panic:|\?)' "$TBGW_CACHE/test.log" | grep -v '^--- PASS' || true
+if [ "$status" -ne 0 ]; then
+  echo "tests failed (exit $status); details:"
+  grep -v 'level=DEBUG' "$TBGW_CACHE/test.log" | grep -B2 -A40 -E '^(--- FAIL|panic:)' | head -400 || true
+  exit "$status"
+fi
 
 echo "== fuzz (short)"
 FUZZTIME=${FUZZTIME:-5s} bash scripts/fuzz.sh
