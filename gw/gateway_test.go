@@ -34,6 +34,7 @@ type probe struct {
 		Key     string   `json:"key"`
 		Points  int      `json:"points"` // keys per message (k0..kN-1) instead of one
 		Once    bool     `json:"once"`   // send one message only
+		Big     int      `json:"big"`    // first message: one value of this many bytes
 	}
 	name string
 	mu   sync.Mutex
@@ -85,6 +86,15 @@ func (p *probe) Run(ctx context.Context, sink connector.Sink) error {
 		}
 		seq++
 		if p.cfg.Once && seq > 1 {
+			continue
+		}
+		if p.cfg.Big > 0 && seq == 1 {
+			for _, d := range p.cfg.Devices {
+				big := connector.Data{Device: d, Telemetry: []connector.Point{{Key: "big", Value: strings.Repeat("x", p.cfg.Big)}}}
+				if err := sink.Send(ctx, []connector.Data{big}); err != nil && ctx.Err() == nil {
+					return err
+				}
+			}
 			continue
 		}
 		var items []connector.Data
@@ -426,5 +436,19 @@ func TestConnectorLogLevels(t *testing.T) {
 	}
 	if quiet.Log.Enabled(ctx, slog.LevelWarn) {
 		t.Fatal("an ERROR connector must not log warnings")
+	}
+}
+
+func TestOversizedValueDoesNotBlockUplink(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": []string{"dev"}, "big": 5000}})
+	r.tb.SetSessionLimits(json.RawMessage(`{"maxPayloadSize":1000,"maxInflightMessages":100,"rateLimits":{},"gatewayRateLimits":{}}`))
+	r.start()
+	r.tb.WaitTelemetry("dev", "v", func(v any) bool { return v.(float64) >= 3 }, 15*time.Second)
+	if _, ok := r.tb.Latest("dev", "big"); ok {
+		t.Fatal("an oversized message reached ThingsBoard")
+	}
+	if n := r.g.stats.tooLarge.Load(); n != 1 {
+		t.Fatalf("messagesTooLarge = %d", n)
 	}
 }

@@ -22,6 +22,7 @@ type stats struct {
 	filtered   atomic.Uint64 // datapoints dropped by device filter / report strategy
 	rejected   atomic.Uint64 // events refused by a full storage (reject-new)
 	corrupt    atomic.Uint64 // stored events that could not be decoded
+	tooLarge   atomic.Uint64 // messages dropped as larger than ThingsBoard accepts
 	received   atomic.Uint64 // messages received from ThingsBoard
 	reconnects atomic.Uint64 // connections to ThingsBoard
 }

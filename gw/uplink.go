@@ -8,6 +8,7 @@ import (
 
 	"github.com/tbgw/tbgw/codec/tbjson"
 	"github.com/tbgw/tbgw/gw/storage"
+	"github.com/tbgw/tbgw/gw/tb"
 )
 
 // The uplink loop: the one reader of the event storage. It reads a batch,
@@ -218,6 +219,14 @@ func (g *Gateway) publishParts(ctx context.Context, tokens []Token, topic string
 			dp = 1
 		}
 		t, err := g.link.Publish(ctx, topic, payload, g.qos, dp)
+		if errors.Is(err, tb.ErrTooLarge) {
+			// It can never be delivered (a single value larger than
+			// ThingsBoard accepts): drop it rather than block the log.
+			g.stats.tooLarge.Add(1)
+			g.log.Error("dropping a message ThingsBoard cannot accept", "topic", topic, "device", string(dev), "bytes", len(payload))
+			start, size = end, overhead
+			return nil
+		}
 		if err != nil {
 			return err
 		}
