@@ -57,6 +57,7 @@ type Device struct {
 	got       bitset
 	excused   bitset  // destroyed on purpose by a scenario: Covered does not wait for them
 	ts        []int64 // timestamp of the first delivery, by seq
+	ackAt     []int64 // ledger time of the acknowledgement, by seq
 	dups      uint64
 	gotPrefix uint64 // every seq below was delivered
 	ackMax    int64  // highest acknowledged seq, -1 if none
@@ -108,8 +109,15 @@ func (l *Ledger) Next(d *Device) uint64 {
 
 // Acked records the device broker's acknowledgement of seq.
 func (l *Ledger) Acked(d *Device, seq uint64) {
+	now := l.Now()
 	d.mu.Lock()
 	was := d.acked.set(seq)
+	for uint64(len(d.ackAt)) <= seq {
+		d.ackAt = append(d.ackAt, 0)
+	}
+	if !was {
+		d.ackAt[seq] = now
+	}
 	if int64(seq) > d.ackMax {
 		d.ackMax = int64(seq)
 	}
@@ -280,6 +288,26 @@ func (l *Ledger) Account() Account {
 		}
 	}
 	return a
+}
+
+// LostSummary describes the lost messages per device: how many, which
+// sequence numbers and when they were acknowledged (ledger time), for
+// failure reports.
+func (l *Ledger) LostSummary(devices int) string {
+	var b strings.Builder
+	n := 0
+	for _, d := range l.Devices() {
+		d.mu.Lock()
+		lost := d.acked.andNot(&d.got)
+		if len(lost) > 0 && n < devices {
+			n++
+			first, last := lost[0], lost[len(lost)-1]
+			fmt.Fprintf(&b, "%s: %d lost, seq %d..%d acknowledged at %s..%s; delivered up to %d\n", d.Name, len(lost),
+				first, last, time.Duration(d.ackAt[first]), time.Duration(d.ackAt[last]), d.gotPrefix)
+		}
+		d.mu.Unlock()
+	}
+	return b.String()
 }
 
 // Lost returns the lost messages as "device#seq", sorted, at most n.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,6 +23,35 @@ type Rig struct {
 	Log io.Writer // progress lines
 
 	probe *Device
+
+	evMu   sync.Mutex
+	events []string
+}
+
+// Event records a fault injection on the ledger clock, for failure
+// reports.
+func (r *Rig) Event(what string) {
+	r.evMu.Lock()
+	r.events = append(r.events, fmt.Sprintf("%s %s", time.Duration(r.Led.Now()), what))
+	r.evMu.Unlock()
+	r.Logf("%s", what)
+}
+
+// Diagnose describes the run for a failure report: events, lost messages
+// and the ends of the gateway's and the device broker's logs.
+func (r *Rig) Diagnose() string {
+	var b strings.Builder
+	r.evMu.Lock()
+	fmt.Fprintf(&b, "events (ledger clock): %s\n", strings.Join(r.events, "; "))
+	r.evMu.Unlock()
+	b.WriteString(r.Led.LostSummary(5))
+	if r.Dev != nil {
+		fmt.Fprintf(&b, "device broker log:\n%s\n", tail(filepath.Join(r.Dev.dir, "mosquitto.log"), 1500))
+	}
+	if r.GW != nil {
+		fmt.Fprintf(&b, "gateway log:\n%s\n", r.GW.LogTail(3000))
+	}
+	return b.String()
 }
 
 // Options configure New.
