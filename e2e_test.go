@@ -263,9 +263,18 @@ func counters(tb *tbtest.ThingsBoard, dev string) []int {
 }
 
 func TestE2EBrokerOutageLosesNothing(t *testing.T) {
+	for name, storage := range map[string]string{
+		"memory": memoryStorage,
+		"wal":    `{"type":"file","data_folder_path":"./data/"}`,
+	} {
+		t.Run(name, func(t *testing.T) { testOutage(t, storage) })
+	}
+}
+
+func testOutage(t *testing.T, storage string) {
 	b := tbtest.StartBroker(t)
 	tb := tbtest.NewThingsBoard(t, b.Host, b.Port)
-	startGateway(t, gwDir(t, b, memoryStorage, simConfig(2, 20)))
+	startGateway(t, gwDir(t, b, storage, simConfig(2, 20)))
 	tb.WaitTelemetry("Sim Device 1", "counter", func(v any) bool { n, _ := v.(float64); return n >= 10 }, 20*time.Second)
 
 	b.Stop()
