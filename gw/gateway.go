@@ -232,6 +232,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	stopped := make(chan struct{})
 	go func() {
 		g.stopConnectors()
+		g.drain(g.opts.ShutdownTimeout / 2)
 		cancel()
 		g.wg.Wait()
 		<-linkDone
@@ -304,4 +305,13 @@ func (g *Gateway) onDisconnect(err error) {
 	}
 	g.connMu.Unlock()
 	g.log.Warn("disconnected from ThingsBoard", "err", err)
+}
+
+// drain gives the uplink loop up to max to deliver what is stored, while
+// connected: memory storage loses whatever is left at exit.
+func (g *Gateway) drain(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for g.link.Connected() && g.store.Stats().Pending > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // polling a counter; no event to wait on
+	}
 }
