@@ -54,6 +54,9 @@ func (g *Gateway) controlLoop(ctx context.Context) {
 				g.publishControl(ctx, TopicDisconnect, map[string]any{"device": g.reg.tbName(m.dev.Name)})
 			case ctlReannounce:
 				g.publishOwnAttributes(ctx)
+				if g.remoteEnabled() {
+					g.publishRemoteConfig(ctx)
+				}
 				for _, d := range g.reg.unannounceAll() {
 					g.announce(ctx, d)
 				}

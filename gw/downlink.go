@@ -308,6 +308,7 @@ func (g *Gateway) serveOwnAttributes(payload []byte) {
 	if err := json.Unmarshal(payload, &m); err != nil {
 		return
 	}
+	g.applyRemote(m)
 	if raw, ok := m["RemoteLoggingLevel"]; ok && g.opts.Level != nil {
 		var s string
 		if json.Unmarshal(raw, &s) == nil {

@@ -452,3 +452,49 @@ func TestOversizedValueDoesNotBlockUplink(t *testing.T) {
 		t.Fatalf("messagesTooLarge = %d", n)
 	}
 }
+
+func TestRemoteConfiguration(t *testing.T) {
+	r := newRig(t, map[string]any{
+		"thingsboard": map[string]any{"remoteConfiguration": true},
+		"connectors":  []any{probeConn("P", "p.json")},
+	}, map[string]any{"p.json": map[string]any{"devices": []string{"local-dev"}}})
+	r.start()
+	r.tb.WaitConnected("local-dev", 10*time.Second)
+	// The configuration is reported as client attributes.
+	r.tb.Wait(10*time.Second, "configuration attributes", func() bool {
+		a := r.tb.Attributes(tbtest.Self)
+		p, _ := a["P"].(map[string]any)
+		gc, _ := a["general_configuration"].(map[string]any)
+		return p != nil && p["type"] == "probe" && gc != nil && gc["host"] == r.b.Host && a["storage_configuration"] != nil
+	})
+
+	// ThingsBoard pushes a new connector: it is validated, written, listed
+	// and started.
+	r.tb.SetGatewayAttributes(map[string]any{"Remote Probe": map[string]any{
+		"name": "Remote Probe", "type": "probe", "configuration": "remote_probe.json",
+		"configurationJson": map[string]any{"devices": []string{"remote-dev"}},
+	}})
+	r.tb.WaitTelemetry("remote-dev", "v", nil, 15*time.Second)
+	if _, err := os.Stat(filepath.Join(r.dir, "remote_probe.json")); err != nil {
+		t.Fatal(err)
+	}
+	main, _ := os.ReadFile(filepath.Join(r.dir, "tb_gateway.json"))
+	if !strings.Contains(string(main), "remote_probe.json") {
+		t.Fatalf("connector not listed: %s", main)
+	}
+	// A configuration its connector rejects changes nothing.
+	r.tb.SetGatewayAttributes(map[string]any{"Remote Probe": map[string]any{
+		"name": "Remote Probe", "type": "probe", "configurationJson": map[string]any{"devices": "not-a-list"},
+	}})
+	// active_connectors drops P: it stops and its device is disconnected.
+	r.tb.SetGatewayAttributes(map[string]any{"active_connectors": []string{"Remote Probe"}})
+	r.tb.WaitMessage("v1/gateway/disconnect", func(m tbtest.Msg) bool { return strings.Contains(string(m.Payload), "local-dev") }, 15*time.Second)
+	b, _ := os.ReadFile(filepath.Join(r.dir, "remote_probe.json"))
+	if !strings.Contains(string(b), "remote-dev") {
+		t.Fatalf("rejected configuration was written: %s", b)
+	}
+	backups, _ := filepath.Glob(filepath.Join(r.dir, "backup", "tb_gateway.backup.*.json"))
+	if len(backups) == 0 {
+		t.Fatal("no backup of tb_gateway.json")
+	}
+}
