@@ -43,6 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("c", "", "configuration directory (default $TB_GW_CONFIG_DIR or "+defaultConfigDir+")")
 	dataDir := fs.String("data", "", "directory for state (connected_devices.json, connector state); default: the configuration directory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	ota := fs.Bool("ota", true, "accept firmware updates of tbgw itself from ThingsBoard")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "check":
 		return check(*dir, stdout, stderr)
 	}
-	return serve(*dir, *dataDir, *logFormat, stderr)
+	return serve(*dir, *dataDir, *logFormat, *ota, stderr)
 }
 
 func check(dir string, stdout, stderr io.Writer) int {
@@ -77,7 +78,7 @@ func check(dir string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func serve(dir, dataDir, format string, stderr io.Writer) int {
+func serve(dir, dataDir, format string, ota bool, stderr io.Writer) int {
 	// One handler at the lowest level; the service logger and every
 	// connector logger filter at their own level.
 	level := new(slog.LevelVar)
@@ -115,7 +116,14 @@ func serve(dir, dataDir, format string, stderr io.Writer) int {
 		}
 	}()
 
+	exe := ""
+	if ota {
+		if p, err := os.Executable(); err == nil {
+			exe = p
+		}
+	}
 	g, err := gw.New(cfg, gw.Options{
+		Executable: exe,
 		Version: version,
 		Log:     log,
 		Level:   level,

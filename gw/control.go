@@ -54,6 +54,8 @@ func (g *Gateway) controlLoop(ctx context.Context) {
 				g.publishControl(ctx, TopicDisconnect, map[string]any{"device": g.reg.tbName(m.dev.Name)})
 			case ctlReannounce:
 				g.publishOwnAttributes(ctx)
+				g.otaReport(ctx)
+				g.otaCheck(ctx)
 				if g.remoteEnabled() {
 					g.publishRemoteConfig(ctx)
 				}

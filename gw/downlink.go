@@ -67,6 +67,8 @@ func (g *Gateway) serveInbound(ctx context.Context, m inbound) {
 		g.serveGatewayRPC(ctx, m)
 	case m.topic == TopicOwnAttributes:
 		g.serveOwnAttributes(m.payload)
+	case strings.HasPrefix(m.topic, "v2/fw/response/"):
+		g.otaChunkIn(m.topic, m.payload)
 	default:
 		g.log.Debug("unhandled message from ThingsBoard", "topic", m.topic)
 	}
@@ -309,6 +311,7 @@ func (g *Gateway) serveOwnAttributes(payload []byte) {
 		return
 	}
 	g.applyRemote(m)
+	g.otaAttributes(m)
 	if raw, ok := m["RemoteLoggingLevel"]; ok && g.opts.Level != nil {
 		var s string
 		if json.Unmarshal(raw, &s) == nil {

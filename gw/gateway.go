@@ -49,6 +49,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// ShutdownTimeout bounds the clean stop (default 10 s).
 	ShutdownTimeout time.Duration
+	// Executable is the binary that over-the-air updates replace; empty
+	// disables them.
+	Executable string
 }
 
 // LinkRunner is a Link that runs until its context ends.
@@ -97,6 +100,7 @@ type Gateway struct {
 
 	maxPayload atomic.Int64
 	filter     atomic.Pointer[config.Filter]
+	ota        otaState
 }
 
 // New builds a gateway from a loaded configuration: it opens the storage
@@ -127,6 +131,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		downlink:  make(chan inbound, 256),
 		control:   make(chan controlMsg, 1024),
 	}
+	g.ota.chunks = make(chan otaChunk, 4)
 	g.qos = byte(*cfg.ThingsBoard.QoS)
 	g.filter.Store(cfg.Filter)
 	sc := cfg.Storage

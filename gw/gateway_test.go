@@ -2,17 +2,22 @@ package gw
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/gw/config"
@@ -496,5 +501,102 @@ func TestRemoteConfiguration(t *testing.T) {
 	backups, _ := filepath.Glob(filepath.Join(r.dir, "backup", "tb_gateway.backup.*.json"))
 	if len(backups) == 0 {
 		t.Fatal("no backup of tb_gateway.json")
+	}
+}
+
+func TestOverTheAirUpdate(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": []string{"dev"}}})
+	exe := filepath.Join(t.TempDir(), "tbgw")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\necho old\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	firmware := []byte("#!/bin/sh\necho tbgw 2.0\n" + strings.Repeat("# padding to need several chunks\n", 5000))
+	sum := sha256.Sum256(firmware)
+
+	// ThingsBoard's firmware service: answer chunk requests.
+	fwc := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + r.b.Addr()).SetClientID("fw-service").SetUsername(tbtest.StandInUser))
+	if tok := fwc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer fwc.Disconnect(100)
+	fwc.Subscribe("v2/fw/request/+/chunk/+", 1, func(c paho.Client, m paho.Message) {
+		parts := strings.Split(m.Topic(), "/")
+		n, _ := strconv.Atoi(parts[5])
+		size, _ := strconv.Atoi(string(m.Payload()))
+		from := min(n*size, len(firmware))
+		to := min(from+size, len(firmware))
+		c.Publish(strings.Replace(m.Topic(), "request", "response", 1), 1, false, firmware[from:to])
+	}).Wait()
+
+	cfg, err := config.Load(r.dir, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(logWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	g, err := New(cfg, Options{Version: "1.0", Log: log, NewLink: NewTBLink(log), Executable: exe, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- g.Run(ctx) }()
+	r.tb.WaitConnected("dev", 10*time.Second)
+
+	r.tb.SetGatewayAttributes(map[string]any{"fw_title": "tbgw", "fw_version": "2.0", "fw_size": len(firmware),
+		"fw_checksum": hex.EncodeToString(sum[:]), "fw_checksum_algorithm": "SHA256"})
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrRestart) {
+			t.Fatalf("Run: %v, want ErrRestart", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no restart after the update")
+	}
+	got, _ := os.ReadFile(exe)
+	if string(got) != string(firmware) {
+		t.Fatal("executable not replaced by the firmware")
+	}
+	var states []string
+	for _, rec := range r.tb.Telemetry(tbtest.Self) {
+		if s, ok := rec.Values["fw_state"].(string); ok {
+			states = append(states, s)
+		}
+	}
+	if strings.Join(states, ",") != "DOWNLOADING,DOWNLOADED,VERIFIED,UPDATING" {
+		t.Fatalf("fw_state sequence %v", states)
+	}
+}
+
+func TestOverTheAirUpdateBadChecksumKeepsBinary(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": []string{"dev"}}})
+	exe := filepath.Join(t.TempDir(), "tbgw")
+	os.WriteFile(exe, []byte("#!/bin/sh\necho old\n"), 0o755)
+	fwc := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + r.b.Addr()).SetClientID("fw-service").SetUsername(tbtest.StandInUser))
+	if tok := fwc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer fwc.Disconnect(100)
+	fwc.Subscribe("v2/fw/request/+/chunk/+", 1, func(c paho.Client, m paho.Message) {
+		c.Publish(strings.Replace(m.Topic(), "request", "response", 1), 1, false, []byte("#!/bin/sh\necho evil\n"))
+	}).Wait()
+	cfg, _ := config.Load(r.dir, func(string) string { return "" })
+	log := slog.New(slog.NewTextHandler(logWriter{t}, nil))
+	g, err := New(cfg, Options{Version: "1.0", Log: log, NewLink: NewTBLink(log), Executable: exe, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	r.tb.WaitConnected("dev", 10*time.Second)
+	r.tb.SetGatewayAttributes(map[string]any{"fw_title": "tbgw", "fw_version": "2.0", "fw_size": 21,
+		"fw_checksum": strings.Repeat("0", 64), "fw_checksum_algorithm": "SHA256"})
+	r.tb.WaitTelemetry(tbtest.Self, "fw_state", func(v any) bool { return v == "FAILED" }, 20*time.Second)
+	if got, _ := os.ReadFile(exe); string(got) != "#!/bin/sh\necho old\n" {
+		t.Fatal("binary replaced despite a bad checksum")
 	}
 }

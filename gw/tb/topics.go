@@ -40,5 +40,10 @@ func subscriptions(qos byte) map[string]byte {
 		TopicGatewayAttributes:         1,
 		TopicGatewayAttributesResponse: 1,
 		TopicGatewayRPC:                1,
+		TopicFirmwareResponseFilter:    1,
 	}
 }
+
+// TopicFirmwareResponseFilter receives firmware chunks
+// (v2/fw/response/<request id>/chunk/<n>) for the gateway's own update.
+const TopicFirmwareResponseFilter = "v2/fw/response/+/chunk/+"
