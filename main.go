@@ -124,13 +124,13 @@ func serve(dir, dataDir, format string, ota bool, stderr io.Writer) int {
 	}
 	g, err := gw.New(cfg, gw.Options{
 		Executable: exe,
-		Version: version,
-		Log:     log,
-		Level:   level,
-		Handler: h,
-		NewLink: gw.NewTBLink(log),
-		DataDir: dataDir,
-		Reload:  reload,
+		Version:    version,
+		Log:        log,
+		Level:      level,
+		Handler:    h,
+		NewLink:    gw.NewTBLink(log),
+		DataDir:    dataDir,
+		Reload:     reload,
 	})
 	if err != nil {
 		log.Error("starting", "err", err)
