@@ -59,6 +59,7 @@ type options struct {
 	MBTags     int
 	MBPeriods  string
 	Profile    string
+	GWEnv      string
 	Keep       bool
 	Verbose    bool
 }
@@ -87,6 +88,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MBDevices, "modbus-devices", o.MBDevices, "Modbus slaves polled")
 	fs.IntVar(&o.MBTags, "modbus-tags", o.MBTags, "16-bit registers per Modbus slave")
 	fs.StringVar(&o.MBPeriods, "modbus-periods", o.MBPeriods, "poll periods of the Modbus steps")
+	fs.StringVar(&o.GWEnv, "gw-env", "", "comma-separated VAR=value added to the gateway's environment (e.g. GOMEMLIMIT=20MiB)")
 	fs.StringVar(&o.Profile, "profile", "", "save CPU and heap profiles of each load step here (needs a gateway built with -tags pprof)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory (logs, configurations)")
 	fs.BoolVar(&o.Verbose, "v", false, "progress lines")

@@ -49,6 +49,7 @@ func (b *bench) dpPerMsg() int { return b.o.Values + 2 }
 func (b *bench) loadStep(name string, gc rig.GatewayConfig, rateDP float64) (res rig.Result, err error) {
 	res.Scenario = name
 	gc.Bin, gc.Values = b.o.Bin, b.o.Values
+	gc.Env = b.gwEnv()
 	pport := 0
 	if b.o.Profile != "" {
 		if pport, err = rig.FreePort(); err != nil {
@@ -135,6 +136,17 @@ func (b *bench) finish(r *rig.Rig, res *rig.Result) error {
 	return nil
 }
 
+// gwEnv is the -gw-env list.
+func (b *bench) gwEnv() []string {
+	var out []string
+	for _, kv := range strings.Split(b.o.GWEnv, ",") {
+		if kv = strings.TrimSpace(kv); kv != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 func (b *bench) add(res rig.Result, err error) error {
 	if res.Scenario != "" && (err == nil || res.Offered > 0) {
 		b.rows = append(b.rows, res)
@@ -194,7 +206,7 @@ func (b *bench) idle() error {
 
 func (b *bench) idleSample() (res rig.Result, err error) {
 	res.Scenario = "idle, sample config"
-	gc := rig.GatewayConfig{Bin: b.o.Bin, Storage: "file"}
+	gc := rig.GatewayConfig{Bin: b.o.Bin, Storage: "file", Env: b.gwEnv()}
 	r, err := rig.New(rig.Options{Dir: b.dir("idle-sample"), Gateway: gc, NoDeviceBroker: true, Log: b.log})
 	if err != nil {
 		return res, err
@@ -226,7 +238,7 @@ func (b *bench) idleSample() (res rig.Result, err error) {
 
 func (b *bench) idleMQTT() (res rig.Result, err error) {
 	res.Scenario = "idle, MQTT connector"
-	r, err := rig.New(rig.Options{Dir: b.dir("idle-mqtt"), Gateway: rig.GatewayConfig{Bin: b.o.Bin, Storage: "file"}, Log: b.log})
+	r, err := rig.New(rig.Options{Dir: b.dir("idle-mqtt"), Gateway: rig.GatewayConfig{Bin: b.o.Bin, Storage: "file", Env: b.gwEnv()}, Log: b.log})
 	if err != nil {
 		return res, err
 	}
@@ -288,7 +300,7 @@ func (b *bench) modbusStep(period time.Duration) (res rig.Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	gc := rig.GatewayConfig{Bin: b.o.Bin, Storage: "file",
+	gc := rig.GatewayConfig{Bin: b.o.Bin, Storage: "file", Env: b.gwEnv(),
 		ExtraConnectors: []map[string]any{{"type": "modbus", "name": "Bench Modbus", "configuration": "modbus.json"}},
 		ExtraFiles:      map[string][]byte{"modbus.json": raw}}
 	r, err := rig.New(rig.Options{Dir: b.dir("modbus"), Gateway: gc, NoDeviceBroker: true, Log: b.log})

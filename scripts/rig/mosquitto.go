@@ -72,21 +72,28 @@ func (m *Mosquitto) Pid() int {
 }
 
 func (m *Mosquitto) config() string {
-	return strings.Join([]string{
+	var user []string
+	if os.Geteuid() == 0 {
+		// Run as root, mosquitto switches to its own user, which may not
+		// reach a private working directory: its sessions would not be
+		// saved on stop.
+		user = []string{"user root"}
+	}
+	return strings.Join(append(user,
 		"persistence true",
-		"persistence_location " + m.dir + "/",
+		"persistence_location "+m.dir+"/",
 		"autosave_interval 0", // saved on exit (SIGTERM)
 		"log_dest stderr",
 		"log_type error",
 		"log_type warning",
 		"log_type notice",
-		"listener " + strconv.Itoa(m.Port) + " 127.0.0.1",
+		"listener "+strconv.Itoa(m.Port)+" 127.0.0.1",
 		"allow_anonymous true",
 		"max_queued_messages 0", // no limit: the offline gateway's queue must not drop
 		"max_inflight_messages 1000",
 		"set_tcp_nodelay true",
 		"",
-	}, "\n")
+	), "\n")
 }
 
 // Start starts a stopped broker on its port, waiting until it listens.
@@ -129,7 +136,13 @@ func (m *Mosquitto) Stop() error {
 	_, err := m.proc.Stop(60 * time.Second)
 	m.proc = nil
 	m.log.Close()
-	return err
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "mosquitto.db")); err != nil {
+		return fmt.Errorf("mosquitto did not save its sessions: %v\n%s", err, tail(filepath.Join(m.dir, "mosquitto.log"), 1000))
+	}
+	return nil
 }
 
 // Kill kills the broker (an abrupt outage: what it held in memory is lost).
