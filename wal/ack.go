@@ -10,12 +10,18 @@ import "time"
 // costs, and a crash loses at most the acknowledgements of one write:
 // those records are delivered again, never lost.
 
-// cursorLoop persists the cursor: as soon as possible under SyncBatch, at
-// most every SyncInterval under SyncInterval, and at most every second
-// without fsync under SyncNever.
+// cursorBatchGap is the least time between two cursor writes under
+// SyncBatch: writing it after every acknowledged batch cost a third of the
+// gateway's CPU at 100 000 datapoints/s, while a crash within the gap only
+// re-sends what was acknowledged in it.
+const cursorBatchGap = 100 * time.Millisecond
+
+// cursorLoop persists the cursor: at most every cursorBatchGap under
+// SyncBatch, at most every SyncInterval under SyncInterval, and at most
+// every second without fsync under SyncNever.
 func (l *Log) cursorLoop() {
 	defer close(l.cdone)
-	var gap time.Duration
+	gap := cursorBatchGap
 	switch l.opts.Sync {
 	case SyncInterval:
 		gap = l.opts.SyncInterval
