@@ -110,7 +110,9 @@ func (r *runState) route(m *inbound, items []connector.Data) []connector.Data {
 
 // convert runs one mapping's converter.
 func (r *runState) convert(dm *dataMap, m *inbound, items []connector.Data) []connector.Data {
-	out, err := dm.conv.Convert(m.topic, m.payload, m.recv)
+	// nowMs 0: data without its own timestamp is stamped by the gateway,
+	// uniquely per device, so ThingsBoard keeps every message.
+	out, err := dm.conv.Convert(m.topic, m.payload, 0)
 	if err != nil {
 		r.c.stats.Malformed.Add(1)
 		r.logMalformed(dm, m, err)
