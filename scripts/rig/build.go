@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // BuildGateway builds the tbgw binary (CGO_ENABLED=0, as shipped) into
@@ -22,7 +23,7 @@ func BuildGateway(dir string, tags ...string) (string, error) {
 	out := filepath.Join(dir, "tbgw")
 	args := []string{"build", "-trimpath", "-ldflags", "-s -w -X main.version=rig", "-o", out}
 	if len(tags) > 0 {
-		args = append(args, "-tags", fmt.Sprint(tags[0]))
+		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	cmd := exec.Command(goBin, append(args, ".")...)
 	cmd.Dir = root
