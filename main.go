@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	_ "github.com/tbgw/tbgw/drivers/all"
@@ -28,6 +29,10 @@ import (
 var version = "dev"
 
 const defaultConfigDir = "/etc/tbgw"
+
+// defaultMemoryLimit is the Go soft memory limit unless $GOMEMLIMIT says
+// otherwise.
+const defaultMemoryLimit = 20 << 20
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -90,6 +95,11 @@ func serve(dir, dataDir, format string, ota bool, stderr io.Writer) int {
 	log := slog.New(gw.LevelHandler(h, level))
 	slog.SetDefault(log)
 
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the resident set small on 64 MB boards: the
+		// collector works harder near it instead of doubling the heap.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	cfg, err := config.Load(dir, os.Getenv)
 	if err != nil {
 		log.Error("configuration", "dir", dir, "err", err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/tbgw/tbgw/gw/config"
 	"github.com/tbgw/tbgw/gw/tb"
@@ -41,6 +42,9 @@ func TBConfig(c *config.Config) tb.Config {
 		MaxPayloadSize:           t.MaxPayloadSizeBytes,
 		ProxyHost:                t.ProxyHost,
 		ProxyPort:                t.ProxyPort,
+		// Come back within half a minute of ThingsBoard, not two, so a
+		// backlog starts draining soon after an outage.
+		ReconnectMax: 30 * time.Second,
 	}
 	if p, err := strconv.ParseFloat(os.Getenv("TB_DEFAULT_RATE_LIMIT_PERCENTAGE"), 64); err == nil && p > 0 {
 		tc.RateLimitPercent = p
