@@ -93,27 +93,19 @@ func (d *Doc) index(dec *json.Decoder, path string) error {
 			p := join(path, key)
 			d.keys[p] = kstart
 			// The value starts after the colon.
-			if err := d.indexAfterColon(dec, p); err != nil {
+			if err := d.index(dec, p); err != nil {
 				return err
 			}
 		}
 	case '[':
 		for i := 0; dec.More(); i++ {
-			if err := d.indexElem(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := d.index(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
 	}
 	_, err = dec.Token() // closing delimiter
 	return err
-}
-
-func (d *Doc) indexAfterColon(dec *json.Decoder, path string) error {
-	return d.index(dec, path)
-}
-
-func (d *Doc) indexElem(dec *json.Decoder, path string) error {
-	return d.index(dec, path)
 }
 
 // skipSpace moves past white space, commas and colons to the next token.
