@@ -10,9 +10,10 @@ import (
 const module = "github.com/tbgw/tbgw"
 
 // TestImportDirection enforces the package graph: codec, wal and the
-// connector contract import nothing of tbgw (codec only its own
-// subpackages); drivers import only codec, the contract and each other; gw
-// never imports a driver.
+// connector contract import nothing of tbgw but the data model (codec only
+// its own subpackages); drivers import only codec, the contract and each
+// other; the connector kit (drivers/kit) only codec, the contract and
+// itself; gw never imports a driver, only the kit.
 func TestImportDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports", "./...").Output()
 	if err != nil {
@@ -49,6 +50,8 @@ func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/"
 
 func forbidden(pkg, dep string) string {
 	switch {
+	case pkg == "codec/model":
+		return "the data model imports nothing of tbgw"
 	case under(pkg, "codec"):
 		if !under(dep, "codec") {
 			return "codec imports only codec packages"
@@ -56,14 +59,20 @@ func forbidden(pkg, dep string) string {
 	case pkg == "wal":
 		return "wal imports nothing of tbgw"
 	case pkg == "gw/connector":
-		return "the connector contract imports nothing of tbgw"
+		if dep != "codec/model" {
+			return "the connector contract imports only the data model (codec/model)"
+		}
+	case under(pkg, "drivers/kit"):
+		if !under(dep, "codec") && dep != "gw/connector" && !under(dep, "drivers/kit") {
+			return "the connector kit imports only codec, gw/connector and itself"
+		}
 	case under(pkg, "drivers"):
 		if !under(dep, "codec") && dep != "gw/connector" && !under(dep, "drivers") {
 			return "drivers import only codec, gw/connector and drivers"
 		}
 	case under(pkg, "gw"):
-		if under(dep, "drivers") {
-			return "gw never imports a driver"
+		if under(dep, "drivers") && !under(dep, "drivers/kit") {
+			return "gw never imports a driver (only the connector kit)"
 		}
 	}
 	return ""

@@ -19,15 +19,10 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/gw/config"
 	"github.com/tbgw/tbgw/gw/connector"
 	"github.com/tbgw/tbgw/gw/tbtest"
 )
-
-// The data models of codec and gw/connector must stay identical.
-var _ connector.Data = codec.Data{}
-var _ codec.Point = connector.Point{}
 
 // probe is a test connector: it sends one message per tick for the devices
 // in its config, panics or fails on request, and counts its runs.

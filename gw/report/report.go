@@ -17,43 +17,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tbgw/tbgw/codec/model"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
-// Strategy types.
+// Strategy types and defaults, declared in codec/model.
 const (
-	OnReceived             = "ON_RECEIVED"
-	OnChange               = "ON_CHANGE"
-	OnReportPeriod         = "ON_REPORT_PERIOD"
-	OnChangeOrReportPeriod = "ON_CHANGE_OR_REPORT_PERIOD"
-	Disabled               = "DISABLED"
-)
-
-// Defaults of a strategy block that leaves keys out.
-const (
-	DefaultPeriodMs = 10000
-	DefaultTTLSec   = 86400
+	OnReceived             = model.OnReceived
+	OnChange               = model.OnChange
+	OnReportPeriod         = model.OnReportPeriod
+	OnChangeOrReportPeriod = model.OnChangeOrReportPeriod
+	Disabled               = model.Disabled
+	DefaultPeriodMs        = model.DefaultPeriodMs
+	DefaultTTLSec          = model.DefaultTTLSec
 )
 
 // Normalize upper-cases the type and fills the default period and ttl.
-// A nil strategy stays nil.
-func Normalize(s *connector.Strategy) *connector.Strategy {
-	if s == nil {
-		return nil
-	}
-	n := *s
-	n.Type = strings.ToUpper(n.Type)
-	if n.Type == "" {
-		n.Type = OnReceived
-	}
-	if n.PeriodMs <= 0 {
-		n.PeriodMs = DefaultPeriodMs
-	}
-	if n.TTLSec <= 0 {
-		n.TTLSec = DefaultTTLSec
-	}
-	return &n
-}
+func Normalize(s *connector.Strategy) *connector.Strategy { return model.Normalize(s) }
 
 type key struct {
 	conn, device, key string

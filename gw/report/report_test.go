@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tbgw/tbgw/codec/model"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -127,5 +128,31 @@ func TestDisabledGlobalBypasses(t *testing.T) {
 	f := New(strat("disabled", 0), nil)
 	if !f.Bypass() || len(send(f, "c", nil, 1.0, strat(OnChange, 0))) != 1 || len(send(f, "c", nil, 1.0, strat(OnChange, 0))) != 1 {
 		t.Fatal("DISABLED must turn the filter off")
+	}
+}
+
+// A key-level {"type": "ON_REPORT_PERIOD"} without reportPeriod, compiled
+// as connectors compile it, re-sends every 10 s, not every millisecond.
+func TestKeyLevelPeriodDefault(t *testing.T) {
+	s, err := (&model.StrategyConfig{Type: "ON_REPORT_PERIOD"}).Strategy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{time.Unix(1000, 0)}
+	f := New(nil, c.now)
+	if len(send(f, "c", nil, 1.0, s)) != 1 {
+		t.Fatal("first value must be sent")
+	}
+	resent := 0
+	for range 9999 { // 9.999 s in 1 ms steps
+		c.add(time.Millisecond)
+		resent += len(f.Due())
+	}
+	if resent != 0 {
+		t.Fatalf("re-sent %d times within 10 s", resent)
+	}
+	c.add(time.Millisecond)
+	if len(f.Due()) != 1 {
+		t.Fatal("not re-sent after 10 s")
 	}
 }
