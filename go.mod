@@ -7,6 +7,7 @@ require (
 	github.com/eclipse/paho.golang v0.23.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/gopcua/opcua v0.8.0
+	github.com/gorilla/websocket v1.5.3
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/tidwall/wal v1.2.1
@@ -16,7 +17,6 @@ require (
 )
 
 require (
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/rs/xid v1.4.0 // indirect
 	github.com/tidwall/gjson v1.10.2 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
