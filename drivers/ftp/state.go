@@ -1,0 +1,124 @@
+package ftp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// fileState is what the connector remembers about one remote file across
+// restarts: how far a PARTIAL read got (byte offset of the first line not
+// yet sent, and the TABLE header read at offset 0), and the size and
+// modification time of the version a FULL read last sent completely.
+type fileState struct {
+	Off    int64  `json:"off,omitempty"`
+	Header string `json:"header,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	MTime  int64  `json:"mtime,omitempty"` // Unix ns
+}
+
+// stateStore persists fileStates in one JSON file (0600) written
+// atomically after every accepted batch.
+type stateStore struct {
+	path  string
+	files map[string]*fileState // key: path pattern + "\x00" + file path
+}
+
+func loadState(path string) (*stateStore, error) {
+	st := &stateStore{path: path, files: map[string]*fileState{}}
+	if path == "" {
+		return st, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &st.files); err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	for k, v := range st.files {
+		if v == nil {
+			delete(st.files, k)
+		}
+	}
+	return st, nil
+}
+
+func stateKey(pattern, file string) string { return pattern + "\x00" + file }
+
+func (st *stateStore) get(key string) *fileState {
+	f := st.files[key]
+	if f == nil {
+		f = &fileState{}
+		st.files[key] = f
+	}
+	return f
+}
+
+// prune forgets the files of pattern that are not in present.
+func (st *stateStore) prune(pattern string, present map[string]bool) bool {
+	changed := false
+	prefix := pattern + "\x00"
+	for k := range st.files {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix && !present[k[len(prefix):]] {
+			delete(st.files, k)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (st *stateStore) save() error {
+	if st.path == "" {
+		return nil
+	}
+	b, err := json.Marshal(st.files)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(st.path, b)
+}
+
+// writeFileAtomic replaces path with data (0600, directory 0700): a
+// temporary file is synced and renamed over it, then the directory is
+// synced.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
