@@ -106,7 +106,12 @@ func (g *Gateway) syncShared(ctx context.Context, d device) {
 		}
 	}
 	g.spawn(func() {
-		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		lctx, leave, live := r.enter(ctx)
+		if !live {
+			return
+		}
+		defer leave()
+		rctx, cancel := context.WithTimeout(lctx, 20*time.Second)
 		defer cancel()
 		vals, err := g.link.RequestDeviceAttributes(rctx, g.reg.tbName(d.Name), false, keys)
 		if err != nil {

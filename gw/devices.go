@@ -1,11 +1,12 @@
 package gw
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -125,44 +126,11 @@ func (r *registry) save() error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(r.path, b, 0o644); err != nil {
+	if err := atomicfile.Write(r.path, b, 0o600); err != nil {
 		r.mu.Lock()
 		r.dirty = true
 		r.mu.Unlock()
 		return err
-	}
-	return nil
-}
-
-// WriteFileAtomic replaces path with data: temp file, fsync, rename, fsync
-// of the directory.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

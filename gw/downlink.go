@@ -89,7 +89,14 @@ func (g *Gateway) deliverAttributes(ctx context.Context, tbName string, data map
 	if !ok {
 		return
 	}
-	actx, cancel := context.WithTimeout(ctx, rpcDefaultTimeout)
+	lctx, leave, live := r.enter(ctx)
+	if !live {
+		r.cs.errors.Add(1)
+		r.log.Warn("attribute update not applied", "device", dev.Name, "err", r.notRunning())
+		return
+	}
+	defer leave()
+	actx, cancel := context.WithTimeout(lctx, rpcDefaultTimeout)
 	defer cancel()
 	if err := h.OnAttributes(actx, dev.Name, data); err != nil {
 		r.cs.errors.Add(1)
@@ -148,9 +155,17 @@ func (g *Gateway) serveDeviceRPC(ctx context.Context, m inbound) {
 	if len(params) == 0 {
 		params = json.RawMessage("null")
 	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
+	lctx, leave, live := r.enter(ctx)
+	if !live {
+		r.cs.errors.Add(1)
+		reply(map[string]any{"success": false, "error": r.notRunning().Error()})
+		return
+	}
+	defer leave()
+	rctx, cancel := context.WithTimeout(lctx, timeout)
 	defer cancel()
-	res, err := h.OnRPC(rctx, connector.RPC{Device: dev.Name, ID: id, Method: msg.Data.Method, Params: params, Timeout: timeout})
+	method := ReservedMethod(r.cfg.Type, msg.Data.Method)
+	res, err := h.OnRPC(rctx, connector.RPC{Device: dev.Name, ID: id, Method: method, Params: params, Timeout: timeout})
 	if err != nil {
 		r.cs.errors.Add(1)
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -164,6 +179,18 @@ func (g *Gateway) serveDeviceRPC(ctx context.Context, m inbound) {
 		res = map[string]any{"success": true}
 	}
 	reply(res)
+}
+
+// ReservedMethod maps the reserved device RPC methods "<type>_get" and
+// "<type>_set" (any case) to "get" and "set"; other methods are unchanged.
+func ReservedMethod(connType, method string) string {
+	if p, op, ok := strings.Cut(method, "_"); ok && strings.EqualFold(p, connType) {
+		switch lop := strings.ToLower(op); lop {
+		case "get", "set":
+			return lop
+		}
+	}
+	return method
 }
 
 // publishReply sends an RPC reply; replies are not stored, they are only
@@ -231,9 +258,16 @@ func (g *Gateway) gatewayRPC(ctx context.Context, idStr, method string, params j
 		if !ok {
 			continue
 		}
-		rctx, cancel := context.WithTimeout(ctx, rpcDefaultTimeout)
+		lctx, leave, live := r.enter(ctx)
+		if !live {
+			results[r.cfg.Name] = map[string]any{"error": r.notRunning().Error(), "code": 503}
+			last = results[r.cfg.Name]
+			continue
+		}
+		rctx, cancel := context.WithTimeout(lctx, rpcDefaultTimeout)
 		res, err := h.OnRPC(rctx, connector.RPC{ID: id, Method: rest, Params: params, Timeout: rpcDefaultTimeout})
 		cancel()
+		leave()
 		if err != nil {
 			res = map[string]any{"error": err.Error(), "code": 500}
 		} else if res == nil {

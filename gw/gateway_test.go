@@ -32,9 +32,10 @@ type probe struct {
 		Every   int      `json:"everyMs"`
 		Panic   bool     `json:"panic"`
 		Key     string   `json:"key"`
-		Points  int      `json:"points"` // keys per message (k0..kN-1) instead of one
-		Once    bool     `json:"once"`   // send one message only
-		Big     int      `json:"big"`    // first message: one value of this many bytes
+		Points  int      `json:"points"`   // keys per message (k0..kN-1) instead of one
+		Once    bool     `json:"once"`     // send one message only
+		Big     int      `json:"big"`      // first message: one value of this many bytes
+		Fail    int      `json:"failRuns"` // the first N runs return an error after one message
 	}
 	name string
 	mu   sync.Mutex
@@ -70,6 +71,14 @@ func (p *probe) Run(ctx context.Context, sink connector.Sink) error {
 	n := v.(*atomic.Int64).Add(1)
 	if p.cfg.Panic && n <= 2 {
 		panic("probe exploded")
+	}
+	if n <= int64(p.cfg.Fail) {
+		for _, d := range p.cfg.Devices {
+			if err := sink.Send(ctx, []connector.Data{{Device: d, Telemetry: []connector.Point{{Key: "run", Value: n}}}}); err != nil {
+				return err
+			}
+		}
+		return errors.New("probe failed on purpose")
 	}
 	every := time.Duration(p.cfg.Every) * time.Millisecond
 	if every == 0 {
@@ -132,6 +141,8 @@ func (p *probe) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 		return map[string]any{"result": map[string]any{"device": req.Device, "params": req.Params}}, nil
 	case "fail":
 		return nil, errors.New("it failed")
+	case "get", "set":
+		return map[string]any{"result": req.Method}, nil
 	case "slow":
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -140,6 +151,8 @@ func (p *probe) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 }
 
 func (p *probe) SharedAttributeKeys(device string) []string { return []string{"setpoint"} }
+
+func (p *probe) Stats() map[string]uint64 { return map[string]uint64{"probeCounter": 7} }
 
 type logWriter struct{ t *testing.T }
 
@@ -295,9 +308,44 @@ func TestDownlinkRoutingAndReplies(t *testing.T) {
 	if err != nil || string(reply) != `{"error":"it failed","success":false}` {
 		t.Fatalf("fail: %s %v", reply, err)
 	}
+	// Reserved <type>_get / <type>_set reach the connector as get / set.
+	for m, want := range map[string]string{"probe_get": "get", "PROBE_set": "set", "other_get": ""} {
+		reply, err = r.tb.RPC("dev-p", m, nil, 10*time.Second)
+		exp := `{"result":"` + want + `"}`
+		if want == "" {
+			exp = `{"error":"unknown method other_get","success":false}`
+		}
+		if err != nil || string(reply) != exp {
+			t.Fatalf("%s: %s %v", m, reply, err)
+		}
+	}
+	if st := r.g.statsSnapshot(); st["PProbeCounter"] != uint64(7) {
+		t.Fatalf("connector counters not in statistics: %v", st)
+	}
 	reply, err = r.tb.RPC("unknown-device", "echo", nil, 15*time.Second)
 	if err != nil || string(reply) != `{"code":408,"error":"Request timeout"}` {
 		t.Fatalf("unknown device: %s %v", reply, err)
+	}
+}
+
+// While a connector waits to restart, downlink never reaches it: RPCs are
+// answered with an error and attribute updates counted as errors.
+func TestDownlinkWhileRestarting(t *testing.T) {
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("F", "f.json")}},
+		map[string]any{"f.json": map[string]any{"devices": []string{"dev-f"}, "failRuns": 1000}})
+	r.start()
+	r.tb.WaitTelemetry("dev-f", "run", nil, 10*time.Second)
+	reply, err := r.tb.RPC("dev-f", "echo", nil, 10*time.Second)
+	if err != nil || string(reply) != `{"error":"connector \"F\" is not running","success":false}` {
+		t.Fatalf("RPC while restarting: %s %v", reply, err)
+	}
+}
+
+func TestReservedMethod(t *testing.T) {
+	for in, want := range map[string]string{"modbus_get": "get", "Modbus_SET": "set", "modbus_read": "modbus_read", "snmp_get": "snmp_get", "get": "get", "modbus_": "modbus_"} {
+		if got := ReservedMethod("modbus", in); got != want {
+			t.Errorf("ReservedMethod(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

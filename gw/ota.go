@@ -1,6 +1,8 @@
 package gw
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
+
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -208,7 +210,7 @@ func (g *Gateway) otaUpdate(ctx context.Context, fw fwInfo) error {
 	}
 	g.fwState(ctx, fw, "UPDATING", "")
 	marker, _ := json.Marshal(fw)
-	if err := WriteFileAtomic(filepath.Join(g.opts.DataDir, otaPendingFile), marker, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(g.opts.DataDir, otaPendingFile), marker, 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, exe); err != nil {

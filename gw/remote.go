@@ -1,6 +1,8 @@
 package gw
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -245,7 +247,7 @@ func (g *Gateway) remoteConnector(name string, raw json.RawMessage) (bool, error
 	if err := g.backup(path); err != nil {
 		return false, err
 	}
-	if err := WriteFileAtomic(path, out, 0o644); err != nil {
+	if err := atomicfile.Write(path, out, 0o600); err != nil {
 		return false, err
 	}
 	if entry == nil {
@@ -373,7 +375,7 @@ func (g *Gateway) writeMain(main map[string]any) error {
 	if err := g.backup(g.cfg.Path); err != nil {
 		return err
 	}
-	return WriteFileAtomic(g.cfg.Path, b, 0o644)
+	return atomicfile.Write(g.cfg.Path, b, 0o600)
 }
 
 // backup copies path to backup/<stem>.backup.<unix>.json, keeping the
@@ -392,7 +394,7 @@ func (g *Gateway) backup(path string) error {
 	}
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	name := fmt.Sprintf("%s.backup.%d.json", stem, g.now().UnixNano())
-	if err := WriteFileAtomic(filepath.Join(dir, name), src, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, name), src, 0o600); err != nil {
 		return err
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, stem+".backup.*.json"))

@@ -1,6 +1,8 @@
 package gw
 
 import (
+	"github.com/tbgw/tbgw/gw/connector"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -61,12 +63,25 @@ func (g *Gateway) statsSnapshot() map[string]any {
 		m[key+"Errors"] = r.cs.errors.Load()
 		m[key+"Restarts"] = r.cs.restarts.Load()
 		errs += r.cs.errors.Load()
+		if st, ok := r.conn.(connector.Statser); ok {
+			for k, v := range st.Stats() {
+				m[key+upperFirst(k)] = v
+			}
+		}
 	}
 	g.runMu.Unlock()
 	m["connectorErrors"] = errs
 	m["eventsReceived"] = items
 	m["datapointsReceived"] = points
 	return m
+}
+
+// upperFirst turns a counter name into the tail of a camel-case key.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 func stripSpaces(s string) string {

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/config"
 	"github.com/tbgw/tbgw/gw/connector"
 	"github.com/tbgw/tbgw/gw/report"
@@ -24,6 +26,29 @@ type running struct {
 	cs     *connStats
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	liveMu  sync.Mutex
+	liveCtx context.Context // the current Run's context; nil when not running
+}
+
+// enter returns a context for a downlink call that ends with parent or
+// with the connector's current run, and false when the connector is not
+// running (stopped, or waiting to restart).
+func (r *running) enter(parent context.Context) (context.Context, context.CancelFunc, bool) {
+	r.liveMu.Lock()
+	live := r.liveCtx
+	r.liveMu.Unlock()
+	if live == nil || live.Err() != nil {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithCancel(parent)
+	stop := context.AfterFunc(live, cancel)
+	return ctx, func() { stop(); cancel() }, true
+}
+
+// notRunning is the error a downlink call gets while its connector is down.
+func (r *running) notRunning() error {
+	return fmt.Errorf("connector %q is not running", r.cfg.Name)
 }
 
 // connStats are the counters of one connector.
@@ -164,7 +189,7 @@ func (g *Gateway) applyConnectors(ctx context.Context, cfg *config.Config) {
 // exponential back-off when it fails or panics.
 func (g *Gateway) supervise(ctx context.Context, r *running) {
 	defer close(r.done)
-	backoff := backoffMin
+	b := backoff.Policy{Min: backoffMin, Max: backoffMax, Jitter: 0.2}.New()
 	for {
 		start := time.Now()
 		err := g.runOnce(ctx, r)
@@ -174,19 +199,12 @@ func (g *Gateway) supervise(ctx context.Context, r *running) {
 		r.cs.restarts.Add(1)
 		r.cs.errors.Add(1)
 		if time.Since(start) >= healthyRun {
-			backoff = backoffMin
+			b.Reset()
 		}
-		r.log.Error("connector stopped, restarting", "err", err, "in", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		d := b.Next()
+		r.log.Error("connector stopped, restarting", "err", err, "in", d.Round(time.Millisecond))
+		if backoff.Sleep(ctx, d) != nil {
 			return
-		case <-t.C:
-		}
-		backoff *= 2
-		if backoff > backoffMax {
-			backoff = backoffMax
 		}
 	}
 }
@@ -197,7 +215,17 @@ func (g *Gateway) runOnce(ctx context.Context, r *running) (err error) {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	err = r.conn.Run(ctx, r.sink)
+	rctx, cancel := context.WithCancel(ctx)
+	r.liveMu.Lock()
+	r.liveCtx = rctx
+	r.liveMu.Unlock()
+	defer func() {
+		r.liveMu.Lock()
+		r.liveCtx = nil
+		r.liveMu.Unlock()
+		cancel()
+	}()
+	err = r.conn.Run(rctx, r.sink)
 	if err == nil && ctx.Err() == nil {
 		err = fmt.Errorf("Run returned before it was stopped")
 	}

@@ -80,6 +80,20 @@ type RPCHandler interface {
 	OnRPC(ctx context.Context, req RPC) (any, error)
 }
 
+// Statser is implemented by connectors that keep counters of their own
+// (polls, timeouts, dropped items...). The gateway reports them with its
+// statistics as "<connectorName><Counter>" (kit.Counters provides them).
+type Statser interface {
+	Stats() map[string]uint64
+}
+
+// Listener is implemented by server-type connectors (HTTP, socket, OCPP,
+// SNMP traps...). ListenAddr is the address the connector listens on, ""
+// until it listens; with port 0 configured it tells the port chosen.
+type Listener interface {
+	ListenAddr() string
+}
+
 // SharedKeyser is implemented by connectors that want the current values of
 // some shared attributes pushed to OnAttributes whenever a device
 // (re)connects (upstream syncDevicesSharedAttributesOnConnect). "*" in the

@@ -1,16 +1,15 @@
 package tb
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/tlsconf"
+
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/textproto"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,68 +19,12 @@ import (
 // that New reports unreadable or malformed material.
 func (cfg *Config) tlsConfig() (*tls.Config, error) {
 	s := cfg.Security
-	tc := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		ServerName: cfg.Host,
-	}
-	if s.Insecure {
-		tc.InsecureSkipVerify = true
-	}
-	if s.CACert != "" {
-		pem, err := cfg.readPEM(s.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("caCert: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("caCert %s: no PEM certificate found", shortName(s.CACert))
-		}
-		tc.RootCAs = pool
-	}
-	switch {
-	case s.Cert != "" && s.PrivateKey != "":
-		certPEM, err := cfg.readPEM(s.Cert)
-		if err != nil {
-			return nil, fmt.Errorf("cert: %w", err)
-		}
-		keyPEM, err := cfg.readPEM(s.PrivateKey)
-		if err != nil {
-			return nil, fmt.Errorf("privateKey: %w", err)
-		}
-		pair, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("cert/privateKey: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	case s.Cert != "" || s.PrivateKey != "":
+	if (s.Cert == "") != (s.PrivateKey == "") {
 		return nil, errors.New("cert and privateKey must be given together")
 	}
-	return tc, nil
-}
-
-// readPEM returns PEM text given inline or the content of the named file
-// (relative names are resolved against ConfigDir).
-func (cfg *Config) readPEM(v string) ([]byte, error) {
-	if strings.Contains(v, "-----BEGIN") {
-		return []byte(v), nil
-	}
-	p := v
-	if !filepath.IsAbs(p) && cfg.ConfigDir != "" {
-		p = filepath.Join(cfg.ConfigDir, p)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-// shortName keeps error messages about inline PEM text short.
-func shortName(v string) string {
-	if strings.Contains(v, "-----BEGIN") {
-		return "(inline PEM)"
-	}
-	return v
+	o := tlsconf.Options{CAFile: s.CACert, CertFile: s.Cert, KeyFile: s.PrivateKey, ServerName: cfg.Host, Insecure: s.Insecure, Dir: cfg.ConfigDir}
+	o.Labels.CA, o.Labels.Cert, o.Labels.Key = "caCert", "cert", "privateKey"
+	return o.Client()
 }
 
 // dial opens the network connection for one MQTT session: TCP (through the

@@ -57,6 +57,9 @@ func testReconnect(t *testing.T, b broker, host string, port int) {
 	thingsboard.SetSessionLimits(map[string]any{"maxPayloadSize": 2000, "maxInflightMessages": 10})
 	b.Start()
 	thingsboard.WaitSessions(2, 15*time.Second)
+	// Unblock only after an attempt failed behind the blocked relay, so
+	// the failure count below does not depend on timing.
+	eventually(t, 30*time.Second, "a failed attempt", func() bool { return c.Stats().ConnectFailures > 0 })
 	relay.Block(false)
 	eventually(t, 15*time.Second, "reconnected", func() bool { return c.Connected() && in.connectCount() == 2 })
 	if st := c.Stats(); st.Reconnects != 1 || st.Connects != 2 || st.ConnectFailures == 0 {

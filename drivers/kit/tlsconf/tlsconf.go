@@ -39,6 +39,16 @@ type Options struct {
 	// against CAFile.
 	ClientAuth bool
 	Dir        string // relative file names are resolved against it
+	// Labels name the three settings in errors, as the user's file names
+	// them (default "CA certificate", "certificate", "private key").
+	Labels struct{ CA, Cert, Key string }
+}
+
+func (o Options) label(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // Client returns a client configuration, with every file read now so that
@@ -134,11 +144,11 @@ func Name(v string) string {
 func (o Options) pool() (*x509.CertPool, error) {
 	b, err := o.Read(o.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("CA certificate: %w", err)
+		return nil, fmt.Errorf("%s: %w", o.label(o.Labels.CA, "CA certificate"), err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("CA certificate %s: no PEM certificate found", Name(o.CAFile))
+		return nil, fmt.Errorf("%s %s: no PEM certificate found", o.label(o.Labels.CA, "CA certificate"), Name(o.CAFile))
 	}
 	return pool, nil
 }
@@ -149,12 +159,12 @@ func (o Options) keyPair() (tls.Certificate, error) {
 	}
 	certPEM, err := o.Read(o.CertFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("%s: %w", o.label(o.Labels.Cert, "certificate"), err)
 	}
 	keyPEM := certPEM
 	if o.KeyFile != "" {
 		if keyPEM, err = o.Read(o.KeyFile); err != nil {
-			return tls.Certificate{}, fmt.Errorf("private key: %w", err)
+			return tls.Certificate{}, fmt.Errorf("%s: %w", o.label(o.Labels.Key, "private key"), err)
 		}
 	}
 	if o.KeyPassword != "" {
@@ -164,7 +174,7 @@ func (o Options) keyPair() (tls.Certificate, error) {
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("certificate %s / key: %w", Name(o.CertFile), err)
+		return tls.Certificate{}, fmt.Errorf("%s/%s %s: %w", o.label(o.Labels.Cert, "certificate"), o.label(o.Labels.Key, "key"), Name(o.CertFile), err)
 	}
 	return cert, nil
 }
