@@ -8,6 +8,6 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash scripts/peers/modbus.sh
-TBGW_BENCH_MODBUS=1 go test -count=1 -run '^TestPollingFigure$' -v ./drivers/modbus | grep -E 'bench_test|^(ok|FAIL|---)'
+TBGW_BENCH_MODBUS=1 go test -count=1 -run '^$' -bench '^BenchmarkPollingFigure$' -benchtime=1x ./drivers/modbus | grep -E 'bench_test|^(ok|FAIL|---)'
 go test -count=1 -run '^$' -bench 'BenchmarkPollCycle' -benchtime 5000x ./drivers/modbus | grep -E '^(Benchmark|ok|FAIL)'
 go test -count=1 -run '^$' -bench 'BenchmarkDecodeFloat64' ./codec/binary | grep -E '^(Benchmark|ok|FAIL)'

@@ -146,6 +146,19 @@ func (s *Sink) Wait(t testing.TB, timeout time.Duration, what string, cond func(
 	}
 }
 
+// WaitChange waits until something is recorded or d passes.
+func (s *Sink) WaitChange(d time.Duration) {
+	s.mu.Lock()
+	ch := s.cond
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
+}
+
 // Latest returns the latest value of a telemetry (or, if attr, attribute)
 // key of device, and whether there is one.
 func (s *Sink) Latest(device, key string, attr bool) (any, bool) {
@@ -217,15 +230,17 @@ func Run(t testing.TB, c connector.Connector, sink connector.Sink) {
 	})
 }
 
-// RequirePeer skips (or, with TBGW_REQUIRE_PEERS=1, fails) a test when an
-// external peer program is not installed.
+// RequirePeer fails a test when an external peer program is not
+// installed. Only a developer's own run may skip instead, by setting
+// TBGW_REQUIRE_PEERS=0 outside CI; in CI (CI=true) and in `make test`
+// peers are always required.
 func RequirePeer(t testing.TB, ok bool, what string) {
 	t.Helper()
 	if ok {
 		return
 	}
-	msg := fmt.Sprintf("peer %s not available (install with scripts/peers/)", what)
-	if os.Getenv("TBGW_REQUIRE_PEERS") == "1" {
+	msg := fmt.Sprintf("peer %s not available (install with scripts/peers.sh)", what)
+	if os.Getenv("CI") == "true" || os.Getenv("TBGW_REQUIRE_PEERS") != "0" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)

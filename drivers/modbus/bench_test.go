@@ -102,13 +102,11 @@ func procStat() (cpu time.Duration, rss, hwm int64) {
 
 // TestPollingFigure measures the connector polling 100 slaves x 100
 // registers every second over TCP against the libmodbus slave (a separate
-// process): requests per cycle, CPU and memory of this process. It runs
-// only with TBGW_BENCH_MODBUS=1 (scripts/bench-modbus.sh);
+// process): requests per cycle, CPU and memory of this process. It is a benchmark
+// (scripts/bench-modbus.sh runs it once);
 // TBGW_BENCH_SECONDS sets the duration (default 20).
-func TestPollingFigure(t *testing.T) {
-	if os.Getenv("TBGW_BENCH_MODBUS") != "1" {
-		t.Skip("set TBGW_BENCH_MODBUS=1 (scripts/bench-modbus.sh)")
-	}
+func BenchmarkPollingFigure(b *testing.B) {
+	t := b
 	secs := 20
 	if s, err := strconv.Atoi(os.Getenv("TBGW_BENCH_SECONDS")); err == nil && s > 0 {
 		secs = s
@@ -164,7 +162,7 @@ func TestPollingFigure(t *testing.T) {
 	}
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -27,7 +27,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -37,6 +36,7 @@ import (
 	"time"
 
 	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -97,22 +97,16 @@ type simDevice struct {
 
 // New builds a simulator from its configuration.
 func New(raw []byte, env connector.Env) (connector.Connector, error) {
-	name := env.File
-	if name == "" {
-		name = env.Name + ".json"
-	}
-	doc, err := conf.Parse(name, raw)
-	if err != nil {
-		return nil, err
-	}
 	var c Config
-	warns, err := doc.Decode(&c)
+	doc, err := kit.Setup("simulator", raw, &env, &c)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range warns {
-		env.Log.Warn(w.Error())
-	}
+	s, err := compile(doc, c, env)
+	return s, kit.Errorf(env, err)
+}
+
+func compile(doc *conf.Doc, c Config, env connector.Env) (*Simulator, error) {
 	if c.Devices == 0 {
 		c.Devices = 1
 	}
@@ -172,6 +166,7 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 // Run generates data until ctx ends.
 func (s *Simulator) Run(ctx context.Context, sink connector.Sink) error {
 	s.sink.Store(&sink)
+	out := kit.NewSender(sink, s.env.Log)
 	// Attributes once per run, for every device.
 	if len(s.cfg.Attributes) > 0 {
 		items := make([]connector.Data, 0, len(s.devs))
@@ -182,8 +177,8 @@ func (s *Simulator) Run(ctx context.Context, sink connector.Sink) error {
 			}
 			items = append(items, item)
 		}
-		if err := sink.Send(ctx, items); err != nil && ctx.Err() == nil {
-			return fmt.Errorf("simulator %s: %w", s.env.Name, err)
+		if err := out.Send(ctx, items); err != nil && ctx.Err() == nil {
+			return err
 		}
 	}
 	// One tick sends a round to a slice of devices so that the total rate
@@ -215,15 +210,11 @@ func (s *Simulator) Run(ctx context.Context, sink connector.Sink) error {
 			next = (next + 1) % len(s.devs)
 			items = append(items, s.sample(d, elapsed))
 		}
-		if err := sink.Send(ctx, items); err != nil {
+		if err := out.Send(ctx, items); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(err, connector.ErrStorageFull) {
-				s.env.Log.Warn("storage full, samples dropped")
-				continue
-			}
-			return fmt.Errorf("simulator %s: %w", s.env.Name, err)
+			return err
 		}
 	}
 }

@@ -75,18 +75,29 @@ func TestGeneratesAndServesCommands(t *testing.T) {
 	})
 }
 
+var badConfigs = map[string]string{
+	`{"devices": -1}`: "devices: must be between",
+	`{"telemetry": [{"key": "k", "type": "wobble"}]}`:            "telemetry[0].type: unknown generator",
+	`{"telemetry": [{"type": "counter"}]}`:                       "telemetry[0].key: required",
+	`{"telemetry": [{"key": "k", "type": "constant"}]}`:          "telemetry[0].value: required",
+	`{"periodMs": "fast"}`:                                       "periodMs: wrong type",
+	`{"telemetry": [{"key":"k","type":"sine","min":5,"max":1}]}`: "telemetry[0].max",
+}
+
 func TestConfigErrors(t *testing.T) {
-	for cfg, want := range map[string]string{
-		`{"devices": -1}`: "devices: must be between",
-		`{"telemetry": [{"key": "k", "type": "wobble"}]}`:            "telemetry[0].type: unknown generator",
-		`{"telemetry": [{"type": "counter"}]}`:                       "telemetry[0].key: required",
-		`{"telemetry": [{"key": "k", "type": "constant"}]}`:          "telemetry[0].value: required",
-		`{"periodMs": "fast"}`:                                       "periodMs: wrong type",
-		`{"telemetry": [{"key":"k","type":"sine","min":5,"max":1}]}`: "telemetry[0].max",
-	} {
+	for cfg, want := range badConfigs {
 		_, err := New([]byte(cfg), drivertest.Env(t, "sim", "simulator"))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", cfg, err, want)
 		}
 	}
+}
+
+func TestConformance(t *testing.T) {
+	drivertest.Conformance(t, drivertest.Suite{
+		Type:    "simulator",
+		Factory: New,
+		Config:  func(*testing.T) []byte { return []byte(`{"devices": 2, "periodMs": 20}`) },
+		Bad:     badConfigs,
+	})
 }

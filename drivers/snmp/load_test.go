@@ -115,10 +115,8 @@ func fdCount() int {
 // TBGW_SNMP_LOAD=1 (scripts/bench-snmp.sh); TBGW_SNMP_LOAD_SECONDS sets
 // the measured time (default 60), TBGW_SNMP_LOAD_SEPARATE=1 sends one
 // request per OID, TBGW_SNMP_LOAD_WORKERS overrides the worker count.
-func TestLoad(t *testing.T) {
-	if os.Getenv("TBGW_SNMP_LOAD") != "1" {
-		t.Skip("set TBGW_SNMP_LOAD=1 (scripts/bench-snmp.sh)")
-	}
+func BenchmarkLoad(b *testing.B) {
+	t := b
 	seconds := 60
 	if s, err := strconv.Atoi(os.Getenv("TBGW_SNMP_LOAD_SECONDS")); err == nil && s > 0 {
 		seconds = s
