@@ -1,0 +1,232 @@
+package bacnet
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tbgw/tbgw/codec/bacnet"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// covSub is one SubscribeCOV the gateway holds.
+type covSub struct {
+	id      uint32
+	dev     *device
+	obj     bacnet.ObjectID
+	renewAt time.Time
+}
+
+// covTable holds the live subscriptions by subscriber process identifier.
+type covTable struct {
+	mu   sync.Mutex
+	next uint32
+	byID map[uint32]*covSub
+	wake chan struct{}
+}
+
+func newCOVTable() *covTable {
+	return &covTable{next: 1, byID: map[uint32]*covSub{}, wake: make(chan struct{}, 1)}
+}
+
+func (t *covTable) poke() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// covProps are the properties a SubscribeCOV delivers.
+var covProps = []bacnet.PropertyID{bacnet.PropPresentValue, bacnet.PropStatusFlags}
+
+// subscribeDevice subscribes COV for the objects of groups that want it
+// and are not subscribed yet. Objects whose subscription the device
+// refuses stay polled.
+func (c *Connector) subscribeDevice(ctx context.Context, d *device, groups []*group) {
+	cl, ok := c.live()
+	if !ok {
+		return
+	}
+	want := map[bacnet.ObjectID]bool{}
+	var order []bacnet.ObjectID
+	for _, g := range groups {
+		on := d.plan.cov
+		if g.it.cov != nil {
+			on = *g.it.cov
+		}
+		if !on || want[g.obj] {
+			continue
+		}
+		for _, p := range g.props {
+			if p == bacnet.PropPresentValue || p == bacnet.PropStatusFlags {
+				want[g.obj] = true
+				order = append(order, g.obj)
+				break
+			}
+		}
+	}
+	t := c.cov
+	for _, obj := range order {
+		t.mu.Lock()
+		dup := false
+		for _, s := range t.byID {
+			dup = dup || (s.dev == d && s.obj == obj)
+		}
+		id := t.next
+		if !dup {
+			t.next++
+		}
+		t.mu.Unlock()
+		if dup {
+			continue
+		}
+		s := &covSub{id: id, dev: d, obj: obj}
+		if err := c.subscribe(ctx, cl, s); err != nil {
+			c.log.Info("bacnet: COV not available, polling instead", "device", d.name, "object", obj.String(), "err", err)
+			continue
+		}
+		t.mu.Lock()
+		t.byID[id] = s
+		t.mu.Unlock()
+		d.mu.Lock()
+		for _, p := range covProps {
+			d.covered[objProp{obj, p}] = true
+		}
+		d.mu.Unlock()
+		c.counters.Add("covSubscriptions", 1)
+	}
+	t.poke()
+}
+
+func (c *Connector) subscribe(ctx context.Context, cl *client, s *covSub) error {
+	life := s.dev.plan.covLife
+	req := bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: s.id, Object: s.obj, Lifetime: uint32(life / time.Second)})
+	if _, err := cl.request(ctx, s.dev.target(), bacnet.ServiceSubscribeCOV, req); err != nil {
+		return err
+	}
+	s.renewAt = time.Now().Add(life / 2)
+	return nil
+}
+
+// renewCOV renews subscriptions at half their lifetime. A subscription the
+// device no longer accepts goes back to polling. No timer runs while
+// there are no subscriptions.
+func (c *Connector) renewCOV(ctx context.Context) error {
+	t := c.cov
+	cl, _ := c.live()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		t.mu.Lock()
+		var next time.Time
+		var due []*covSub
+		now := time.Now()
+		for _, s := range t.byID {
+			if !s.renewAt.After(now) {
+				due = append(due, s)
+			} else if next.IsZero() || s.renewAt.Before(next) {
+				next = s.renewAt
+			}
+		}
+		t.mu.Unlock()
+		for _, s := range due {
+			if err := c.subscribe(ctx, cl, s); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				c.log.Warn("bacnet: COV renewal failed, polling instead", "device", s.dev.name, "object", s.obj.String(), "err", err)
+				c.dropSub(s)
+				continue
+			}
+			c.counters.Add("covRenewals", 1)
+			if next.IsZero() || s.renewAt.Before(next) {
+				next = s.renewAt
+			}
+		}
+		var tc <-chan time.Time
+		if !next.IsZero() {
+			if timer == nil {
+				timer = time.NewTimer(time.Until(next))
+			} else {
+				timer.Reset(time.Until(next))
+			}
+			tc = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.wake:
+		case <-tc:
+		}
+	}
+}
+
+func (c *Connector) dropSub(s *covSub) {
+	c.cov.mu.Lock()
+	delete(c.cov.byID, s.id)
+	c.cov.mu.Unlock()
+	s.dev.mu.Lock()
+	for _, p := range covProps {
+		delete(s.dev.covered, objProp{s.obj, p})
+	}
+	s.dev.mu.Unlock()
+}
+
+// cancelCOV tells devices the subscriptions end (best effort, no wait).
+func (c *Connector) cancelCOV(cl *client) {
+	c.cov.mu.Lock()
+	defer c.cov.mu.Unlock()
+	for id, s := range c.cov.byID {
+		req := bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: s.id, Object: s.obj, Cancel: true})
+		tgt := s.dev.target()
+		_ = cl.send(tgt.peer, true, bacnet.APDU{Type: bacnet.PDUConfirmedRequest, InvokeID: uint8(id), Service: bacnet.ServiceSubscribeCOV,
+			ServiceData: req, MaxAPDU: bacnet.EncodeMaxAPDU(c.plan.maxAPDU)})
+		delete(c.cov.byID, id)
+	}
+}
+
+// onCOV converts a COV notification of a subscription into datapoints.
+func (c *Connector) onCOV(ctx context.Context, src peer, data []byte) {
+	n, err := bacnet.DecodeCOVNotification(data)
+	if err != nil {
+		c.log.Debug("bacnet: malformed COV notification", "from", src, "err", err)
+		return
+	}
+	c.cov.mu.Lock()
+	s := c.cov.byID[n.ProcessID]
+	c.cov.mu.Unlock()
+	if s == nil || s.obj != n.Object || s.dev.instance != n.Device.Instance {
+		c.counters.Add("covUnknown", 1)
+		return
+	}
+	c.counters.Add("covNotifications", 1)
+	d := s.dev
+	rs := readSet{}
+	for _, pv := range n.Values {
+		rs.put(n.Object, pv.Property, result{vals: pv.Value})
+	}
+	d.mu.Lock()
+	var groups []*group
+	for _, g := range d.groups {
+		if g.obj == n.Object {
+			groups = append(groups, g)
+		}
+	}
+	for p, r := range d.keyVals[n.Object] {
+		if _, have := rs[n.Object][p]; !have {
+			rs.put(n.Object, p, r)
+		}
+	}
+	d.mu.Unlock()
+	out := d.convert(rs, groups, c.env.Now().UnixMilli())
+	if k := len(out.Attributes) + len(out.Telemetry); k > 0 {
+		c.counters.Add("datapoints", uint64(k))
+		if err := c.sender.Send(ctx, []connector.Data{out}); err != nil && ctx.Err() == nil {
+			c.log.Warn("bacnet: COV data not stored", "device", d.name, "err", err)
+		}
+	}
+}
