@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
-	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -32,34 +31,14 @@ type Conn struct {
 
 // New builds the connector from its configuration file.
 func New(raw []byte, env connector.Env) (connector.Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.Name == "" {
-		env.Name = "exec"
-	}
-	file := env.File
-	if file == "" {
-		file = env.Name + ".json"
-	}
-	doc, err := conf.Parse(file, raw)
-	if err != nil {
-		return nil, err
-	}
 	var cfg Config
-	warns, err := doc.Decode(&cfg)
+	doc, err := kit.Setup("exec", raw, &env, &cfg)
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range warns {
-		env.Log.Warn(w.Error())
 	}
 	s, err := compile(doc, &cfg, env.ConfigDir)
 	if err != nil {
-		return nil, err
+		return nil, kit.Errorf(env, err)
 	}
 	return &Conn{env: env, s: s}, nil
 }
@@ -69,21 +48,19 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
 	c.running.Store(true)
 	defer c.running.Store(false)
-	b := backoffPolicy{Min: c.s.restartMin, Max: c.s.restartMax}.New()
-	for {
-		start := time.Now()
+	p := backoff.Policy{Min: c.s.restartMin, Max: c.s.restartMax, ResetAfter: time.Minute}
+	backoff.Retry(ctx, p, func(ctx context.Context) error {
 		err := c.runOnce(ctx, sink)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(start) > time.Minute {
-			b.Reset()
-		}
 		c.env.Log.Warn("program ended; restarting", "err", err)
-		if b.Wait(ctx) != nil {
-			return nil
+		if err == nil {
+			err = errors.New("program ended")
 		}
-	}
+		return err
+	})
+	return nil
 }
 
 var errStopped = errors.New("the exec connector is not running")

@@ -274,7 +274,7 @@ func TestBadConfigs(t *testing.T) {
 		`{"command":["x"],"queueSize":-1}`:     "queueSize",
 		`{"command":["x"],"stopTimeoutMs":-5}`: "stopTimeoutMs",
 		`{"command":["x"],"restartMinMs":500,"restartMaxMs":100}`: "restartMaxMs",
-		`{"command":["x"],"env":{"A=B":"c"}}`:                      "env",
+		`{"command":["x"],"env":{"A=B":"c"}}`:                     "env",
 	}
 	for cfg, key := range bad {
 		_, err := New([]byte(cfg), connector.Env{Name: "x"})

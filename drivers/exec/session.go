@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -79,7 +81,9 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 	s.enqueue(helloOut{Type: "hello", Protocol: ProtocolVersion, Connector: c.env.Name, ConnectorType: "exec", Config: c.s.config})
 	c.sess.Store(s)
 
-	g, gctx := newGroup(ctx)
+	sctx, scancel := context.WithCancel(ctx)
+	defer scancel()
+	g, gctx := kit.NewGroup(sctx)
 	// exited is closed once the program has ended but before it is reaped,
 	// so that its process group id cannot have been reused when it is killed.
 	exited := make(chan struct{})
@@ -119,7 +123,7 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 	outR.Close()
 	errR.Close()
 	inW.Close()
-	g.cancel()
+	scancel()
 	gerr := g.Wait()
 	if stopping && ctx.Err() != nil {
 		c.env.Log.Info("program stopped", "pid", pid, "status", cmd.ProcessState.String())
@@ -285,7 +289,7 @@ func (l *lineReader) more() bool {
 // of the lines already buffered; a line is acknowledged after its batch
 // was stored. While the storage is full the same batch is retried and
 // nothing more is read, so the program blocks on its output.
-func (s *session) read(ctx context.Context, g *group, r io.Reader, sink connector.Sink) error {
+func (s *session) read(ctx context.Context, g *kit.Group, r io.Reader, sink connector.Sink) error {
 	c := s.c
 	lr := &lineReader{br: bufio.NewReaderSize(r, c.s.maxLine+1), max: c.s.maxLine}
 	var batch []connector.Data
@@ -295,7 +299,7 @@ func (s *session) read(ctx context.Context, g *group, r io.Reader, sink connecto
 		if len(batch) == 0 {
 			return nil
 		}
-		b := backoffPolicy{Min: 50 * time.Millisecond, Max: 2 * time.Second}.New()
+		b := backoff.Policy{Min: 50 * time.Millisecond, Max: 2 * time.Second}.New()
 		for {
 			err := sink.Send(ctx, batch)
 			if err == nil {

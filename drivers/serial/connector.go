@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sort"
 	"sync/atomic"
 
-	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -25,35 +23,21 @@ type Conn struct {
 	counters struct {
 		frames, writes, openErrors, portLost, convertErrors, oversize atomic.Uint64
 	}
-	send *sender
+	send atomic.Pointer[kit.Sender]
 }
 
 // New builds the connector from its configuration file.
 func New(raw []byte, env connector.Env) (connector.Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	file := env.File
-	if file == "" {
-		file = env.Name + ".json"
-	}
-	doc, err := conf.Parse(file, raw)
-	if err != nil {
-		return nil, err
-	}
 	var cfg Config
-	warns, err := doc.Decode(&cfg)
+	doc, err := kit.Setup("serial", raw, &env, &cfg)
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range warns {
-		env.Log.Warn(w.Error())
 	}
 	specs, err := compile(doc, &cfg)
 	if err != nil {
-		return nil, err
+		return nil, kit.Errorf(env, err)
 	}
-	c := &Conn{env: env, byName: map[string]*device{}, send: &sender{log: env.Log}}
+	c := &Conn{env: env, byName: map[string]*device{}}
 	for i, s := range specs {
 		d := &device{spec: s, c: c, log: env.Log}
 		if cfg.Devices[i].Rtscts || cfg.Devices[i].Dsrdtr || cfg.Devices[i].Xonxoff {
@@ -67,12 +51,13 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 
 // Run opens every device's port and reads until ctx ends.
 func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
-	c.send.sink = sink
-	g, ctx := newGroup(ctx)
+	send := kit.NewSender(sink, c.env.Log)
+	c.send.Store(send)
+	g, ctx := kit.NewGroup(ctx)
 	c.running.Store(true)
 	defer c.running.Store(false)
 	for _, d := range c.devs {
-		g.Go("device "+d.spec.name, func() error { return d.run(ctx, sink, c.send) })
+		g.Go("device "+d.spec.name, func() error { return d.run(ctx, sink, send) })
 	}
 	err := g.Wait()
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -175,6 +160,8 @@ func (c *Conn) Stats() map[string]uint64 {
 		"convertErrors": c.counters.convertErrors.Load(),
 		"oversize":      c.counters.oversize.Load(),
 	}
-	m["droppedStorageFull"] = c.send.dropped.Load()
+	if s := c.send.Load(); s != nil {
+		m["droppedStorageFull"] = s.Dropped()
+	}
 	return m
 }

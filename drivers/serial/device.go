@@ -11,6 +11,8 @@ import (
 
 	bugst "go.bug.st/serial"
 
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -35,8 +37,8 @@ type waiter struct {
 }
 
 // run keeps the port open until ctx ends, reopening it with back-off.
-func (d *device) run(ctx context.Context, sink connector.Sink, send *sender) error {
-	b := backoffPolicy{Min: time.Second, Max: 30 * time.Second}.New()
+func (d *device) run(ctx context.Context, sink connector.Sink, send *kit.Sender) error {
+	b := backoff.Policy{Min: time.Second, Max: 30 * time.Second}.New()
 	failures := 0
 	for ctx.Err() == nil {
 		p, err := openPort(d.spec.port, d.spec.mode)
@@ -98,7 +100,7 @@ func (d *device) setPort(p bugst.Port) {
 
 // read cuts frames until the port fails or ctx ends (the port is closed
 // from outside then, which ends the blocking read).
-func (d *device) read(ctx context.Context, p bugst.Port, send *sender) error {
+func (d *device) read(ctx context.Context, p bugst.Port, send *kit.Sender) error {
 	stop := context.AfterFunc(ctx, func() { p.Close() })
 	defer stop()
 	buf := make([]byte, 0, 256)
@@ -158,7 +160,7 @@ func (d *device) delimiter() []byte {
 }
 
 // frame hands one frame to a waiting RPC or converts and sends it.
-func (d *device) frame(ctx context.Context, f []byte, send *sender) error {
+func (d *device) frame(ctx context.Context, f []byte, send *kit.Sender) error {
 	d.c.counters.frames.Add(1)
 	d.mu.Lock()
 	w := d.waiter
