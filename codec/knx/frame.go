@@ -28,18 +28,18 @@ const (
 
 // Connect response and connection state status codes.
 const (
-	StatusOK                 = 0x00
-	StatusConnectionID       = 0x21
-	StatusConnectionType     = 0x22
-	StatusConnectionOption   = 0x23
-	StatusNoMoreConnections  = 0x24
-	StatusDataConnection     = 0x26
-	StatusKNXConnection      = 0x27
-	StatusTunnellingLayer    = 0x29
-	headerLen                = 6
-	hpaiLen                  = 8
-	MaxFrame                 = 512 // larger KNXnet/IP frames are rejected
-	protocolVersion     byte = 0x10
+	StatusOK                     = 0x00
+	StatusConnectionID           = 0x21
+	StatusConnectionType         = 0x22
+	StatusConnectionOption       = 0x23
+	StatusNoMoreConnections      = 0x24
+	StatusDataConnection         = 0x26
+	StatusKNXConnection          = 0x27
+	StatusTunnellingLayer        = 0x29
+	headerLen                    = 6
+	hpaiLen                      = 8
+	MaxFrame                     = 512 // larger KNXnet/IP frames are rejected
+	protocolVersion         byte = 0x10
 )
 
 // StatusText names a KNXnet/IP status code.
