@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""tbgw's host for upstream ThingsBoard IoT Gateway extensions.
+
+It runs a custom connector written for the Python gateway (a class with
+__init__(gateway, config, connector_type), open, close, get_name,
+is_connected, on_attributes_update and server_side_rpc_handler, plus the
+converter classes it loads) unchanged, under tbgw's exec connector: it
+speaks the exec protocol (version 1, docs/connectors/exec.md) on its
+stdin/stdout and plays the gateway object the connector calls
+(send_to_storage, send_rpc_reply, add_device, del_device).
+
+The exec connector's "config" object says what to load:
+
+  {"type": "serial",                     # folder under an extensions path
+   "class": "SerialConnector",           # the connector class
+   "configuration": "custom_serial.json",# its configuration file, or
+   "connector": {...},                   # the configuration inline
+   "extensionsPath": ["/var/lib/thingsboard_gateway/extensions"],
+   "maxUnacked": 1000}                   # data messages in flight
+
+Standard library only. Python is needed on the device only to run such
+extensions; tbgw itself never needs it.
+"""
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+
+sys.dont_write_bytecode = True  # extensions may live in read-only places
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.append(os.path.join(HERE, "compat"))
+
+from thingsboard_gateway.gateway.entities.converted_data import ConvertedData  # noqa: E402
+from thingsboard_gateway.gateway.entities.datapoint_key import DatapointKey  # noqa: E402
+from thingsboard_gateway.tb_utility.tb_loader import TBModuleLoader  # noqa: E402
+from thingsboard_gateway.tb_utility.tb_logger import TRACE, TbLogger  # noqa: E402
+
+PROTOCOL = 1
+DEFAULT_PATHS = ["/var/lib/thingsboard_gateway/extensions", "/etc/tbgw/extensions", "extensions"]
+
+
+class Link:
+    """The exec protocol's output side: one writer, sequence numbers, and a
+    bound on data messages not yet acknowledged (back-pressure)."""
+
+    def __init__(self, out, max_unacked):
+        self.out = out
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.seq = 0
+        self.unacked = set()
+        self.max_unacked = max_unacked
+        self.closed = False
+
+    def send(self, msg):
+        line = json.dumps(msg, separators=(",", ":"), default=str) + "\n"
+        with self.lock:
+            self.out.write(line)
+            self.out.flush()
+
+    def send_data(self, msg):
+        """Sends a data message with a sequence number, waiting while too
+        many are not acknowledged yet (the gateway's storage is full)."""
+        with self.cond:
+            while len(self.unacked) >= self.max_unacked and not self.closed:
+                self.cond.wait(1.0)
+            self.seq += 1
+            msg["seq"] = self.seq
+            self.unacked.add(self.seq)
+            self.out.write(json.dumps(msg, separators=(",", ":"), default=str) + "\n")
+            self.out.flush()
+            return self.seq
+
+    def acked(self, seq):
+        with self.cond:
+            self.unacked.discard(seq)
+            self.cond.notify_all()
+
+    def close(self):
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+
+class LogHandler(logging.Handler):
+    """Python log records as protocol log lines."""
+
+    def __init__(self, link):
+        super().__init__(TRACE)
+        self.link = link
+
+    def emit(self, record):
+        try:
+            if record.levelno >= logging.ERROR:
+                level = "error"
+            elif record.levelno >= logging.WARNING:
+                level = "warn"
+            elif record.levelno >= logging.INFO:
+                level = "info"
+            else:
+                level = "debug"
+            self.link.send({"type": "log", "level": level, "msg": "%s: %s" % (record.name, self.format(record))})
+        except Exception:  # never let logging break the connector
+            pass
+
+
+def plain(v):
+    """A value as JSON can carry it."""
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, (dict, list)):
+        return json.loads(json.dumps(v, default=str))
+    return str(v)
+
+
+def keyed(values):
+    out = {}
+    for k, v in values.items():
+        if v is None:
+            continue
+        out[k.key if isinstance(k, DatapointKey) else str(k)] = plain(v)
+    return out
+
+
+class Gateway:
+    """What a connector receives as `gateway`."""
+
+    def __init__(self, link, log):
+        self.link = link
+        self.log = log
+        self.devices = {}
+        self.replied = set()
+        self.warned = set()
+        self.name = "tbgw"
+
+    # Data.
+    def send_to_storage(self, connector_name, connector_id=None, data=None):
+        if data is None and not isinstance(connector_id, str):
+            data, connector_id = connector_id, None  # the older two-argument form
+        for item in data if isinstance(data, list) else [data]:
+            self._send_one(item)
+        return True
+
+    def _send_one(self, data):
+        if data is None:
+            return
+        if isinstance(data, ConvertedData):
+            name, typ = data.device_name, data.device_type
+            entries = [(e.ts, keyed(e.values)) for e in data.telemetry]
+            attrs = keyed(data.attributes)
+        elif isinstance(data, dict):
+            name = data.get("deviceName")
+            typ = data.get("deviceType", "default")
+            entries, attrs = [], {}
+            tel = data.get("telemetry", data.get("timeseries", []))
+            for e in tel if isinstance(tel, list) else [tel]:
+                if isinstance(e, dict) and "values" in e:
+                    entries.append((e.get("ts"), keyed(e["values"])))
+                elif isinstance(e, dict):
+                    entries.append((None, keyed(e)))
+            at = data.get("attributes", [])
+            for e in at if isinstance(at, list) else [at]:
+                if isinstance(e, dict):
+                    attrs.update(keyed(e))
+        else:
+            self.log.error("send_to_storage: unsupported data %r", type(data))
+            return
+        if not name:
+            self.log.error("send_to_storage: data without a device name: %r", data)
+            return
+        self.devices.setdefault(name, typ)
+        for ts, values in entries:
+            if values:
+                msg = {"type": "telemetry", "device": name, "deviceType": typ, "values": values}
+                if ts is not None:
+                    msg["ts"] = int(ts)
+                self.link.send_data(msg)
+        if attrs:
+            self.link.send_data({"type": "attributes", "device": name, "deviceType": typ, "values": attrs})
+
+    # Devices.
+    def add_device(self, device_name, content=None, device_type=None):
+        self.devices[device_name] = device_type or "default"
+        self.link.send_data({"type": "connect", "device": device_name, "deviceType": device_type or "default"})
+        return True
+
+    def del_device(self, device_name, remove_from_storage=True):
+        self.devices.pop(device_name, None)
+        self.link.send_data({"type": "disconnect", "device": device_name})
+
+    def update_device(self, device_name, event, content):
+        pass
+
+    def get_devices(self, connector_id=None):
+        return dict(self.devices)
+
+    # RPC.
+    def send_rpc_reply(self, device=None, req_id=None, content=None, success_sent=None, wait_for_publish=None,
+                       quality_of_service=0, to_connector_rpc=False):
+        if req_id is None:
+            self.log.error("send_rpc_reply without req_id")
+            return
+        if content is None and success_sent is not None:
+            content = {"success": bool(success_sent)}
+        if isinstance(content, str):
+            try:
+                content = json.loads(content)
+            except ValueError:
+                pass
+        self.replied.add(req_id)
+        self.link.send({"type": "rpcReply", "id": req_id, "result": plain(content)})
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+        def unsupported(*args, **kwargs):
+            if name not in self.warned:
+                self.warned.add(name)
+                self.log.warning("gateway.%s is not available under tbgw; ignored", name)
+            return None
+        return unsupported
+
+
+def lines(fd):
+    buf = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)
+
+
+def main():
+    out = sys.stdout
+    sys.stdout = sys.stderr  # print() in extensions must not corrupt the protocol
+    inp = lines(0)
+    hello = next(inp, None)
+    if not hello or hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
+        print("tbgw_host: expected a protocol %d hello, got %r" % (PROTOCOL, hello), file=sys.stderr)
+        return 2
+    cfg = hello.get("config") or {}
+    link = Link(out, int(cfg.get("maxUnacked", 1000)))
+    link.send({"type": "hello", "protocol": PROTOCOL})
+    logging.setLoggerClass(TbLogger)
+    root = logging.getLogger()
+    root.handlers[:] = [LogHandler(link)]
+    root.setLevel(logging.INFO)
+    log = logging.getLogger("tbgw_host")
+
+    ext_type, cls_name = cfg.get("type"), cfg.get("class")
+    if not ext_type or not cls_name:
+        log.error('config needs "type" (the extensions folder) and "class" (the connector class)')
+        return 2
+    TBModuleLoader.PATHS = [os.path.abspath(p) for p in cfg.get("extensionsPath", DEFAULT_PATHS)]
+    if "connector" in cfg:
+        conn_cfg = cfg["connector"]
+    elif "configuration" in cfg:
+        with open(cfg["configuration"]) as f:
+            conn_cfg = json.load(f)
+    else:
+        log.error('config needs "configuration" (a file) or "connector" (inline)')
+        return 2
+    conn_cfg.setdefault("name", hello.get("connector", cls_name))
+    conn_cfg.setdefault("id", conn_cfg["name"])
+    levels = {"TRACE": TRACE, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+              "WARNING": logging.WARNING, "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL,
+              "NONE": logging.CRITICAL + 10}
+    root.setLevel(levels.get(str(conn_cfg.get("logLevel", "INFO")).upper(), logging.INFO))
+
+    cls = TBModuleLoader.import_module(ext_type, cls_name)
+    if not isinstance(cls, type):
+        log.error("class %s not found in %s under %s: %s", cls_name, ext_type, TBModuleLoader.PATHS, cls)
+        return 2
+    gateway = Gateway(link, log)
+    connector = cls(gateway, conn_cfg, ext_type)
+    connector.open()
+    log.info("connector %s (%s.%s) open", conn_cfg["name"], ext_type, cls_name)
+
+    # Downlink runs on its own thread, in order, so that a handler that
+    # sends data (and waits for acks) never blocks reading the acks.
+    work = queue.Queue(maxsize=256)
+
+    def downlink():
+        while True:
+            msg = work.get()
+            if msg is None:
+                return
+            try:
+                if msg["type"] == "attributes":
+                    connector.on_attributes_update({"device": msg["device"], "data": msg["values"]})
+                else:
+                    req_id = msg["id"]
+                    data = {"id": req_id, "method": msg["method"], "params": msg.get("params")}
+                    content = {"device": msg.get("device"), "data": data}
+                    if not msg.get("device"):
+                        content.update(data)
+                    result = connector.server_side_rpc_handler(content)
+                    if req_id not in gateway.replied and result is not None:
+                        gateway.send_rpc_reply(msg.get("device"), req_id, result)
+            except Exception as e:
+                log.exception("%s handler failed: %s", msg["type"], e)
+                if msg["type"] == "rpc":
+                    link.send({"type": "rpcReply", "id": msg["id"], "error": "%s: %s" % (type(e).__name__, e)})
+
+    worker = threading.Thread(target=downlink, name="downlink", daemon=True)
+    worker.start()
+    try:
+        for msg in inp:
+            kind = msg.get("type")
+            if kind == "ack":
+                link.acked(msg.get("seq"))
+            elif kind in ("attributes", "rpc"):
+                try:
+                    work.put_nowait(msg)
+                except queue.Full:
+                    if kind == "rpc":
+                        link.send({"type": "rpcReply", "id": msg["id"], "error": "extension host busy"})
+            elif kind == "error":
+                log.warning("tbgw rejected line %s: %s", msg.get("line"), msg.get("error"))
+            elif kind == "stop":
+                break
+    finally:
+        link.close()
+        try:
+            connector.close()
+        except Exception as e:
+            log.exception("close failed: %s", e)
+        out.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
