@@ -217,13 +217,13 @@ func (c *Call) httpClient() (*http.Client, error) {
 			return
 		}
 		tr := &http.Transport{
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:       tc,
-			TLSHandshakeTimeout:   10 * time.Second,
-			MaxIdleConns:          4,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: c.timeout,
+			DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:        tc,
+			TLSHandshakeTimeout:    10 * time.Second,
+			MaxIdleConns:           4,
+			MaxIdleConnsPerHost:    4,
+			IdleConnTimeout:        90 * time.Second,
+			ResponseHeaderTimeout:  c.timeout,
 			MaxResponseHeaderBytes: 64 << 10,
 		}
 		c.client = &http.Client{Transport: tr}
