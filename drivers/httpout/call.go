@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -159,17 +158,12 @@ func Compile(s *Spec, filterKey string, o Options) (*Call, error) {
 		verify = *s.SSLVerify
 	}
 	c.tlsOpts.Insecure = !verify
+	c.tlsOpts.Dir = o.ConfigDir
 	sec := s.Security
 	if sec == nil {
 		sec = o.Auth
 	}
 	if sec != nil {
-		abs := func(p string) string {
-			if p == "" || filepath.IsAbs(p) || o.ConfigDir == "" {
-				return p
-			}
-			return filepath.Join(o.ConfigDir, p)
-		}
 		switch strings.ToLower(sec.Type) {
 		case "", "anonymous":
 		case "basic":
@@ -181,11 +175,11 @@ func Compile(s *Spec, filterKey string, o Options) (*Call, error) {
 			if sec.Cert == "" || sec.Key == "" {
 				return nil, &Error{"security", "cert and key are required for certificate authentication"}
 			}
-			c.tlsOpts.CertFile, c.tlsOpts.KeyFile = abs(sec.Cert), abs(sec.Key)
+			c.tlsOpts.CertFile, c.tlsOpts.KeyFile = sec.Cert, sec.Key
 		default:
 			return nil, &Error{"security.type", fmt.Sprintf("unknown type %q (want anonymous, basic or cert)", sec.Type)}
 		}
-		c.tlsOpts.CAFile = abs(sec.CACert)
+		c.tlsOpts.CAFile = sec.CACert
 	}
 	return c, nil
 }
@@ -212,7 +206,7 @@ func (c *Call) Method() string { return c.method }
 func (c *Call) httpClient() (*http.Client, error) {
 	c.clientOnce.Do(func() {
 		var tc *tls.Config
-		tc, c.clientErr = tlsconf.Client(c.tlsOpts)
+		tc, c.clientErr = c.tlsOpts.Client()
 		if c.clientErr != nil {
 			return
 		}

@@ -3,7 +3,6 @@ package request
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync/atomic"
 
@@ -39,7 +38,7 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	}
 	p, err := compile(doc, &cfg, env.ConfigDir)
 	if err != nil {
-		return nil, fmt.Errorf("request connector %q: %w", env.Name, err)
+		return nil, kit.Errorf(env, err)
 	}
 	return &Connector{env: env, log: env.Log, plan: p}, nil
 }
@@ -52,7 +51,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	sender := kit.NewSender(sink, c.log)
 	sem := make(chan struct{}, c.plan.workers)
 	for _, e := range c.plan.endpoints {
-		g.Go("poll "+e.url, func(ctx context.Context) error {
+		g.Go("poll "+e.url, func() error {
 			c.loop(ctx, e, sender, sem)
 			return nil
 		})

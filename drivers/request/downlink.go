@@ -60,13 +60,9 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	}
 	vars := &tmpl.Vars{Device: req.Device, Method: req.Method, RequestID: fmt.Sprint(req.ID), Params: req.Params}
 	if req.Method == "get" || req.Method == "set" {
-		var s string
-		if err := json.Unmarshal(req.Params, &s); err != nil {
-			return deviceReply(nil, nil, fmt.Errorf("params: want a string key=value;... : %v", err)), nil
-		}
-		p, err := rpcparams.Parse(s)
+		p, err := rpcparams.FromJSON(req.Params, "value")
 		if err != nil {
-			return deviceReply(nil, nil, fmt.Errorf("params: %v", err)), nil
+			return deviceReply(nil, nil, err), nil
 		}
 		get := p.Get
 		if req.Method == "get" {

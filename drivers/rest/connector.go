@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
@@ -50,7 +49,7 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	}
 	p, err := compile(doc, &cfg, env.ConfigDir)
 	if err != nil {
-		return nil, fmt.Errorf("rest connector %q: %w", env.Name, err)
+		return nil, kit.Errorf(env, err)
 	}
 	c := &Connector{env: env, log: env.Log, plan: p}
 	c.addr.Store("")
@@ -87,7 +86,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	g, gctx := kit.NewGroup(ctx)
-	g.Go("serve", func(context.Context) error {
+	g.Go("serve", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
@@ -133,23 +132,7 @@ func (c *Connector) tlsConfig() (*tls.Config, error) {
 			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
 	}
-	tc, err := tlsconf.Server(tlsconf.Options{CertFile: cert, KeyFile: key})
-	if err != nil {
-		return nil, err
-	}
-	if p.caFile != "" {
-		pem, err := os.ReadFile(p.caFile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%s: no certificates", p.caFile)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
+	return tlsconf.Options{CertFile: cert, KeyFile: key, CAFile: p.caFile, ClientAuth: p.caFile != ""}.Server()
 }
 
 func exists(f string) bool {

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,12 +60,7 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	c.downlinks.Add(1)
 	vars := &tmpl.Vars{Device: req.Device, Method: req.Method, RequestID: fmt.Sprint(req.ID), Params: req.Params}
 	if req.Method == "get" || req.Method == "set" {
-		var s string
-		if err := json.Unmarshal(req.Params, &s); err != nil {
-			c.downlinkErrors.Add(1)
-			return nil, fmt.Errorf("params: want a string url=...;HTTPMethod=...;value=...;")
-		}
-		p, err := rpcparams.Parse(s)
+		p, err := rpcparams.FromJSON(req.Params, "value")
 		if err != nil {
 			c.downlinkErrors.Add(1)
 			return nil, fmt.Errorf("params: %v", err)
