@@ -142,13 +142,8 @@ func compileEndpoint(doc *conf.Doc, path string, m *mapping, opts httpout.Option
 			e.body = buf.String()
 		}
 	}
-	if x := strings.TrimSpace(m.DataUnpackExpression); x != "" {
-		if strings.HasPrefix(x, "${") && strings.HasSuffix(x, "}") {
-			x = x[2 : len(x)-1]
-		}
-		if e.unpack, err = jpath.Compile(x); err != nil {
-			return nil, doc.Errorf(path+".dataUnpackExpression", "%v", err)
-		}
+	if err := compileUnpack(e, m.DataUnpackExpression); err != nil {
+		return nil, doc.Errorf(path+".dataUnpackExpression", "%v", err)
 	}
 	for _, key := range sortedKeys(m.SubRequests) {
 		s, err := compileSubReq(key, m.SubRequests[key])
@@ -217,4 +212,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// compileUnpack sets e's dataUnpackExpression: a JSONPath, optionally
+// written as ${path}.
+func compileUnpack(e *endpoint, x string) error {
+	x = strings.TrimSpace(x)
+	if x == "" {
+		return nil
+	}
+	if strings.HasPrefix(x, "${") && strings.HasSuffix(x, "}") {
+		x = x[2 : len(x)-1]
+	}
+	var err error
+	e.unpack, err = jpath.Compile(x)
+	return err
 }

@@ -100,7 +100,7 @@ func newDevice(t *testing.T, user, pass string) *device {
 }
 
 // sampleFor returns upstream's request.json with host pointing at d.
-func sampleFor(t *testing.T, host string) []byte {
+func sampleFor(t testing.TB, host string) []byte {
 	b, err := os.ReadFile("testdata/request.json")
 	if err != nil {
 		t.Fatal(err)

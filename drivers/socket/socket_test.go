@@ -18,7 +18,7 @@ import (
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
-func readFile(t *testing.T, name string) []byte {
+func readFile(t testing.TB, name string) []byte {
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // sampleOn is upstream's socket.json on a random port, UDP if asked.
-func sampleOn(t *testing.T, udp bool) []byte {
+func sampleOn(t testing.TB, udp bool) []byte {
 	s := strings.Replace(string(readFile(t, "socket.json")), `"port": 50000`, `"port": 0`, 1)
 	if udp {
 		s = strings.Replace(s, `"type": "TCP"`, `"type": "UDP"`, 1)
