@@ -140,6 +140,12 @@ func Compile(s *Spec, filterKey string, o Options) (*Call, error) {
 		}
 		c.header.Set(k, v)
 	}
+	if !s.Timeout.Valid() {
+		return nil, &Error{"timeout", "want a number of seconds"}
+	}
+	if !s.ResponseTimeout.Valid() {
+		return nil, &Error{"responseTimeout", "want a number of seconds"}
+	}
 	if s.Timeout != nil && *s.Timeout > 0 {
 		c.timeout = time.Duration(float64(*s.Timeout) * float64(time.Second))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Security is an upstream "security" block of an outgoing call.
@@ -40,26 +41,43 @@ type Spec struct {
 }
 
 // Seconds is a duration in seconds written as a JSON number or a numeric
-// string ("0.5", 10).
+// string ("0.5", 10). A value that is neither, negative or absurdly large
+// decodes as Invalid, for the caller to report with its position (errors
+// of custom decoders carry none).
 type Seconds float64
+
+// Invalid marks a Seconds value that is not a number of seconds.
+const Invalid Seconds = -1
 
 // UnmarshalJSON accepts a number or a string holding one.
 func (s *Seconds) UnmarshalJSON(b []byte) error {
-	str := strings.TrimSpace(string(b))
+	*s = ParseSeconds(string(b))
+	return nil
+}
+
+// ParseSeconds reads a number of seconds, quoted or not; Invalid if it is
+// not one.
+func ParseSeconds(str string) Seconds {
+	str = strings.TrimSpace(str)
 	if strings.HasPrefix(str, `"`) {
 		var t string
-		if err := json.Unmarshal(b, &t); err != nil {
-			return err
+		if err := json.Unmarshal([]byte(str), &t); err != nil {
+			return Invalid
 		}
 		str = strings.TrimSpace(t)
 	}
 	f, err := strconv.ParseFloat(str, 64)
 	if err != nil || f < 0 || f > 1e7 {
-		return fmt.Errorf("want a number of seconds, got %s", b)
+		return Invalid
 	}
-	*s = Seconds(f)
-	return nil
+	return Seconds(f)
 }
+
+// Valid reports whether a configured value is a number of seconds.
+func (s *Seconds) Valid() bool { return s == nil || *s >= 0 }
+
+// Duration converts s.
+func (s Seconds) Duration() time.Duration { return time.Duration(float64(s) * float64(time.Second)) }
 
 // FromParams builds a Spec from the key=value pairs of a reserved get/set
 // RPC or the object of a connector RPC: url (requestUrlExpression),
@@ -87,9 +105,9 @@ func FromParams(get func(string) (string, bool)) (Spec, error) {
 	s.ResponseValueExpression, _ = first("responseValueExpression")
 	for key, dst := range map[string]**Seconds{"timeout": &s.Timeout, "responseTimeout": &s.ResponseTimeout} {
 		if v, ok := get(key); ok {
-			var sec Seconds
-			if err := sec.UnmarshalJSON([]byte(strconv.Quote(v))); err != nil {
-				return s, fmt.Errorf("%s: %v", key, err)
+			sec := ParseSeconds(v)
+			if sec == Invalid {
+				return s, fmt.Errorf("%s: want a number of seconds, got %q", key, v)
 			}
 			*dst = &sec
 		}

@@ -106,7 +106,7 @@ func compileEndpoint(doc *conf.Doc, path string, m *mapping, opts httpout.Option
 	if m.Timeout != nil {
 		timeout = *m.Timeout
 	}
-	if timeout <= 0 {
+	if !timeout.Valid() || timeout <= 0 {
 		return nil, doc.Errorf(path+".timeout", "must be more than 0 seconds")
 	}
 	spec := httpout.Spec{
@@ -125,7 +125,7 @@ func compileEndpoint(doc *conf.Doc, path string, m *mapping, opts httpout.Option
 		return nil, doc.Errorf(path+".url", "%v", err)
 	}
 	if m.ScanPeriod != nil {
-		if *m.ScanPeriod < 0.01 {
+		if !m.ScanPeriod.Valid() || *m.ScanPeriod < 0.01 {
 			return nil, doc.Errorf(path+".scanPeriod", "must be at least 0.01 seconds")
 		}
 		e.period = time.Duration(float64(*m.ScanPeriod) * float64(time.Second))

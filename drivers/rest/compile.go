@@ -98,6 +98,9 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 	if srv.Port != nil {
 		pt = int(*srv.Port)
 	}
+	if pt < 0 {
+		return nil, doc.Errorf(key("port"), "want a port number 0 to 65535")
+	}
 	p.addr = net.JoinHostPort(p.host, strconv.Itoa(pt))
 	abs := func(f string) string {
 		if strings.HasPrefix(f, "~/") {
@@ -130,6 +133,9 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 	}
 	if cfg.MaxConnections > 0 {
 		p.maxConns = cfg.MaxConnections
+	}
+	if !cfg.ReadTimeout.Valid() {
+		return nil, doc.Errorf("readTimeout", "want a number of seconds")
 	}
 	if cfg.ReadTimeout != nil && *cfg.ReadTimeout > 0 {
 		p.readTimeout = time.Duration(float64(*cfg.ReadTimeout) * float64(time.Second))
@@ -305,7 +311,7 @@ func compileMapping(doc *conf.Doc, path string, m *endpointConf) (*route, error)
 			return nil, err
 		}
 		if rc.Timeout != nil {
-			if *rc.Timeout <= 0 || *rc.Timeout > 3600 {
+			if !rc.Timeout.Valid() || *rc.Timeout <= 0 || *rc.Timeout > 3600 {
 				return nil, doc.Errorf(path+".response.timeout", "want more than 0 and at most 3600 seconds")
 			}
 			r.respTimeout = time.Duration(float64(*rc.Timeout) * float64(time.Second))
@@ -358,7 +364,7 @@ func compileAttrRequest(doc *conf.Doc, path string, a *attrRequestConf) (*route,
 		return nil, doc.Errorf(path+".type", "want shared or client, got %q", a.Type)
 	}
 	if a.Timeout != nil {
-		if *a.Timeout <= 0 || *a.Timeout > 3600 {
+		if !a.Timeout.Valid() || *a.Timeout <= 0 || *a.Timeout > 3600 {
 			return nil, doc.Errorf(path+".timeout", "want more than 0 and at most 3600 seconds")
 		}
 		r.timeout = time.Duration(float64(*a.Timeout) * float64(time.Second))

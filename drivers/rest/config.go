@@ -2,7 +2,6 @@ package rest
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -59,11 +58,13 @@ type serverSecurity struct {
 // port is a TCP port written as a number or a string ("5000").
 type port int
 
+// UnmarshalJSON never fails: a bad value decodes as -1, reported by
+// compile with its position.
 func (p *port) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(strings.TrimSpace(string(b)), `"`)
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > 65535 {
-		return fmt.Errorf("want a port number 0 to 65535, got %s", b)
+		n = -1
 	}
 	*p = port(n)
 	return nil

@@ -38,6 +38,8 @@ var (
 	_ connector.Connector        = (*Connector)(nil)
 	_ connector.AttributeHandler = (*Connector)(nil)
 	_ connector.RPCHandler       = (*Connector)(nil)
+	_ connector.Statser          = (*Connector)(nil)
+	_ connector.Listener         = (*Connector)(nil)
 )
 
 // New is the connector.Factory of the "rest" type.
@@ -74,7 +76,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	h := &handler{c: c, sink: sink, sem: make(chan struct{}, c.plan.maxConc)}
+	h := &handler{c: c, sink: sink, sem: make(chan struct{}, c.plan.maxConc), panics: make(chan error, 1)}
 	srv := &http.Server{
 		Handler:           h.mux(),
 		ReadHeaderTimeout: min(10*time.Second, c.plan.readTimeout),
@@ -91,6 +93,14 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 			return err
 		}
 		return nil
+	})
+	g.Go("handler panics", func() error {
+		select {
+		case err := <-h.panics:
+			return err
+		case <-gctx.Done():
+			return nil
+		}
 	})
 	c.addr.Store(ln.Addr().String())
 	c.live.Store(true)

@@ -5,21 +5,23 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/tbgw/tbgw/codec/jpath"
 	"github.com/tbgw/tbgw/codec/tmpl"
 	"github.com/tbgw/tbgw/drivers/httpout"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
 // handler serves every endpoint; it is built per Run.
 type handler struct {
-	c    *Connector
-	sink connector.Sink
-	sem  chan struct{}
+	c      *Connector
+	sink   connector.Sink
+	sem    chan struct{}
+	panics chan error // a handler's panic, to end Run (the supervisor restarts)
 }
 
 func (h *handler) mux() *http.ServeMux {
@@ -33,6 +35,18 @@ func (h *handler) mux() *http.ServeMux {
 func (h *handler) route(r *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		c := h.c
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				select {
+				case h.panics <- &kit.PanicError{Goroutine: "rest handler " + r.path, Value: v, Stack: debug.Stack()}:
+				default:
+				}
+				panic(http.ErrAbortHandler) // net/http closes the connection quietly
+			}
+		}()
 		c.requests.Add(1)
 		select {
 		case h.sem <- struct{}{}:
@@ -241,5 +255,3 @@ func (h *handler) serveAttrRequest(w http.ResponseWriter, req *http.Request, r *
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
-
-var _ = fmt.Sprint

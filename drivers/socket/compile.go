@@ -13,6 +13,7 @@ import (
 	"github.com/tbgw/tbgw/codec/bytesexpr"
 	"github.com/tbgw/tbgw/codec/conf"
 	"github.com/tbgw/tbgw/codec/pyre"
+	"github.com/tbgw/tbgw/drivers/httpout"
 )
 
 const defaultConverter = "BytesSocketUplinkConverter"
@@ -121,6 +122,11 @@ func compile(doc *conf.Doc, cfg *fileConfig) (*plan, error) {
 	}
 	if s.MaxConnections > 0 {
 		p.maxConns = s.MaxConnections
+	}
+	for k, v := range map[string]*httpout.Seconds{"idleTimeout": s.IdleTimeout, "writeTimeout": s.WriteTimeout, "reconnectPeriod": s.ReconnectMin} {
+		if !v.Valid() {
+			return nil, doc.Errorf(sp+k, "want a number of seconds")
+		}
 	}
 	if s.IdleTimeout != nil {
 		p.idle = time.Duration(float64(*s.IdleTimeout) * float64(time.Second))

@@ -45,6 +45,8 @@ var (
 	_ connector.Connector        = (*Connector)(nil)
 	_ connector.AttributeHandler = (*Connector)(nil)
 	_ connector.RPCHandler       = (*Connector)(nil)
+	_ connector.Statser          = (*Connector)(nil)
+	_ connector.Listener         = (*Connector)(nil)
 )
 
 // New is the connector.Factory of the "socket" type.
