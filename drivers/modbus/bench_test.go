@@ -1,6 +1,8 @@
 package modbus
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,11 +69,12 @@ func BenchmarkPollCycle(b *testing.B) {
 		"values": cfgMap{"holding_registers": cfgMap{"timeseries": hr}}}})
 	d := c.devices[0]
 	sink := &countingSink{}
+	out := kit.NewSender(sink, nil)
 	ctx := context.Background()
-	d.poll(ctx, sink)
+	d.poll(ctx, out)
 	b.ReportAllocs()
 	for b.Loop() {
-		d.poll(ctx, sink)
+		d.poll(ctx, out)
 	}
 	if sink.points.Load() < 100 {
 		b.Fatal("no data")

@@ -43,6 +43,8 @@ type tlsConfig struct {
 	Certfile string `json:"certfile"`
 	Keyfile  string `json:"keyfile"`
 	Password string `json:"password"`
+	Cafile   string `json:"cafile"`   // tbgw: CA of the server's certificate
+	Insecure bool   `json:"insecure"` // tbgw: do not verify the server (upstream's behaviour)
 }
 
 // slaveConfig is one polled device (master.slaves[]).

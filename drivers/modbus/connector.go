@@ -2,13 +2,10 @@ package modbus
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -37,40 +34,20 @@ var (
 // New is the connector.Factory of the "modbus" type: it parses and
 // validates config without network I/O.
 func New(config []byte, env connector.Env) (connector.Connector, error) {
-	log := env.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	file := env.File
-	if file == "" {
-		file = env.Name
-	}
-	if file == "" {
-		file = "modbus"
-	}
-	doc, err := conf.Parse(file, config)
-	if err != nil {
-		return nil, fmt.Errorf("modbus: %w", err)
-	}
 	var cfg fileConfig
-	warns, err := doc.Decode(&cfg)
+	doc, err := kit.Setup("modbus", config, &env, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("modbus: %w", err)
+		return nil, err
 	}
-	warn := func(w error) { log.Warn("modbus: " + w.Error()) }
-	for _, w := range warns {
-		warn(w)
-	}
-	note := func(w error) { log.Info("modbus: " + w.Error()) }
+	log := env.Log
+	warn := func(w error) { log.Warn(w.Error()) }
+	note := func(w error) { log.Info(w.Error()) }
 	p, err := compile(doc, &cfg, env.ConfigDir, warn, note)
 	if err != nil {
-		return nil, fmt.Errorf("modbus: %w", err)
+		return nil, kit.Errorf(env, err)
 	}
 	if cfg.Slave != nil && !cfg.Slave.SendDataToThingsBoard {
-		log.Info("modbus: slave section has sendDataToThingsBoard false; as upstream, the server is not started")
+		log.Info("slave section has sendDataToThingsBoard false; as upstream, the server is not started")
 	}
 	c := &Connector{env: env, log: log, plan: p, masters: map[string]*master{}, byName: map[string]*device{}}
 	for _, def := range p.slaves {
@@ -108,30 +85,32 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 // Run serves the slave section (when configured) and polls every device
 // until ctx is cancelled.
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
+	g, ctx := kit.NewGroup(ctx)
 	c.running.Store(true)
 	defer c.closeMasters()
 	defer c.running.Store(false)
 	if srv := c.plan.server; srv != nil {
-		wait, err := srv.start(ctx, c.log)
-		if err != nil {
-			return fmt.Errorf("modbus: %w", err)
+		if err := srv.start(ctx, g, c.log); err != nil {
+			g.Wait()
+			return err
 		}
-		defer wait()
 	}
+	out := kit.NewSender(sink, c.log)
 	polled := 0
 	for _, d := range c.devices {
 		if d.polled() {
 			polled++
-			wg.Go(func() { d.run(ctx, sink) })
+			g.Go("modbus poll "+d.def.name, func() error { d.run(ctx, out); return nil })
 		}
 	}
-	c.log.Info("modbus: started", "devices", len(c.devices), "polled", polled, "connections", len(c.masters))
+	c.log.Info("started", "devices", len(c.devices), "polled", polled, "connections", len(c.masters))
 	<-ctx.Done()
-	wg.Wait()
-	return nil
+	return g.Wait()
+}
+
+// Stats reports the connector's own counters.
+func (c *Connector) Stats() map[string]uint64 {
+	return map[string]uint64{"requests": uint64(c.Requests())}
 }
 
 // idleClose closes the connections a downlink opened while the connector

@@ -1,6 +1,8 @@
 package modbus
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -58,11 +60,11 @@ func (d *device) polled() bool { return len(d.readings) > 0 }
 
 // run polls every pollPeriod until ctx ends. Polls never overlap; a poll
 // that overruns the period delays the next one instead of queueing.
-func (d *device) run(ctx context.Context, sink connector.Sink) {
+func (d *device) run(ctx context.Context, out *kit.Sender) {
 	t := time.NewTicker(d.def.poll)
 	defer t.Stop()
 	for {
-		d.poll(ctx, sink)
+		d.poll(ctx, out)
 		select {
 		case <-ctx.Done():
 			return
@@ -84,7 +86,8 @@ func (d *device) mayAttempt(now time.Time) bool {
 	return d.lastAttempt.IsZero() || now.Sub(d.lastAttempt) >= d.def.attemptGap
 }
 
-func (d *device) poll(ctx context.Context, sink connector.Sink) {
+func (d *device) poll(ctx context.Context, out *kit.Sender) {
+	sink := out.Sink()
 	if !d.m.connected() {
 		now := time.Now()
 		if !d.mayAttempt(now) {
@@ -97,10 +100,10 @@ func (d *device) poll(ctx context.Context, sink connector.Sink) {
 				return
 			}
 			if d.attempts >= d.def.attempts {
-				d.log.Warn("modbus: cannot connect; waiting before trying again", "err", err,
+				d.log.Warn("cannot connect; waiting before trying again", "err", err,
 					"attempts", d.attempts, "wait", d.def.backoff)
 			} else {
-				d.log.Debug("modbus: cannot connect", "err", err, "attempt", d.attempts)
+				d.log.Debug("cannot connect", "err", err, "attempt", d.attempts)
 			}
 			d.setState(ctx, sink, false, err)
 			return
@@ -124,8 +127,8 @@ func (d *device) poll(ctx context.Context, sink connector.Sink) {
 	if len(data.Attributes)+len(data.Telemetry) == 0 {
 		return
 	}
-	if err := sink.Send(ctx, []connector.Data{data}); err != nil && ctx.Err() == nil {
-		d.log.Warn("modbus: data not stored", "err", err)
+	if err := out.Send(ctx, []connector.Data{data}); err != nil && ctx.Err() == nil {
+		d.log.Warn("data not stored", "err", err)
 	}
 }
 
@@ -135,14 +138,14 @@ func (d *device) logTagError(err error) {
 	}
 	msg := err.Error()
 	if d.warned[msg] {
-		d.log.Debug("modbus: value skipped", "err", err)
+		d.log.Debug("value skipped", "err", err)
 		return
 	}
 	if len(d.warned) > 256 {
 		clear(d.warned)
 	}
 	d.warned[msg] = true
-	d.log.Warn("modbus: value skipped", "err", err)
+	d.log.Warn("value skipped", "err", err)
 }
 
 // readAll runs the read plan. answered is true when the device answered
@@ -171,7 +174,7 @@ func (d *device) readAll(ctx context.Context) (answered bool, err error) {
 		case errors.As(err, &ex):
 			answered = true
 			if len(b.spans) > 1 && (ex.Code == mb.IllegalDataAddress || ex.Code == mb.IllegalDataValue || ex.Code == mb.ServerDeviceFailure) {
-				d.log.Info("modbus: device refused a combined read; reading its tags one by one from now on",
+				d.log.Info("device refused a combined read; reading its tags one by one from now on",
 					"function", b.fc, "address", b.start, "count", b.qty, "err", err)
 				d.blocks = split(d.blocks, i)
 				i--
@@ -197,15 +200,15 @@ func (d *device) setState(ctx context.Context, sink connector.Sink, up bool, why
 	switch {
 	case up && d.state != stateUp:
 		d.state = stateUp
-		d.log.Info("modbus: device online")
+		d.log.Info("device online")
 		if err := sink.Connect(ctx, d.def.name, d.def.typ); err != nil && ctx.Err() == nil {
-			d.log.Warn("modbus: connect not announced", "err", err)
+			d.log.Warn("connect not announced", "err", err)
 		}
 	case !up && d.state != stateDown:
 		d.state = stateDown
-		d.log.Warn("modbus: device offline", "err", why)
+		d.log.Warn("device offline", "err", why)
 		if err := sink.Disconnect(ctx, d.def.name); err != nil && ctx.Err() == nil {
-			d.log.Warn("modbus: disconnect not announced", "err", err)
+			d.log.Warn("disconnect not announced", "err", err)
 		}
 	}
 }
@@ -226,6 +229,6 @@ func (d *device) writeTag(ctx context.Context, t *mb.Tag, v any) error {
 	if err != nil {
 		return err
 	}
-	d.log.Debug("modbus: write", "key", t.Key, "request", w.String())
+	d.log.Debug("write", "key", t.Key, "request", w.String())
 	return d.m.write(ctx, d.def.unit, w, d.opts)
 }

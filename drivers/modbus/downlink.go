@@ -1,12 +1,13 @@
 package modbus
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/tbgw/tbgw/codec/conf"
@@ -23,7 +24,7 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 		return fmt.Errorf("modbus: device %q not found", device)
 	}
 	if len(d.def.writes) == 0 {
-		c.log.Debug("modbus: no attributeUpdates configured", "device", device)
+		c.log.Debug("no attributeUpdates configured", "device", device)
 		return nil
 	}
 	var errs []error
@@ -40,7 +41,7 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 			errs = append(errs, fmt.Errorf("modbus: device %q attribute %q: %w", device, t.Key, err))
 			continue
 		}
-		d.log.Debug("modbus: attribute written", "key", t.Key)
+		d.log.Debug("attribute written", "key", t.Key)
 	}
 	return errors.Join(errs...)
 }
@@ -110,10 +111,10 @@ func (d *device) rpc(ctx context.Context, t *mb.Tag, value any, echo any) any {
 	case err == nil:
 		return valueReply(v)
 	case errors.Is(err, context.DeadlineExceeded):
-		d.log.Warn("modbus: rpc timed out", "key", t.Key)
+		d.log.Warn("rpc timed out", "key", t.Key)
 		return errorReply("Timeout rpc has been reached for " + d.def.name)
 	default:
-		d.log.Warn("modbus: rpc failed", "key", t.Key, "err", err)
+		d.log.Warn("rpc failed", "key", t.Key, "err", err)
 		return errorReply(err.Error())
 	}
 }
@@ -153,22 +154,14 @@ func (c *Connector) reservedRPC(ctx context.Context, d *device, req connector.RP
 	if json.Unmarshal(req.Params, &s) != nil || !pattern.MatchString(s) {
 		return nil, fmt.Errorf(schemaErrFmt, schema)
 	}
-	var value string
-	params := s
-	if method == "set" {
-		params, value, _ = strings.Cut(s, "value=")
-		value = strings.TrimSuffix(value, ";")
-	}
-	kv := map[string]string{}
-	for _, part := range strings.Split(params, ";") {
-		if k, v, ok := strings.Cut(part, "="); ok && k != "" && v != "" {
-			kv[k] = v
-		}
-	}
-	fc, _ := strconv.Atoi(kv["functionCode"])
-	count, _ := strconv.Atoi(kv["objectsCount"])
-	addr, _ := strconv.Atoi(kv["address"])
-	t, err := adHocTag(kv["type"], fc, count, addr)
+	// The pattern checked the grammar and the numbers.
+	p := rpcparams.Parse(s, "value")
+	value, _ := p.Get("value")
+	fc, _ := p.Int("functionCode", 0)
+	count, _ := p.Int("objectsCount", 0)
+	addr, _ := p.Int("address", 0)
+	typ, _ := p.Get("type")
+	t, err := adHocTag(typ, int(fc), int(count), int(addr))
 	if err != nil {
 		return errorReply(err.Error()), nil
 	}

@@ -72,7 +72,7 @@ func reply(t *testing.T, v any) string {
 func TestPymodbusWrites(t *testing.T) {
 	for _, o := range orders {
 		t.Run(o[0]+"-"+o[1], func(t *testing.T) {
-			port := freePort(t)
+			port := drivertest.FreePort(t)
 			p := startPymodbus(t, "tcp", "127.0.0.1", port, cfgMap{"units": []int{1}})
 			c := newConnector(t, writeSetup(port, o[0], o[1]))
 			drivertest.Run(t, c, drivertest.NewSink())
@@ -130,7 +130,7 @@ func TestPymodbusWrites(t *testing.T) {
 // RPC reply shapes and the reserved get/set grammar of upstream, and
 // connector RPCs.
 func TestPymodbusRPC(t *testing.T) {
-	port := freePort(t)
+	port := drivertest.FreePort(t)
 	p := startPymodbus(t, "tcp", "127.0.0.1", port, cfgMap{"units": []int{1, 2}})
 	c := newConnector(t, writeSetup(port, "BIG", "BIG"))
 	drivertest.Run(t, c, drivertest.NewSink())

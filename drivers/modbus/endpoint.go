@@ -1,12 +1,10 @@
 package modbus
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/tlsconf"
+
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,7 +55,7 @@ func (c *compiler) link(path string, cc *connConfig, server bool) (linkSpec, err
 		}
 		l.addr = netJoin(host, port)
 		if cc.TLS != nil && typ == "tcp" && !server {
-			cfg, err := c.tlsClient(path+".tls", cc.TLS)
+			cfg, err := c.tlsClient(path+".tls", host, cc.TLS)
 			if err != nil {
 				return l, err
 			}
@@ -141,53 +139,19 @@ func (c *compiler) file(name string) string {
 	return filepath.Join(c.configDir, name)
 }
 
-// tlsClient builds the client TLS configuration. As upstream (pymodbus'
-// generate_ssl), the server certificate is not verified; a client
-// certificate is presented when certfile is set.
-func (c *compiler) tlsClient(path string, t *tlsConfig) (*tls.Config, error) {
-	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12} //nolint:gosec // upstream behaviour, documented
-	if t.Certfile != "" {
-		cert, err := loadKeyPair(c.file(t.Certfile), c.file(t.Keyfile), t.Password)
-		if err != nil {
-			return nil, c.errorf(path+".certfile", "%v", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+// tlsClient builds the client TLS configuration. Unlike upstream
+// (pymodbus' generate_ssl, which never checks the server), the server's
+// certificate is verified against cafile, or the system roots without
+// one; "insecure": true restores upstream's unchecked connection.
+// certfile/keyfile present a client certificate, password decrypts a
+// legacy encrypted PEM key.
+func (c *compiler) tlsClient(path, host string, t *tlsConfig) (*tls.Config, error) {
+	o := tlsconf.Options{CAFile: t.Cafile, CertFile: t.Certfile, KeyFile: t.Keyfile, KeyPassword: t.Password,
+		ServerName: host, Insecure: t.Insecure, Dir: c.configDir}
+	o.Labels.CA, o.Labels.Cert, o.Labels.Key = "cafile", "certfile", "keyfile"
+	cfg, err := o.Client()
+	if err != nil {
+		return nil, c.errorf(path, "%v", err)
 	}
 	return cfg, nil
-}
-
-// loadKeyPair reads a certificate and its key (from keyfile, or from the
-// certificate file when keyfile is empty). A password decrypts a legacy
-// encrypted PEM key.
-func loadKeyPair(certFile, keyFile, password string) (tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyPEM := certPEM
-	if keyFile != "" {
-		if keyPEM, err = os.ReadFile(keyFile); err != nil {
-			return tls.Certificate{}, err
-		}
-	}
-	if password != "" {
-		rest := keyPEM
-		for {
-			var blk *pem.Block
-			blk, rest = pem.Decode(rest)
-			if blk == nil {
-				break
-			}
-			//lint:ignore SA1019 legacy encrypted keys are what upstream's password option is for
-			if x509.IsEncryptedPEMBlock(blk) { //nolint:staticcheck
-				der, err := x509.DecryptPEMBlock(blk, []byte(password)) //nolint:staticcheck
-				if err != nil {
-					return tls.Certificate{}, fmt.Errorf("decrypt key: %w", err)
-				}
-				keyPEM = pem.EncodeToMemory(&pem.Block{Type: blk.Type, Bytes: der})
-				break
-			}
-		}
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
 }

@@ -59,7 +59,7 @@ func libmodbusChecks(t *testing.T, p *cPeer, c *Connector, sink *drivertest.Sink
 	ctx := context.Background()
 	expect := func(what, want string) {
 		t.Helper()
-		l := p.line(10*time.Second, func(l string) bool { return strings.HasPrefix(l, "W ") })
+		l := p.Line(10*time.Second, func(l string) bool { return strings.HasPrefix(l, "W ") })
 		if l != want {
 			t.Errorf("%s: slave saw %q, want %q", what, l, want)
 		}
@@ -159,7 +159,7 @@ func TestSlaveDisappearsAndReturns(t *testing.T) {
 	if got := sink.Connects(); !slices.Equal(got, []string{"L"}) {
 		t.Fatalf("connects %v", got)
 	}
-	p.kill()
+	p.Kill()
 	waitFor(t, 15*time.Second, "disconnect", func() bool { return len(sink.Disconnects()) == 1 })
 	sink.Reset()
 	startLibmodbus(t, "tcp", fmt.Sprint(port))
@@ -171,7 +171,7 @@ func TestSlaveDisappearsAndReturns(t *testing.T) {
 
 // A device that never answers is reported offline once; nothing is sent.
 func TestUnreachableDevice(t *testing.T) {
-	port := freePort(t)
+	port := drivertest.FreePort(t)
 	c := newConnector(t, cfgMap{"master": cfgMap{"slaves": []any{lmbDevice(cfgMap{"host": "127.0.0.1", "port": port, "type": "tcp", "method": "socket"})}}})
 	sink := drivertest.NewSink()
 	drivertest.Run(t, c, sink)

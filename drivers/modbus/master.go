@@ -63,7 +63,7 @@ func (m *master) connectLocked(ctx context.Context, timeout time.Duration) error
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", m.spec.addr, err)
 	}
-	m.log.Info("modbus: connected", "to", m.spec.addr, "framing", m.spec.framing.String())
+	m.log.Info("connected", "to", m.spec.addr, "framing", m.spec.framing.String())
 	m.l = l
 	return nil
 }
@@ -76,7 +76,7 @@ func (m *master) closeLocked(why error) {
 	_ = m.l.Close()
 	m.l = nil
 	if why != nil {
-		m.log.Info("modbus: connection closed", "to", m.spec.addr, "reason", why)
+		m.log.Info("connection closed", "to", m.spec.addr, "reason", why)
 	}
 }
 
@@ -137,7 +137,7 @@ func (m *master) exchange(ctx context.Context, unit byte, pdu []byte, o reqOpts,
 		if !retry || attempt >= o.retries {
 			return err
 		}
-		m.log.Debug("modbus: retrying", "to", m.spec.addr, "unit", unit, "attempt", attempt+1, "err", err)
+		m.log.Debug("retrying", "to", m.spec.addr, "unit", unit, "attempt", attempt+1, "err", err)
 	}
 }
 

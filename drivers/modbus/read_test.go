@@ -157,7 +157,7 @@ func show(v any) string {
 // Every type in every byte/word order, written by pymodbus' payload
 // builder, over TCP; neighbouring tags are read in one request.
 func TestPymodbusTCPTypes(t *testing.T) {
-	port := freePort(t)
+	port := drivertest.FreePort(t)
 	layout, slaves := typesSetup(cfgMap{"host": "127.0.0.1", "port": port, "type": "tcp", "method": "socket"})
 	startPymodbus(t, "tcp", "127.0.0.1", port, layout)
 	c := newConnector(t, cfgMap{"master": cfgMap{"slaves": slaves}})
@@ -187,7 +187,7 @@ func TestPymodbusTCPTypes(t *testing.T) {
 func TestPymodbusUDPAndRTUOverTCP(t *testing.T) {
 	for _, mode := range []string{"udp", "rtutcp"} {
 		t.Run(mode, func(t *testing.T) {
-			port := freePort(t)
+			port := drivertest.FreePort(t)
 			conn := cfgMap{"host": "127.0.0.1", "port": port, "type": "tcp", "method": "rtu"}
 			if mode == "udp" {
 				conn = cfgMap{"host": "127.0.0.1", "port": port, "type": "udp", "method": "socket"}

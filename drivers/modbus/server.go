@@ -1,6 +1,9 @@
 package modbus
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/tlsconf"
+
 	"context"
 	"crypto/tls"
 	"errors"
@@ -43,11 +46,11 @@ func (c *compiler) server(s *serverConfig) (*serverDef, *slaveDef, error) {
 		if s.Security == nil || s.Security.Certfile == "" {
 			return nil, nil, c.errorf(path+".security.certfile", "required to serve TLS")
 		}
-		cert, err := loadKeyPair(c.file(s.Security.Certfile), c.file(s.Security.Keyfile), s.Security.Password)
+		cfg, err := tlsconf.Options{CertFile: s.Security.Certfile, KeyFile: s.Security.Keyfile, KeyPassword: s.Security.Password, Dir: c.configDir}.Server()
 		if err != nil {
 			return nil, nil, c.errorf(path+".security.certfile", "%v", err)
 		}
-		srv.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		srv.tls = cfg
 	}
 	if s.UnitID != nil {
 		if *s.UnitID < 0 || *s.UnitID > 255 {
@@ -213,51 +216,52 @@ func (c *compiler) initValue(path string, tc *tagConfig, table int, o binary.Ord
 // start serves the slave section's data until ctx ends; wait waits for
 // the server to stop. The listener is opened before start returns, so a
 // bind error is reported at once.
-func (s *serverDef) start(ctx context.Context, log *slog.Logger) (wait func(), err error) {
-	var wg sync.WaitGroup
+func (s *serverDef) start(ctx context.Context, g *kit.Group, log *slog.Logger) error {
 	switch s.listen.network {
 	case "tcp":
 		var lc net.ListenConfig
 		ln, err := lc.Listen(ctx, "tcp", s.listen.addr)
 		if err != nil {
-			return nil, fmt.Errorf("slave section: listen %s: %w", s.listen.addr, err)
+			return fmt.Errorf("slave section: listen %s: %w", s.listen.addr, err)
 		}
 		if s.tls != nil {
 			ln = tls.NewListener(ln, s.tls)
 		}
-		log.Info("modbus: serving", "tcp", ln.Addr().String(), "framing", s.listen.framing.String(), "tls", s.tls != nil)
+		log.Info("serving", "tcp", ln.Addr().String(), "framing", s.listen.framing.String(), "tls", s.tls != nil)
 		s.setAddr(ln.Addr().String())
-		wg.Go(func() { s.acceptLoop(ctx, ln, log) })
+		g.Go("modbus slave accept", func() error { s.acceptLoop(ctx, g, ln, log); return nil })
 	case "udp":
 		var lc net.ListenConfig
 		pc, err := lc.ListenPacket(ctx, "udp", s.listen.addr)
 		if err != nil {
-			return nil, fmt.Errorf("slave section: listen udp %s: %w", s.listen.addr, err)
+			return fmt.Errorf("slave section: listen udp %s: %w", s.listen.addr, err)
 		}
-		log.Info("modbus: serving", "udp", pc.LocalAddr().String(), "framing", s.listen.framing.String())
+		log.Info("serving", "udp", pc.LocalAddr().String(), "framing", s.listen.framing.String())
 		s.setAddr(pc.LocalAddr().String())
 		stop := context.AfterFunc(ctx, func() { _ = pc.Close() })
-		wg.Go(func() {
+		g.Go("modbus slave udp", func() error {
 			defer stop()
 			defer pc.Close()
 			s.serveUDP(pc)
+			return nil
 		})
 	case "serial":
 		port, err := openSerial(s.listen.addr, s.listen.serial)
 		if err != nil {
-			return nil, fmt.Errorf("slave section: %w", err)
+			return fmt.Errorf("slave section: %w", err)
 		}
-		log.Info("modbus: serving", "serial", s.listen.addr, "framing", s.listen.framing.String())
+		log.Info("serving", "serial", s.listen.addr, "framing", s.listen.framing.String())
 		stop := context.AfterFunc(ctx, func() { _ = port.Close() })
-		wg.Go(func() {
+		g.Go("modbus slave serial", func() error {
 			defer stop()
 			defer port.Close()
 			s.serveSerial(ctx, port, log)
+			return nil
 		})
 	default:
-		return nil, fmt.Errorf("slave section: cannot serve on %q", s.listen.network)
+		return fmt.Errorf("slave section: cannot serve on %q", s.listen.network)
 	}
-	return wg.Wait, nil
+	return nil
 }
 
 func (s *serverDef) setAddr(a string) { s.bound.Store(a) }
@@ -268,12 +272,10 @@ func (s *serverDef) addr() string {
 	return a
 }
 
-func (s *serverDef) acceptLoop(ctx context.Context, ln net.Listener, log *slog.Logger) {
+func (s *serverDef) acceptLoop(ctx context.Context, g *kit.Group, ln net.Listener, log *slog.Logger) {
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
 	defer ln.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	sem := make(chan struct{}, s.maxConn)
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
@@ -294,7 +296,7 @@ func (s *serverDef) acceptLoop(ctx context.Context, ln net.Listener, log *slog.L
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			log.Warn("modbus: accept", "err", err)
+			log.Warn("accept", "err", err)
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -304,14 +306,14 @@ func (s *serverDef) acceptLoop(ctx context.Context, ln net.Listener, log *slog.L
 		select {
 		case sem <- struct{}{}:
 		default:
-			log.Warn("modbus: too many connections, refusing", "from", c.RemoteAddr().String(), "max", s.maxConn)
+			log.Warn("too many connections, refusing", "from", c.RemoteAddr().String(), "max", s.maxConn)
 			_ = c.Close()
 			continue
 		}
 		mu.Lock()
 		conns[c] = true
 		mu.Unlock()
-		wg.Go(func() {
+		g.Go("modbus slave connection", func() error {
 			defer func() {
 				_ = c.Close()
 				mu.Lock()
@@ -320,6 +322,7 @@ func (s *serverDef) acceptLoop(ctx context.Context, ln net.Listener, log *slog.L
 				<-sem
 			}()
 			s.serveConn(c, log)
+			return nil
 		})
 	}
 }
@@ -339,7 +342,7 @@ func (s *serverDef) serveConn(c net.Conn, log *slog.Logger) {
 			}
 			n, err := mb.MBAPLen(rbuf[:])
 			if err != nil {
-				log.Debug("modbus: bad frame, closing", "from", c.RemoteAddr().String(), "err", err)
+				log.Debug("bad frame, closing", "from", c.RemoteAddr().String(), "err", err)
 				return
 			}
 			if _, err := io.ReadFull(c, rbuf[mb.MBAPHeaderLen:n]); err != nil {
@@ -446,7 +449,7 @@ func (s *serverDef) serveSerial(ctx context.Context, port *serialStream, log *sl
 			if isClosed(err) {
 				return
 			}
-			log.Debug("modbus: serial write", "err", err)
+			log.Debug("serial write", "err", err)
 		}
 	}
 }

@@ -55,7 +55,7 @@ var mbpollValue = regexp.MustCompile(`(?m)^\[(\d+)\]:\s+(-?\d+)`)
 // number (1-based, as mbpoll counts).
 func mbpoll(t *testing.T, args ...string) map[int]int {
 	t.Helper()
-	out, err := exec.Command(requireTool(t, "mbpoll"), args...).CombinedOutput()
+	out, err := exec.Command(drivertest.RequireTool(t, "mbpoll"), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mbpoll %v: %v\n%s", args, err, out)
 	}

@@ -62,13 +62,23 @@ func tlsDevice(port int, tlsObj cfgMap) cfgMap {
 func TestTLS(t *testing.T) {
 	certFile, keyFile := selfSigned(t)
 	t.Run("pymodbus", func(t *testing.T) {
-		port := freePort(t)
+		port := drivertest.FreePort(t)
 		startPymodbus(t, "tls", "127.0.0.1", port, cfgMap{"units": []int{1}, "certfile": certFile, "keyfile": keyFile,
 			"values": []any{cfgMap{"table": "hr", "address": 2, "type": "32float", "value": 6.25, "byteorder": "BIG", "wordorder": "BIG"}}})
-		c := newConnector(t, tlsDevice(port, cfgMap{}))
-		sink := drivertest.NewSink()
-		drivertest.Run(t, c, sink)
-		waitDev(t, sink, "T", "v", false, 6.25)
+		for _, tlsObj := range []cfgMap{{"cafile": certFile}, {"insecure": true}} {
+			c := newConnector(t, tlsDevice(port, tlsObj))
+			sink := drivertest.NewSink()
+			drivertest.Run(t, c, sink)
+			waitDev(t, sink, "T", "v", false, 6.25)
+		}
+	})
+	t.Run("verified by default", func(t *testing.T) {
+		c := newConnector(t, tlsDevice(drivertest.FreePort(t), cfgMap{}))
+		for _, m := range c.masters {
+			if m.spec.tls == nil || m.spec.tls.InsecureSkipVerify || m.spec.tls.ServerName != "127.0.0.1" {
+				t.Fatalf("TLS without cafile must verify the server against the system roots: %+v", m.spec.tls)
+			}
+		}
 	})
 	t.Run("slave section", func(t *testing.T) {
 		s := newConnector(t, cfgMap{"slave": cfgMap{"type": "tls", "host": "127.0.0.1", "port": 0, "method": "tls",
@@ -81,7 +91,7 @@ func TestTLS(t *testing.T) {
 		for _, ch := range port {
 			p = 10*p + int(ch-'0')
 		}
-		c := newConnector(t, tlsDevice(p, cfgMap{"certfile": certFile, "keyfile": keyFile}))
+		c := newConnector(t, tlsDevice(p, cfgMap{"certfile": certFile, "keyfile": keyFile, "cafile": certFile}))
 		sink := drivertest.NewSink()
 		drivertest.Run(t, c, sink)
 		waitDev(t, sink, "T", "v", false, -0.5)

@@ -96,7 +96,7 @@ func (c *Connector) send(ctx context.Context, sink connector.Sink, b *batch) err
 	case errors.Is(err, connector.ErrStorageFull):
 		c.dropped += b.n
 		if time.Since(c.lastDropLog) > 10*time.Second {
-			c.log.Warn("opcua: event storage full, dropping data", "datapoints", c.dropped)
+			c.log.Warn("event storage full, dropping data", "datapoints", c.dropped)
 			c.lastDropLog, c.dropped = time.Now(), 0
 		}
 		return nil
@@ -189,7 +189,7 @@ func (c *Connector) subscribe(ctx context.Context, s *session) (*subscriber, err
 	if res, err := sub.Monitor(mctx, ua.TimestampsToReturnNeither, req); err != nil {
 		return nil, fmt.Errorf("monitor server clock: %w", err)
 	} else if len(res.Results) == 1 && isBad(res.Results[0].StatusCode) {
-		c.log.Debug("opcua: server clock not monitorable, no heartbeat", "status", statusName(res.Results[0].StatusCode))
+		c.log.Debug("server clock not monitorable, no heartbeat", "status", statusName(res.Results[0].StatusCode))
 	}
 	return sb, nil
 }
@@ -266,17 +266,17 @@ func (c *Connector) sync(ctx context.Context, s *session, sb *subscriber, devs [
 			if isBad(r.StatusCode) {
 				complete = false
 				failed[statusName(r.StatusCode)]++
-				c.log.Debug("opcua: node not monitored", "node", it.node.String(), "status", statusName(r.StatusCode))
+				c.log.Debug("node not monitored", "node", it.node.String(), "status", statusName(r.StatusCode))
 				continue
 			}
 			it.monID = r.MonitoredItemID
 		}
 	}
 	if len(failed) > 0 {
-		c.log.Warn("opcua: some nodes could not be monitored, retrying on the next scan", "reasons", failed)
+		c.log.Warn("some nodes could not be monitored, retrying on the next scan", "reasons", failed)
 	}
 	if len(create) > 0 {
-		c.log.Info("opcua: monitoring nodes", "new", len(create)-sumCounts(failed), "total", len(sb.items))
+		c.log.Info("monitoring nodes", "new", len(create)-sumCounts(failed), "total", len(sb.items))
 	}
 	return complete, nil
 }

@@ -78,7 +78,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	for {
 		s, err := c.dial(ctx)
 		if err == nil {
-			c.log.Info("opcua: connected", "url", c.cfg.url, "policy", c.cfg.policy, "mode", c.cfg.mode)
+			c.log.Info("connected", "url", c.cfg.url, "policy", c.cfg.policy, "mode", c.cfg.mode)
 			c.setSession(s)
 			var up bool
 			up, err = c.serve(ctx, s, sink)
@@ -95,12 +95,12 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 			if errors.Is(err, connector.ErrStopping) {
 				return err
 			}
-			c.log.Warn("opcua: session ended, reconnecting", "err", err, "in", delay)
+			c.log.Warn("session ended, reconnecting", "err", err, "in", delay)
 		} else {
 			if ctx.Err() != nil {
 				return nil
 			}
-			c.log.Warn("opcua: cannot connect", "url", c.cfg.url, "err", err, "retry_in", delay)
+			c.log.Warn("cannot connect", "url", c.cfg.url, "err", err, "retry_in", delay)
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -307,6 +307,6 @@ func (c *Connector) checkWatchdog(sb *subscriber) error {
 
 func (c *Connector) logDevices(devs []*device) {
 	for _, d := range devs {
-		c.log.Info("opcua: device", "device", d.name, "profile", d.profile, "node", d.node.String(), "datapoints", len(d.points)+len(d.consts), "missing", d.missing)
+		c.log.Info("device", "device", d.name, "profile", d.profile, "node", d.node.String(), "datapoints", len(d.points)+len(d.consts), "missing", d.missing)
 	}
 }

@@ -43,7 +43,7 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 	for _, k := range keys {
 		r, ok := d.m.updates[k]
 		if !ok {
-			c.log.Debug("opcua: attribute not in attributes_updates, ignored", "device", device, "key", k)
+			c.log.Debug("attribute not in attributes_updates, ignored", "device", device, "key", k)
 			continue
 		}
 		if s == nil {
@@ -64,7 +64,7 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 			errs = append(errs, fmt.Errorf("opcua: device %s: write %s: %w", device, k, err))
 			continue
 		}
-		c.log.Debug("opcua: attribute written", "device", device, "key", k)
+		c.log.Debug("attribute written", "device", device, "key", k)
 	}
 	return errors.Join(errs...)
 }
@@ -88,7 +88,7 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 		}
 		v, err := c.reserved(ctx, s, d, method, params)
 		if err != nil {
-			c.log.Warn("opcua: rpc failed", "device", d.name, "method", req.Method, "err", err)
+			c.log.Warn("rpc failed", "device", d.name, "method", req.Method, "err", err)
 			return errResult(err.Error()), nil
 		}
 		return map[string]any{"result": map[string]any{"value": v}}, nil
@@ -106,7 +106,7 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	}
 	out, err := c.call(ctx, s, d, spec, args)
 	if err != nil {
-		c.log.Warn("opcua: method call failed", "device", d.name, "method", req.Method, "err", err)
+		c.log.Warn("method call failed", "device", d.name, "method", req.Method, "err", err)
 		return errResult(err.Error()), nil
 	}
 	return map[string]any{"result": map[string]any{"result": out}}, nil

@@ -44,7 +44,7 @@ func (c *Connector) scan(ctx context.Context, s *session, loud bool) (devs []*de
 			if !errors.Is(err, errNotFound) && ctx.Err() == nil && !isBadNodeStatus(err) {
 				return nil, false, err
 			}
-			logf("opcua: no device node for mapping", "mapping", m.index, "pattern", m.pattern.String(), "err", err)
+			logf("no device node for mapping", "mapping", m.index, "pattern", m.pattern.String(), "err", err)
 			complete = false
 			continue
 		}
@@ -55,7 +55,7 @@ func (c *Connector) scan(ctx context.Context, s *session, loud bool) (devs []*de
 				complete = false
 			}
 			if seen[name] {
-				logf("opcua: two device nodes give the same device name; keeping the first", "device", name, "node", base.String())
+				logf("two device nodes give the same device name; keeping the first", "device", name, "node", base.String())
 				continue
 			}
 			seen[name] = true
@@ -70,7 +70,7 @@ func (c *Connector) scan(ctx context.Context, s *session, loud bool) (devs []*de
 					if !errors.Is(err, errNotFound) && ctx.Err() == nil && !isBadNodeStatus(err) {
 						return nil, false, err
 					}
-					logf("opcua: datapoint node not found", "device", name, "key", p.key, "path", p.ref.String(), "err", err)
+					logf("datapoint node not found", "device", name, "key", p.key, "path", p.ref.String(), "err", err)
 					d.missing++
 					complete = false
 					continue
@@ -78,7 +78,7 @@ func (c *Connector) scan(ctx context.Context, s *session, loud bool) (devs []*de
 				d.points = append(d.points, &boundPoint{dev: d, spec: p, node: node})
 			}
 			if c.cfg.showMap {
-				c.log.Info("opcua: device", "device", name, "profile", profile, "node", base.String(), "datapoints", len(d.points), "missing", d.missing)
+				c.log.Info("device", "device", name, "profile", profile, "node", base.String(), "datapoints", len(d.points), "missing", d.missing)
 			}
 			devs = append(devs, d)
 		}
@@ -120,13 +120,13 @@ func (c *Connector) expand(ctx context.Context, s *session, expr string, base *u
 		}
 		node, err := s.resolveOne(ctx, r, base)
 		if err != nil {
-			c.log.Debug("opcua: name placeholder not resolved", "placeholder", m, "err", err)
+			c.log.Debug("name placeholder not resolved", "placeholder", m, "err", err)
 			ok = false
 			return m
 		}
 		v, err := s.readValue(ctx, node)
 		if err != nil || v == nil {
-			c.log.Debug("opcua: name placeholder not readable", "placeholder", m, "err", err)
+			c.log.Debug("name placeholder not readable", "placeholder", m, "err", err)
 			ok = false
 			return m
 		}

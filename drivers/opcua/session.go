@@ -134,7 +134,7 @@ func (s *session) readLimits(ctx context.Context, cfg *settings) {
 		TimestampsToReturn: ua.TimestampsToReturnNeither,
 	})
 	if err != nil || len(res.Results) != 2 {
-		s.log.Debug("opcua: server operation limits not readable, using defaults", "err", err)
+		s.log.Debug("server operation limits not readable, using defaults", "err", err)
 		return
 	}
 	if v, ok := uintValue(res.Results[0]); ok && v > 0 {
@@ -143,7 +143,7 @@ func (s *session) readLimits(ctx context.Context, cfg *settings) {
 	if v, ok := uintValue(res.Results[1]); ok && v > 0 {
 		s.maxMonitor = int(min(v, uint64(cfg.subBatch)))
 	}
-	s.log.Debug("opcua: server limits", "maxNodesPerRead", s.maxRead, "maxMonitoredItemsPerCall", s.maxMonitor)
+	s.log.Debug("server limits", "maxNodesPerRead", s.maxRead, "maxMonitoredItemsPerCall", s.maxMonitor)
 }
 
 func uintValue(dv *ua.DataValue) (uint64, bool) {

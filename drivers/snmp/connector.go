@@ -61,7 +61,7 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snmp connector %q: %w", name, err)
 	}
-	warn := func(w error) { log.Warn("snmp: " + w.Error()) }
+	warn := func(w error) { log.Warn("" + w.Error()) }
 	for _, w := range warns {
 		warn(w)
 	}
@@ -101,7 +101,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	if c.plan.traps != nil {
 		wg.Go(func() { c.receiveTraps(ctx, sink) })
 	}
-	c.log.Info("snmp: started", "devices", len(c.plan.devices), "workers", min(c.plan.workers, polled),
+	c.log.Info("started", "devices", len(c.plan.devices), "workers", min(c.plan.workers, polled),
 		"traps", c.plan.traps != nil)
 	if polled > 0 {
 		c.schedule(ctx, jobs, done)
@@ -170,7 +170,7 @@ func (c *Connector) worker(ctx context.Context, sink connector.Sink, jobs <-chan
 			if w.eng == nil {
 				e, err := getEngine()
 				if err != nil {
-					c.log.Error("snmp: worker", "err", err)
+					c.log.Error("worker", "err", err)
 					done <- d
 					continue
 				}
@@ -222,11 +222,11 @@ func (c *Connector) setUp(ctx context.Context, sink connector.Sink, d *device, u
 	switch {
 	case up && n == 1:
 		if err := sink.Connect(ctx, d.name, d.typ); err != nil {
-			c.log.Debug("snmp: connect not announced", "device", d.name, "err", err)
+			c.log.Debug("connect not announced", "device", d.name, "err", err)
 		}
 	case !up && n == 0:
 		if err := sink.Disconnect(ctx, d.name); err != nil {
-			c.log.Debug("snmp: disconnect not announced", "device", d.name, "err", err)
+			c.log.Debug("disconnect not announced", "device", d.name, "err", err)
 		}
 	}
 }

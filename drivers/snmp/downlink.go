@@ -78,11 +78,11 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 				errs = append(errs, fmt.Errorf("snmp: device %s: attribute %s: %s: %w", d.name, k, w.op.method, err))
 				continue
 			}
-			c.log.Debug("snmp: attribute written", "device", d.name, "key", k, "method", w.op.method)
+			c.log.Debug("attribute written", "device", d.name, "key", k, "method", w.op.method)
 		}
 	}
 	if !matched {
-		c.log.Debug("snmp: no attributeUpdateRequests entry matches", "device", d.name, "keys", keys)
+		c.log.Debug("no attributeUpdateRequests entry matches", "device", d.name, "keys", keys)
 	}
 	return errors.Join(errs...)
 }

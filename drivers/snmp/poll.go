@@ -46,14 +46,14 @@ func (c *Connector) poll(ctx context.Context, sink connector.Sink, w *worker, d 
 		d.forget() // rediscover (SNMPv3 engine) once it is back
 		d.up = false
 		if d.failures == 1 {
-			c.log.Warn("snmp: agent does not answer", "device", d.name, "ip", d.host, "port", d.port, "err", err)
+			c.log.Warn("agent does not answer", "device", d.name, "ip", d.host, "port", d.port, "err", err)
 		} else {
-			c.log.Debug("snmp: agent still does not answer", "device", d.name, "failures", d.failures, "err", err)
+			c.log.Debug("agent still does not answer", "device", d.name, "failures", d.failures, "err", err)
 		}
 		d.next = time.Now().Add(backoff(d.period, d.failures))
 	default:
 		if d.failures > 0 {
-			c.log.Info("snmp: agent answers again", "device", d.name, "after", d.failures)
+			c.log.Info("agent answers again", "device", d.name, "after", d.failures)
 		}
 		d.failures = 0
 		if len(data.Attributes)+len(data.Telemetry) > 0 {
@@ -84,7 +84,7 @@ func (c *Connector) poll(ctx context.Context, sink connector.Sink, w *worker, d 
 		if errors.Is(err, connector.ErrStorageFull) || errors.Is(err, connector.ErrStopping) || ctx.Err() != nil {
 			lvl = c.log.Debug
 		}
-		lvl("snmp: data dropped", "device", d.name, "err", err)
+		lvl("data dropped", "device", d.name, "err", err)
 	}
 }
 
@@ -119,7 +119,7 @@ func (c *Connector) collect(ctx context.Context, w *worker, d *device) (connecto
 		}
 		if _, had := d.errs[it.key]; had {
 			delete(d.errs, it.key)
-			c.log.Info("snmp: datapoint readable again", "device", d.name, "key", it.key)
+			c.log.Info("datapoint readable again", "device", d.name, "key", it.key)
 		}
 		if it.attr {
 			data.Attributes = append(data.Attributes, connector.Point{Key: it.key, Value: v, Report: it.report})
@@ -147,11 +147,11 @@ func (c *Connector) collect(ctx context.Context, w *worker, d *device) (connecto
 func (c *Connector) itemError(d *device, it *item, err error) {
 	msg := err.Error()
 	if d.errs[it.key] == msg {
-		c.log.Debug("snmp: datapoint not read", "device", d.name, "key", it.key, "err", msg)
+		c.log.Debug("datapoint not read", "device", d.name, "key", it.key, "err", msg)
 		return
 	}
 	d.errs[it.key] = msg
-	c.log.Warn("snmp: datapoint not read", "device", d.name, "key", it.key, "method", it.op.method, "err", msg)
+	c.log.Warn("datapoint not read", "device", d.name, "key", it.key, "method", it.op.method, "err", msg)
 }
 
 // convert hands a poll's values to the device's custom converter as one
@@ -172,6 +172,6 @@ func (c *Connector) convert(d *device, data connector.Data) []connector.Data {
 			return out
 		}
 	}
-	c.log.Warn("snmp: converter failed, data dropped", "device", d.name, "err", err)
+	c.log.Warn("converter failed, data dropped", "device", d.name, "err", err)
 	return nil
 }

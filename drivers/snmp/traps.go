@@ -58,7 +58,7 @@ func (c *Connector) receiveTraps(ctx context.Context, sink connector.Sink) {
 			select {
 			case d := <-queue:
 				if err := sink.Send(ctx, []connector.Data{d}); err != nil && ctx.Err() == nil {
-					c.log.Warn("snmp: trap data dropped", "device", d.Device, "err", err)
+					c.log.Warn("trap data dropped", "device", d.Device, "err", err)
 				}
 			case <-ctx.Done():
 				return
@@ -74,7 +74,7 @@ func (c *Connector) receiveTraps(ctx context.Context, sink connector.Sink) {
 		if ctx.Err() != nil {
 			return
 		}
-		c.log.Error("snmp: trap receiver failed", "address", t.address, "err", err, "retry_in", delay)
+		c.log.Error("trap receiver failed", "address", t.address, "err", err, "retry_in", delay)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -100,7 +100,7 @@ func (c *Connector) listenTraps(ctx context.Context, engineID string, boots uint
 		return err
 	}
 	c.trapAddr.Store(pc.LocalAddr().String())
-	c.log.Info("snmp: receiving traps", "address", pc.LocalAddr().String())
+	c.log.Info("receiving traps", "address", pc.LocalAddr().String())
 
 	buf := make([]byte, 65536)
 	for {
@@ -182,7 +182,7 @@ func (c *Connector) trapEngine() (string, uint32) {
 			err = os.Rename(tmp, path)
 		}
 		if err != nil {
-			c.log.Warn("snmp: cannot keep the SNMPv3 engine boot count", "file", path, "err", err)
+			c.log.Warn("cannot keep the SNMPv3 engine boot count", "file", path, "err", err)
 		}
 	}
 	return id, st.Boots
@@ -203,7 +203,7 @@ func (r *trapReceiver) decode(msg []byte) (pkt *gosnmp.SnmpPacket, err error) {
 func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
 	pkt, err := r.decode(msg)
 	if err != nil {
-		r.c.log.Debug("snmp: notification dropped", "from", from.String(), "err", err)
+		r.c.log.Debug("notification dropped", "from", from.String(), "err", err)
 		return
 	}
 	if pkt.Version == gosnmp.Version3 {
@@ -217,13 +217,13 @@ func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
 			return
 		}
 	} else if cs := r.c.plan.traps.communities; cs != nil && !cs[pkt.Community] {
-		r.c.log.Debug("snmp: notification with unknown community dropped", "from", from.String())
+		r.c.log.Debug("notification with unknown community dropped", "from", from.String())
 		return
 	}
 	switch pkt.PDUType {
 	case gosnmp.Trap, gosnmp.SNMPv2Trap, gosnmp.InformRequest:
 	default:
-		r.c.log.Debug("snmp: unexpected PDU on the trap port", "from", from.String(), "pdu", pkt.PDUType.String())
+		r.c.log.Debug("unexpected PDU on the trap port", "from", from.String(), "pdu", pkt.PDUType.String())
 		return
 	}
 	src, _ := netip.AddrFromSlice(from.IP)
@@ -234,7 +234,7 @@ func (r *trapReceiver) handle(msg []byte, from *net.UDPAddr) {
 		default:
 			queued = false
 			if n := r.dropped.Add(1); n%100 == 1 {
-				r.c.log.Warn("snmp: trap queue full, notifications dropped", "dropped", n)
+				r.c.log.Warn("trap queue full, notifications dropped", "dropped", n)
 			}
 		}
 	}
@@ -288,11 +288,11 @@ func (r *trapReceiver) ack(pkt *gosnmp.SnmpPacket, to *net.UDPAddr) {
 func (r *trapReceiver) send(p *gosnmp.SnmpPacket, to *net.UDPAddr) {
 	b, err := p.MarshalMsg()
 	if err != nil {
-		r.c.log.Debug("snmp: cannot encode notification answer", "to", to.String(), "err", err)
+		r.c.log.Debug("cannot encode notification answer", "to", to.String(), "err", err)
 		return
 	}
 	if _, err := r.pc.WriteTo(b, to); err != nil {
-		r.c.log.Debug("snmp: cannot send notification answer", "to", to.String(), "err", err)
+		r.c.log.Debug("cannot send notification answer", "to", to.String(), "err", err)
 	}
 }
 
@@ -336,7 +336,7 @@ func (c *Connector) trapData(pkt *gosnmp.SnmpPacket, src netip.Addr) []connector
 		}
 	}
 	if len(out) == 0 {
-		c.log.Debug("snmp: notification matches no device", "from", src.String(), "pdu", pkt.PDUType.String())
+		c.log.Debug("notification matches no device", "from", src.String(), "pdu", pkt.PDUType.String())
 	}
 	return out
 }
