@@ -48,19 +48,27 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
 	c.running.Store(true)
 	defer c.running.Store(false)
-	p := backoff.Policy{Min: c.s.restartMin, Max: c.s.restartMax, ResetAfter: time.Minute}
-	backoff.Retry(ctx, p, func(ctx context.Context) error {
+	b := backoff.Policy{Min: c.s.restartMin, Max: c.s.restartMax}.New()
+	for {
+		start := time.Now()
 		err := c.runOnce(ctx, sink)
 		if ctx.Err() != nil {
 			return nil
 		}
-		c.env.Log.Warn("program ended; restarting", "err", err)
-		if err == nil {
-			err = errors.New("program ended")
+		// A panic in one of our goroutines is a bug on our side: the
+		// supervisor restarts the whole connector.
+		var pe *kit.PanicError
+		if errors.As(err, &pe) {
+			return err
 		}
-		return err
-	})
-	return nil
+		if time.Since(start) >= time.Minute {
+			b.Reset()
+		}
+		c.env.Log.Warn("program ended; restarting", "err", err)
+		if b.Wait(ctx) != nil {
+			return nil
+		}
+	}
 }
 
 var errStopped = errors.New("the exec connector is not running")

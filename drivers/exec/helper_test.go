@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 
 type hmsg = map[string]any
 
+var helpers = map[string]func(send func(hmsg), recv func() hmsg){}
+
 func helper(mode string) {
 	out := bufio.NewWriter(os.Stdout)
 	send := func(m hmsg) {
@@ -43,6 +45,10 @@ func helper(mode string) {
 		var m hmsg
 		json.Unmarshal(in.Bytes(), &m)
 		return m
+	}
+	if h, ok := helpers[mode]; ok {
+		h(send, recv)
+		return
 	}
 	switch mode {
 	case "echo":
@@ -155,6 +161,23 @@ func helper(mode string) {
 		for i := 0; ; i++ {
 			send(hmsg{"type": "telemetry", "device": "D", "values": hmsg{"i": i}})
 			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+func init() {
+	helpers["tick"] = func(send func(hmsg), recv func() hmsg) {
+		recv()
+		go func() {
+			for {
+				if m := recv(); m == nil || m["type"] == "stop" {
+					os.Exit(0)
+				}
+			}
+		}()
+		for i := 0; ; i++ {
+			send(hmsg{"type": "telemetry", "device": "Tick", "values": hmsg{"i": i}, "seq": i})
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }

@@ -22,7 +22,6 @@ type pty struct {
 	t        *testing.T
 	srv, cli string
 	cmd      *exec.Cmd
-	done     chan struct{}
 }
 
 func newPty(t *testing.T) *pty {
@@ -42,8 +41,6 @@ func (p *pty) plug() {
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
-	p.done = make(chan struct{})
-	go func(c *exec.Cmd, done chan struct{}) { c.Wait(); close(done) }(p.cmd, p.done)
 	waitFor(p.t, 10*time.Second, "socat ptys", func() bool {
 		_, e1 := os.Stat(p.srv)
 		_, e2 := os.Stat(p.cli)
@@ -57,7 +54,7 @@ func (p *pty) unplug() {
 		return
 	}
 	p.cmd.Process.Kill()
-	<-p.done
+	p.cmd.Wait()
 	p.cmd = nil
 	os.Remove(p.srv)
 	os.Remove(p.cli)
