@@ -1,0 +1,26 @@
+package socketcan
+
+// MaxFilters is the kernel's limit of receive filters per socket
+// (CAN_RAW_FILTER_MAX); with more, Open filters nothing in the kernel.
+const MaxFilters = 512
+
+// Filter passes data frames with exactly this identifier.
+type Filter struct {
+	ID       uint32
+	Extended bool
+}
+
+// Options of a CAN_RAW socket.
+type Options struct {
+	// FD enables CAN FD frames (the interface must have the CAN FD MTU).
+	FD bool
+	// Filters, when not nil, are the only data frames the kernel delivers
+	// (an empty non-nil list: none). nil delivers every data frame, as
+	// does a list longer than MaxFilters.
+	Filters []Filter
+	// ErrorFrames asks for the driver's error frames (bus-off, error
+	// passive, restarts, ...).
+	ErrorFrames bool
+	// ReceiveOwn delivers the socket's own sent frames back to it.
+	ReceiveOwn bool
+}
