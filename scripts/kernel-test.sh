@@ -104,7 +104,12 @@ go build -trimpath -ldflags='-s -w' -o "$STAGE/init" ./scripts/kernelinit
 for pkg in "${pkgs[@]}"; do
   name=$(echo "${pkg#./}" | tr '/' '_').test
   go test -c -trimpath -tags "${tags[$pkg]}" -o "$STAGE/tests/$name" "$pkg"
-  echo "/tests/$name ${timeouts[$pkg]}" >> "$STAGE/etc/rig/tests"
+  # The binary runs in a copy of its package directory's testdata, as go
+  # test runs it in the package directory.
+  dir=/src/${pkg#./}
+  mkdir -p "$STAGE$dir"
+  [ -d "$pkg/testdata" ] && cp -r "$pkg/testdata" "$STAGE$dir/"
+  echo "/tests/$name ${timeouts[$pkg]} $dir" >> "$STAGE/etc/rig/tests"
 done
 for g in $gobins; do
   dst=${g%%=*}; src=${g#*=}

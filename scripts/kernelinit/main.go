@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command kernelinit is PID 1 of the throw-away qemu VM that
 // scripts/kernel-test.sh boots to test kernel features (SocketCAN,
 // Bluetooth) on a stock distribution kernel. It is built as a static
@@ -9,7 +11,7 @@
 // creates and raises vcan0 when the vcan module was loaded, then runs the
 // test binaries listed in /etc/rig/tests, one per line:
 //
-//	<binary> <timeout> [args...]
+//	<binary> <timeout> <directory> [args...]
 //
 // Their output goes to the console as it is produced. A binary fails when it
 // exits non-zero, runs past its timeout, or reports a skipped test
@@ -153,10 +155,10 @@ func runTests(file, run string) bool {
 	ok := true
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 {
+		if len(f) < 3 {
 			continue
 		}
-		bin, args := f[0], f[2:]
+		bin, dir, args := f[0], f[2], f[3:]
 		timeout, err := time.ParseDuration(f[1])
 		if err != nil {
 			fmt.Printf("RIG-FAIL %s: bad timeout %q\n", bin, f[1])
@@ -166,7 +168,7 @@ func runTests(file, run string) bool {
 		if run != "" {
 			args = append(args, "-test.run="+run)
 		}
-		if err := runTest(bin, timeout, args); err != nil {
+		if err := runTest(bin, dir, timeout, args); err != nil {
 			fmt.Printf("RIG-FAIL %s: %v\n", bin, err)
 			ok = false
 		} else {
@@ -178,12 +180,12 @@ func runTests(file, run string) bool {
 
 // runTest runs one test binary, streaming its output, and fails on a
 // non-zero exit, the timeout, or a skipped test.
-func runTest(bin string, timeout time.Duration, args []string) error {
+func runTest(bin, dir string, timeout time.Duration, args []string) error {
 	t0 := time.Now()
 	logf("running %s %s", bin, strings.Join(args, " "))
 	args = append([]string{"-test.v", "-test.timeout=" + timeout.String()}, args...)
 	cmd := exec.Command(bin, args...)
-	cmd.Dir = "/tmp"
+	cmd.Dir = dir
 	cmd.Env = []string{"PATH=/bin:/usr/bin:/sbin:/usr/sbin", "HOME=/tmp", "TMPDIR=/tmp", "TBGW_KERNEL_RIG=1"}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ type Conn struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool
 	rbuf      [FDMTU]byte
 	rmu       sync.Mutex // one reader at a time (rbuf)
 	wmu       sync.Mutex
@@ -185,8 +187,8 @@ func (c *Conn) opError(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, os.ErrClosed) {
-		return err
+	if c.closed.Load() || errors.Is(err, os.ErrClosed) {
+		return os.ErrClosed
 	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {
@@ -246,6 +248,9 @@ func (c *Conn) Write(ctx context.Context, f *Frame) error {
 // Close closes the socket; a blocked Read returns os.ErrClosed. It may be
 // called more than once.
 func (c *Conn) Close() error {
-	c.closeOnce.Do(func() { c.closeErr = c.f.Close() })
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.closeErr = c.f.Close()
+	})
 	return c.closeErr
 }

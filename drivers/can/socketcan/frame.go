@@ -177,7 +177,8 @@ func (f *Frame) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// String formats f like candump: "123#0102", "1ABCDEF0#..", "123##1..".
+// String formats f like candump -L: "123#0102", "1ABCDEF0#..", and for
+// FD frames "123##<flags>..", where the flags digit has FDF (4) set.
 func (f *Frame) String() string {
 	var s strings.Builder
 	switch {
@@ -189,7 +190,7 @@ func (f *Frame) String() string {
 		fmt.Fprintf(&s, "%03X#", f.ID)
 	}
 	if f.FD {
-		flags := 0
+		flags := fdFDF // as written by this package; candump shows it
 		if f.BRS {
 			flags |= fdBRS
 		}

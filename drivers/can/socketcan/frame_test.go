@@ -14,7 +14,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Frame{ID: 0x123, Len: 2, Data: [64]byte{1, 2}}, "123#0102"},
 		{Frame{ID: 0x1abcdef0, Extended: true, Len: 1, Data: [64]byte{0xff}}, "1ABCDEF0#FF"},
 		{Frame{ID: 0x7ff, RTR: true}, "7FF#R"},
-		{Frame{ID: 4, Extended: true, FD: true, BRS: true, Len: 12}, "00000004##1000000000000000000000000"},
+		{Frame{ID: 4, Extended: true, FD: true, BRS: true, Len: 12}, "00000004##5000000000000000000000000"},
 	} {
 		b, err := tc.f.AppendBinary(nil)
 		if err != nil {
