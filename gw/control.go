@@ -158,21 +158,30 @@ func (g *Gateway) publishOwnAttributes(ctx context.Context) {
 }
 
 // housekeeping persists the registry, checks device inactivity and prunes
-// timestamp state.
+// timestamp state. Its timer is armed only while there is something to do
+// (unsaved registry changes, stamps to prune, devices to watch for
+// inactivity); otherwise it sleeps until kicked.
 func (g *Gateway) housekeeping(ctx context.Context) {
 	act := g.cfg.ThingsBoard.CheckingDeviceActivity
 	period := time.Second
 	if act.CheckDeviceInactivity && time.Duration(act.InactivityCheckPeriodSeconds)*time.Second < period {
 		period = time.Duration(act.InactivityCheckPeriodSeconds) * time.Second
 	}
-	tick := time.NewTicker(period)
-	defer tick.Stop()
 	lastCheck := g.now()
 	for {
+		if !g.housekeepingBusy(act.CheckDeviceInactivity) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-g.hkKick:
+			}
+		}
+		t := time.NewTimer(period)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-tick.C:
+		case <-t.C:
 		}
 		if err := g.reg.save(); err != nil {
 			g.log.Warn("saving device registry", "err", err)
@@ -186,6 +195,22 @@ func (g *Gateway) housekeeping(ctx context.Context) {
 				g.sendControl(controlMsg{kind: ctlDisconnect, dev: d})
 			}
 		}
+	}
+}
+
+// housekeepingBusy reports whether housekeeping has work pending.
+func (g *Gateway) housekeepingBusy(activity bool) bool {
+	g.tsMu.Lock()
+	stamps := len(g.lastTS)
+	g.tsMu.Unlock()
+	return stamps > 0 || g.reg.busy(activity)
+}
+
+// kickHousekeeping wakes housekeeping to arm its timer; it never blocks.
+func (g *Gateway) kickHousekeeping() {
+	select {
+	case g.hkKick <- struct{}{}:
+	default:
 	}
 }
 

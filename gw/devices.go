@@ -35,6 +35,37 @@ type registry struct {
 	devs    map[string]*device // by original name
 	renames map[string]string  // current ThingsBoard name -> original
 	dirty   bool
+	// kick, when set, is called (under mu, must not block) when the
+	// registry becomes dirty: housekeeping arms its timer on demand.
+	kick func()
+}
+
+// setDirty marks the registry for saving. Callers hold mu.
+func (r *registry) setDirty() {
+	if !r.dirty {
+		r.dirty = true
+		if r.kick != nil {
+			r.kick()
+		}
+	}
+}
+
+// busy reports whether housekeeping has work: unsaved changes, or (with
+// the inactivity check) devices still connected.
+func (r *registry) busy(activity bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dirty {
+		return true
+	}
+	if activity {
+		for _, d := range r.devs {
+			if !d.gone && !d.lastSeen.IsZero() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newRegistry(path string) *registry {
@@ -90,7 +121,7 @@ func (r *registry) load(connectors map[string]string) error {
 			}
 		}
 		if conn == "" {
-			r.dirty = true
+			r.setDirty()
 			continue
 		}
 		d := &device{Name: name, Type: p.DeviceType, Connector: conn, ConnID: connectors[conn]}
@@ -128,7 +159,7 @@ func (r *registry) save() error {
 	}
 	if err := atomicfile.Write(r.path, b, 0o600); err != nil {
 		r.mu.Lock()
-		r.dirty = true
+		r.setDirty()
 		r.mu.Unlock()
 		return err
 	}
@@ -147,14 +178,14 @@ func (r *registry) seen(name, typ, conn, connID string, now time.Time) (dev devi
 		}
 		d = &device{Name: name, Type: typ, Connector: conn, ConnID: connID}
 		r.devs[name] = d
-		r.dirty = true
+		r.setDirty()
 	} else if d.Connector != conn || (typ != "" && d.Type != typ) {
 		d.Connector, d.ConnID = conn, connID
 		if typ != "" {
 			d.Type = typ
 		}
 		d.announced = false
-		r.dirty = true
+		r.setDirty()
 	}
 	d.lastSeen = now
 	if !d.announced || d.gone {
@@ -242,7 +273,7 @@ func (r *registry) rename(oldName, newName string) bool {
 		d.Renamed = newName
 		r.renames[newName] = orig
 	}
-	r.dirty = true
+	r.setDirty()
 	return true
 }
 
@@ -264,7 +295,7 @@ func (r *registry) remove(tbName string) (device, bool) {
 	if d.Renamed != "" {
 		delete(r.renames, d.Renamed)
 	}
-	r.dirty = true
+	r.setDirty()
 	return *d, true
 }
 

@@ -87,6 +87,7 @@ type Gateway struct {
 
 	tsMu   sync.Mutex
 	lastTS map[string]int64 // device -> last stamped ms
+	hkKick chan struct{}    // wakes housekeeping (capacity 1)
 
 	runMu       sync.Mutex
 	running     map[string]*running // connector name -> instance
@@ -125,6 +126,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		log:       opts.Log,
 		now:       opts.Now,
 		lastTS:    map[string]int64{},
+		hkKick:    make(chan struct{}, 1),
 		running:   map[string]*running{},
 		connected: make(chan struct{}),
 		restart:   make(chan struct{}),
@@ -157,6 +159,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.store = st
 	g.report = report.New(toStrategy(cfg.ThingsBoard.ReportStrategy), opts.Now)
 	g.reg = newRegistry(filepath.Join(opts.DataDir, DevicesFile))
+	g.reg.kick = g.kickHousekeeping
 	ids := map[string]string{}
 	for _, c := range cfg.Connectors {
 		ids[c.Name] = c.ID

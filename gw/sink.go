@@ -146,6 +146,9 @@ func (g *Gateway) stamp(d *connector.Data, now time.Time) {
 	if last := g.lastTS[d.Device]; ms <= last {
 		ms = last + 1
 	}
+	if len(g.lastTS) == 0 {
+		g.kickHousekeeping() // there are stamps to prune from now on
+	}
 	g.lastTS[d.Device] = ms
 	g.tsMu.Unlock()
 	for i := range d.Telemetry {

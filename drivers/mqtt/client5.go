@@ -11,12 +11,14 @@ import (
 
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/eclipse/paho.golang/paho/session/state"
 )
 
 // session5 speaks MQTT 5 through the Eclipse paho.golang client (its core
 // package only: autopaho would pull in an HTTP stack for websockets).
 type session5 struct {
 	c         *paho.Client
+	acks      *ackSession // paho's session state, acknowledging as released
 	mu        sync.Mutex
 	lostErr   error
 	closeOnce sync.Once
@@ -40,7 +42,7 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session5{}
+	s := &session5{acks: &ackSession{SessionManager: state.NewInMemory()}}
 	cfg := paho.ClientConfig{
 		ClientID: o.clientID,
 		Conn:     conn,
@@ -49,18 +51,16 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 				p := pr.Packet
 				in := inbound{topic: p.Topic, payload: p.Payload, qos: p.QoS, recv: time.Now().UnixMilli()}
 				if p.QoS > 0 {
-					c := pr.Client
-					in.ack = func() { _ = c.Ack(p) }
+					in.ack = s.acks.track(p.PacketID)
 				}
 				o.onMessage(in)
 				return true, nil
 			},
 		},
-		OnClientError:              func(err error) { s.setErr(err) },
-		OnServerDisconnect:         func(d *paho.Disconnect) { s.setErr(fmt.Errorf("broker disconnected: reason %#x", d.ReasonCode)) },
-		EnableManualAcknowledgment: true,
-		SendAcksInterval:           ackInterval,
-		PacketTimeout:              10 * time.Second,
+		OnClientError:      func(err error) { s.setErr(err) },
+		OnServerDisconnect: func(d *paho.Disconnect) { s.setErr(fmt.Errorf("broker disconnected: reason %#x", d.ReasonCode)) },
+		Session:            s.acks,
+		PacketTimeout:      10 * time.Second,
 	}
 	s.c = paho.NewClient(cfg)
 	rm := uint16(min(max(o.inflight, 1), 65535))
@@ -83,6 +83,7 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 	ca, err := s.c.Connect(ctx, cp)
 	if err != nil {
 		_ = conn.Close()
+		_ = s.acks.Close()
 		if ca != nil && ca.ReasonCode != 0 {
 			return nil, fmt.Errorf("broker refused connection: reason %#x %s", ca.ReasonCode, connackReason(ca))
 		}
@@ -162,20 +163,14 @@ func (s *session5) publish(ctx context.Context, topic string, qos byte, retain b
 	return nil
 }
 
-// ackInterval is how often paho.golang sends the acknowledgements that
-// manual acking has released (it keeps them in order and flushes them on
-// a timer).
-const ackInterval = 2 * time.Millisecond
-
 func (s *session5) close() {
 	s.closeOnce.Do(func() {
 		if s.alive() {
-			// Let the last released acknowledgements go out first, so
-			// stored messages are not delivered again.
-			time.Sleep(3 * ackInterval)
+			// Released acknowledgements were written when released.
 			_ = s.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
 		}
 		<-s.c.Done()
+		_ = s.acks.Close()
 		s.setErr(errors.New("closed"))
 	})
 }

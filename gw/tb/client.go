@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -86,10 +88,13 @@ type Client struct {
 	running atomic.Bool
 	cur     atomic.Pointer[session] // nil unless connected and set up
 	limits  atomic.Pointer[Limits]
-	reqID   atomic.Int64
-	pending pendingMap
-	echo    echoFilter
-	inbound chan inMsg
+	// knownLimits: a session got getSessionLimits answered; later
+	// sessions start with those limits instead of waiting.
+	knownLimits atomic.Bool
+	reqID       atomic.Int64
+	pending     pendingMap
+	echo        echoFilter
+	inbound     chan inMsg
 
 	dropLogged atomic.Int64 // unix ns of the last "queue full" log
 
@@ -184,6 +189,13 @@ func (c *Client) Run(ctx context.Context) error {
 			delay = c.cfg.ReconnectMin
 		}
 		d := jitter(delay)
+		refused := !up && isRefused(err)
+		if refused {
+			// Nothing listens (ThingsBoard restarting): try again soon,
+			// so data flows within a second of its return. Only
+			// rejections and errors back off.
+			d = jitter(min(refusedRetry, delay))
+		}
 		c.log.Warn("ThingsBoard connection down, retrying",
 			"server", c.addr(), "error", err, "retry_in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
@@ -193,8 +205,27 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		delay = min(delay*2, c.cfg.ReconnectMax)
+		if !refused {
+			delay = min(delay*2, c.cfg.ReconnectMax)
+		}
 	}
+}
+
+// refusedRetry is the reconnect delay (before jitter) while the server
+// refuses connections.
+const refusedRetry = 500 * time.Millisecond
+
+// isRefused reports whether err is a refused TCP connection (nothing
+// listening on the port).
+func isRefused(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	// paho may flatten the dial error into text.
+	return strings.Contains(err.Error(), "connection refused")
 }
 
 // jitter draws a reconnect delay uniformly from [d/2, d].
@@ -212,12 +243,16 @@ const writeTimeout = 10 * time.Second
 
 // session is one MQTT connection's state.
 type session struct {
-	mc   mqtt.Client
-	sem  chan struct{} // in-flight window
-	fifo chan inflight // in-flight tokens in publish order, for the reaper
-	lost chan struct{} // closed when the connection is gone
-	once sync.Once
-	err  error // why lost; written before lost is closed
+	mc  mqtt.Client
+	sem chan struct{} // in-flight window: capacity Config.MaxInflight
+	// reserved is the number of sem slots held back so that the window is
+	// the session's MaxInflight; only adjustWindow changes it.
+	reserved atomic.Int64
+	winMu    sync.Mutex
+	fifo     chan inflight // in-flight tokens in publish order, for the reaper
+	lost     chan struct{} // closed when the connection is gone
+	once     sync.Once
+	err      error // why lost; written before lost is closed
 
 	rawMu sync.Mutex
 	raw   net.Conn // while connecting, to abort on ctx
@@ -261,9 +296,28 @@ func (c *Client) session(ctx context.Context) (up bool, err error) {
 		s.markLost(err)
 		return false, err
 	}
-	lim := c.requestSessionLimits(ctx, s)
+	// Known session limits (from an earlier session) are used at once
+	// and updated when the answer comes; without them the session waits
+	// for the answer (bounded by SessionLimitsTimeout).
+	s.sem = make(chan struct{}, c.cfg.MaxInflight)
+	s.fifo = make(chan inflight, c.cfg.MaxInflight)
+	req := c.sendSessionLimitsRequest(s)
+	var lim Limits
+	var limitsWait sync.WaitGroup
+	defer limitsWait.Wait()
+	if c.knownLimits.Load() {
+		lim = c.Limits()
+		limitsWait.Go(func() {
+			l := c.awaitSessionLimits(ctx, s, req)
+			c.adjustWindow(s, l.MaxInflight)
+		})
+	} else {
+		lim = c.awaitSessionLimits(ctx, s, req)
+	}
+	c.adjustWindow(s, lim.MaxInflight)
 	if ctx.Err() != nil {
 		s.mc.Disconnect(0)
+		s.markLost(ctx.Err())
 		return false, ctx.Err()
 	}
 	select {
@@ -272,8 +326,6 @@ func (c *Client) session(ctx context.Context) (up bool, err error) {
 	default:
 	}
 
-	s.sem = make(chan struct{}, lim.MaxInflight)
-	s.fifo = make(chan inflight, lim.MaxInflight)
 	var reaper sync.WaitGroup
 	reaper.Go(func() { c.reap(s) })
 	defer reaper.Wait()
@@ -305,10 +357,32 @@ func (c *Client) session(ctx context.Context) (up bool, err error) {
 	return true, err
 }
 
+// adjustWindow makes the session's in-flight window n publishes (at least
+// 1, at most Config.MaxInflight) by holding back the other slots. It
+// waits for slots in use to free up when shrinking, until the session is
+// lost.
+func (c *Client) adjustWindow(s *session, n int) {
+	s.winMu.Lock()
+	defer s.winMu.Unlock()
+	target := int64(cap(s.sem) - min(max(n, 1), cap(s.sem)))
+	for s.reserved.Load() < target {
+		select {
+		case s.sem <- struct{}{}:
+			s.reserved.Add(1)
+		case <-s.lost:
+			return
+		}
+	}
+	for s.reserved.Load() > target {
+		<-s.sem // len(s.sem) >= reserved > 0
+		s.reserved.Add(-1)
+	}
+}
+
 // quiesce waits up to d for the in-flight window to empty.
 func (c *Client) quiesce(s *session, d time.Duration) {
 	deadline := time.Now().Add(d)
-	for len(s.sem) > 0 && time.Now().Before(deadline) {
+	for int64(len(s.sem)) > s.reserved.Load() && time.Now().Before(deadline) {
 		select {
 		case <-s.lost:
 			return

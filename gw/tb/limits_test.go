@@ -168,3 +168,45 @@ func TestInboundQueueOverflow(t *testing.T) {
 		t.Fatalf("first delivered message %s", first)
 	}
 }
+
+// A new session starts with the limits an earlier one was told, instead
+// of holding telemetry until getSessionLimits is answered again.
+func TestReconnectUsesKnownLimits(t *testing.T) {
+	b := tbtest.StartBroker(t)
+	thingsboard := tbtest.NewThingsBoard(t, b.Host, b.Port)
+	thingsboard.SetSessionLimits(map[string]any{"maxPayloadSize": 2000, "maxInflightMessages": 10})
+	cfg := fastCfg(b.Host, b.Port)
+	cfg.SessionLimitsTimeout = 10 * time.Minute // a wait for the answer would outlast the test
+	c := mustNew(t, cfg, tb.Handler{})
+	run(t, c)
+	eventually(t, 10*time.Second, "connected with server limits", func() bool { return c.Connected() && c.Limits().FromServer })
+	thingsboard.SetSessionLimits(nil) // no answer from now on
+	b.Stop()
+	eventually(t, 10*time.Second, "disconnect noticed", func() bool { return !c.Connected() })
+	b.Start()
+	eventually(t, time.Minute, "reconnected without an answer", func() bool { return c.Connected() && c.Stats().Connects == 2 })
+	if l := c.Limits(); l.ServerMaxPayload != 2000 || l.MaxPayload != 1600 || l.MaxInflight != 8 {
+		t.Fatalf("limits after reconnect %+v, want the known ones", l)
+	}
+	if err := publishWait(t, c, tb.TopicGatewayTelemetry, `{"devA":{"v":1}}`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// While nothing listens on the port the client retries at a short,
+// steady interval; the back-off grows only after rejections and errors.
+func TestRefusedRetriesFast(t *testing.T) {
+	b := tbtest.StartBroker(t)
+	_ = tbtest.NewThingsBoard(t, b.Host, b.Port)
+	cfg := fastCfg(b.Host, b.Port)
+	cfg.ReconnectMin, cfg.ReconnectMax = 200*time.Millisecond, 10*time.Minute
+	c := mustNew(t, cfg, tb.Handler{})
+	run(t, c)
+	eventually(t, 10*time.Second, "connected", c.Connected)
+	b.Stop()
+	// Doubling from 200 ms, ten refused attempts would take over three
+	// minutes; at the steady interval they take seconds.
+	eventually(t, time.Minute, "ten refused attempts", func() bool { return c.Stats().ConnectFailures >= 10 })
+	b.Start()
+	eventually(t, 30*time.Second, "reconnected", c.Connected)
+}

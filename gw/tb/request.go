@@ -27,16 +27,27 @@ type serverRateSet struct {
 var sessionLimitsRequest = []byte(`{"method":"` + sessionLimitsMethod + `","params":{"timeout":` +
 	strconv.Itoa(sessionLimitsRequestTimeoutMs) + `}}`)
 
-// requestSessionLimits asks for the session limits on a fresh session and
-// applies the answer. Without an answer in time the previous limits stay.
-func (c *Client) requestSessionLimits(ctx context.Context, s *session) Limits {
+// limitsRequest is a getSessionLimits request awaiting its answer.
+type limitsRequest struct {
+	id int64
+	ch chan []byte
+}
+
+// sendSessionLimitsRequest asks for the session limits on a fresh
+// session; awaitSessionLimits must follow.
+func (c *Client) sendSessionLimitsRequest(s *session) *limitsRequest {
 	id := c.reqID.Add(1)
-	ch := c.pending.add(id)
-	defer c.pending.remove(id)
+	r := &limitsRequest{id: id, ch: c.pending.add(id)}
 	topic := TopicRPCRequestPrefix + strconv.FormatInt(id, 10)
 	c.echo.sent(topic, sessionLimitsRequest, c.now())
 	s.mc.Publish(topic, byte(c.cfg.QoS), false, sessionLimitsRequest)
+	return r
+}
 
+// awaitSessionLimits waits for the answer to r and applies it. Without an
+// answer in time the current limits stay.
+func (c *Client) awaitSessionLimits(ctx context.Context, s *session, r *limitsRequest) Limits {
+	defer c.pending.remove(r.id)
 	keep := func(why string, args ...any) Limits {
 		l := *c.limits.Load()
 		l.FromServer = false
@@ -49,7 +60,7 @@ func (c *Client) requestSessionLimits(ctx context.Context, s *session) Limits {
 	defer t.Stop()
 	var payload []byte
 	select {
-	case payload = <-ch:
+	case payload = <-r.ch:
 	case <-t.C:
 		return keep("timeout", "timeout", c.cfg.SessionLimitsTimeout)
 	case <-s.lost:
@@ -64,7 +75,9 @@ func (c *Client) requestSessionLimits(ctx context.Context, s *session) Limits {
 	if len(sl.Error) > 0 {
 		return keep("server error", "error", string(sl.Error))
 	}
-	return c.applySessionLimits(&sl)
+	l := c.applySessionLimits(&sl)
+	c.knownLimits.Store(true)
+	return l
 }
 
 // applySessionLimits installs a getSessionLimits answer.

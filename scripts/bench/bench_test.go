@@ -47,7 +47,7 @@ func TestBenchShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if all == o.Scenarios && len(rows) < 7 {
+	if all == o.Scenarios && len(rows) < 9 {
 		t.Fatalf("%d result rows, want every scenario", len(rows))
 	}
 	for _, r := range rows {

@@ -42,32 +42,33 @@ func main() {
 
 // options are the command line.
 type options struct {
-	Bin        string
-	Work       string
-	Etc        string
-	Short      bool
-	Scenarios  string
-	Duration   time.Duration
-	Warmup     time.Duration
-	Idle       time.Duration
-	Devices    int
-	Values     int
-	Rates      string
-	FixedRate  float64
-	MaxBacklog int64
-	MBDevices  int
-	MBTags     int
-	MBPeriods  string
-	Profile    string
-	GWEnv      string
-	Keep       bool
-	Verbose    bool
+	Bin         string
+	Work        string
+	Etc         string
+	Short       bool
+	Scenarios   string
+	Duration    time.Duration
+	Warmup      time.Duration
+	Idle        time.Duration
+	Devices     int
+	Values      int
+	Rates       string
+	AnchorRates string
+	FixedRate   float64
+	MaxBacklog  int64
+	MBDevices   int
+	MBTags      int
+	MBPeriods   string
+	Profile     string
+	GWEnv       string
+	Keep        bool
+	Verbose     bool
 }
 
 func defaults() options {
-	return options{Bin: "tbgw", Scenarios: "sweep,storage,modbus,idle", Duration: 20 * time.Second,
+	return options{Bin: "tbgw", Scenarios: "anchor,sweep,storage,modbus,idle", Duration: 20 * time.Second,
 		Warmup: 5 * time.Second, Idle: 30 * time.Second, Devices: 100, Values: 6,
-		Rates: "25000,50000,100000,150000,200000", FixedRate: 100000, MaxBacklog: 20000,
+		Rates: "25000,50000,100000,150000,200000", AnchorRates: "100,1000,5000,20000", FixedRate: 100000, MaxBacklog: 20000,
 		MBDevices: 100, MBTags: 100, MBPeriods: "1s,100ms"}
 }
 
@@ -76,12 +77,13 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Work, "work", "", "working directory (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&o.Etc, "etc", "", "the sample configuration directory (default: etc/tbgw of the repository)")
 	fs.BoolVar(&o.Short, "short", false, "a few seconds per scenario: a correctness check, not a measurement")
-	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: sweep, storage, modbus, idle")
+	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: anchor, sweep, storage, modbus, idle")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured window of each load step")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "load before each measured window")
 	fs.DurationVar(&o.Idle, "idle", o.Idle, "measured window of the idle scenarios")
 	fs.IntVar(&o.Devices, "devices", o.Devices, "devices publishing")
 	fs.IntVar(&o.Values, "values", o.Values, "value keys per message (each message also carries seq and t)")
+	fs.StringVar(&o.AnchorRates, "anchor-rates", o.AnchorRates, "message rates of the everyday workload (3 datapoints per message, one device connection)")
 	fs.StringVar(&o.Rates, "rates", o.Rates, "datapoint rates of the ingest sweep (then flat out)")
 	fs.Float64Var(&o.FixedRate, "rate", o.FixedRate, "datapoint rate of the storage comparison")
 	fs.Int64Var(&o.MaxBacklog, "max-backlog", o.MaxBacklog, "flat out: messages allowed between the device broker and ThingsBoard")
@@ -118,6 +120,7 @@ func (o *options) shorten() {
 	o.Duration, o.Warmup, o.Idle = 2*time.Second, time.Second, 2*time.Second
 	o.Devices = min(o.Devices, 20)
 	o.Rates = "20000"
+	o.AnchorRates = "1000"
 	o.FixedRate = 20000
 	o.MaxBacklog = min(o.MaxBacklog, 5000)
 	o.MBDevices, o.MBPeriods = 10, "1s"
@@ -166,6 +169,9 @@ func run(ctx context.Context, o options) ([]rig.Result, error) {
 		f    func() error
 	}
 	var steps []step
+	if o.has("anchor") {
+		steps = append(steps, step{"anchor", b.anchor})
+	}
 	if o.has("sweep") {
 		steps = append(steps, step{"sweep", b.sweep})
 	}

@@ -43,12 +43,21 @@ func (b *bench) sleep(d time.Duration) error {
 // values.
 func (b *bench) dpPerMsg() int { return b.o.Values + 2 }
 
+// shape is the generated load: value keys per message (each message also
+// carries seq and t) and device connections (0: the generator's default).
+type shape struct{ values, conns int }
+
 // loadStep runs one MQTT ingest measurement on a fresh rig and gateway:
 // warm-up, measured window, then the load stops and everything accepted
 // must reach ThingsBoard. rateDP 0 means flat out (closed loop).
 func (b *bench) loadStep(name string, gc rig.GatewayConfig, rateDP float64) (res rig.Result, err error) {
+	return b.loadShape(name, gc, rateDP, shape{values: b.o.Values})
+}
+
+func (b *bench) loadShape(name string, gc rig.GatewayConfig, rateDP float64, sh shape) (res rig.Result, err error) {
 	res.Scenario = name
-	gc.Bin, gc.Values = b.o.Bin, b.o.Values
+	dpPerMsg := sh.values + 2
+	gc.Bin, gc.Values = b.o.Bin, sh.values
 	gc.Env = b.gwEnv()
 	pport := 0
 	if b.o.Profile != "" {
@@ -70,8 +79,8 @@ func (b *bench) loadStep(name string, gc rig.GatewayConfig, rateDP float64) (res
 	if err := r.WaitReady(30 * time.Second); err != nil {
 		return res, err
 	}
-	gen := rig.GenConfig{Addr: r.Dev.Addr(), Devices: r.Devices("dev", b.o.Devices), Values: b.o.Values,
-		Rate: rateDP / float64(b.dpPerMsg())}
+	gen := rig.GenConfig{Addr: r.Dev.Addr(), Devices: r.Devices("dev", b.o.Devices), Values: sh.values,
+		Conns: sh.conns, Rate: rateDP / float64(dpPerMsg)}
 	if rateDP == 0 {
 		gen.MaxBacklog = b.o.MaxBacklog
 	}
@@ -95,7 +104,7 @@ func (b *bench) loadStep(name string, gc rig.GatewayConfig, rateDP float64) (res
 	if err := b.sleep(b.o.Duration); err != nil {
 		return res, err
 	}
-	w.End(&res, b.dpPerMsg())
+	w.End(&res, dpPerMsg)
 	if err := <-prof; err != nil {
 		return res, err
 	}
@@ -174,6 +183,31 @@ func (b *bench) sweep() error {
 		}
 	}
 	return b.add(b.loadStep("mqtt→wal max", rig.GatewayConfig{Storage: "file"}, 0))
+}
+
+// anchor is the everyday workload: 3-datapoint messages (seq, t and one
+// value) from the devices over one device connection at QoS 1, at the
+// -anchor-rates (messages/s) through the log, and at the first of them
+// through memory storage.
+func (b *bench) anchor() error {
+	rates, err := parseRates(b.o.AnchorRates)
+	if err != nil {
+		return err
+	}
+	sh := shape{values: 1, conns: 1}
+	for i, mps := range rates {
+		res, err := b.loadShape(fmt.Sprintf("anchor→wal %.0f msg/s", mps), rig.GatewayConfig{Storage: "file"}, mps*3, sh)
+		if err := b.add(res, err); err != nil {
+			return err
+		}
+		if i == 0 || mps == 1000 {
+			res, err := b.loadShape(fmt.Sprintf("anchor→memory %.0f msg/s", mps), rig.GatewayConfig{Storage: "memory"}, mps*3, sh)
+			if err := b.add(res, err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // storage compares memory storage with the log at a fixed rate and flat

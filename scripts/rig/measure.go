@@ -21,6 +21,18 @@ type Result struct {
 	PeakRSS   int64   // bytes
 	SteadyRSS int64   // bytes: median over the measured window
 	P50, P99  time.Duration
+	// Wakeups is the gateway's context switches per second (all
+	// threads): an idle process switches once per wake-up.
+	Wakeups float64
+	// Fsyncs is fsync + fdatasync calls per second, -1 if not counted
+	// (perf missing or not permitted).
+	Fsyncs float64
+	// WrPerDP is the bytes the gateway wrote to storage per delivered
+	// datapoint, -1 if unknown.
+	WrPerDP float64
+	// Written is the bytes written to storage per hour at the window's
+	// rate, -1 if unknown.
+	WrPerHour float64
 	Note      string
 }
 
@@ -34,6 +46,8 @@ type Window struct {
 	hb0, ht0 time.Duration
 	others   []int
 	other0   time.Duration
+	sw0, wb0 int64
+	syncs    *SyncCounter
 }
 
 func cpuOf(pids []int) time.Duration {
@@ -56,6 +70,8 @@ func (r *Rig) StartWindow(s *Sampler) *Window {
 	}
 	w := &Window{r: r, s: s, start: time.Now(), c0: r.Led.Counters(), u0: s.Now(), others: others}
 	w.other0 = cpuOf(others)
+	w.sw0, w.wb0 = Switches(s.pid), WrittenBytes(s.pid)
+	w.syncs = CountSyncs(s.pid)
 	w.hb0, w.ht0 = HostCPU()
 	r.Led.Lat.Reset()
 	return w
@@ -66,6 +82,8 @@ func (r *Rig) StartWindow(s *Sampler) *Window {
 // data without sequence numbers: every datapoint ThingsBoard received
 // counts as delivered, and Offered is left alone).
 func (w *Window) End(res *Result, dpPerMsg int) {
+	syncs := w.syncs.Stop()
+	sw1, wb1 := Switches(w.s.pid), WrittenBytes(w.s.pid)
 	c1, u1 := w.r.Led.Counters(), w.s.Now()
 	hb1, ht1 := HostCPU()
 	secs := time.Since(w.start).Seconds()
@@ -80,6 +98,17 @@ func (w *Window) End(res *Result, dpPerMsg int) {
 	res.CPU = 100 * cpu.Seconds() / secs
 	if dp > 0 {
 		res.CPUPer1k = float64(cpu.Milliseconds()) / (dp / 1000)
+	}
+	res.Wakeups = float64(sw1-w.sw0) / secs
+	res.Fsyncs, res.WrPerDP, res.WrPerHour = -1, -1, -1
+	if syncs >= 0 {
+		res.Fsyncs = float64(syncs) / secs
+	}
+	if w.wb0 >= 0 && wb1 >= w.wb0 {
+		res.WrPerHour = float64(wb1-w.wb0) / secs * 3600
+		if dp > 0 {
+			res.WrPerDP = float64(wb1-w.wb0) / dp
+		}
 	}
 	res.RigCPU = 100 * (cpuOf(w.others) - w.other0).Seconds() / secs
 	if ht1 > w.ht0 {

@@ -11,14 +11,17 @@ import (
 // WriteTable writes results as a Markdown table (readable as text too).
 func WriteTable(w io.Writer, rows []Result) {
 	head := []string{"scenario", "dp/msg", "offered dp/s", "delivered dp/s", "lost", "dups",
-		"CPU ms/1000 dp", "gw CPU %", "rig CPU %", "host CPU %", "RSS peak MB", "RSS steady MB", "p50", "p99", "note"}
+		"CPU ms/1000 dp", "gw CPU %", "rig CPU %", "host CPU %", "RSS peak MB", "RSS steady MB", "p50", "p99",
+		"wake-ups/s", "fsyncs/s", "written B/dp", "written MB/h", "note"}
 	cells := [][]string{head}
 	for _, r := range rows {
 		cells = append(cells, []string{
 			r.Scenario, fmt.Sprint(r.DPPerMsg), rate(r.Offered), rate(r.Delivered),
 			fmt.Sprint(r.Lost), fmt.Sprint(r.Dups), fmt.Sprintf("%.1f", r.CPUPer1k),
 			fmt.Sprintf("%.0f", r.CPU), fmt.Sprintf("%.0f", r.RigCPU), fmt.Sprintf("%.0f", r.HostCPU),
-			mb(r.PeakRSS), mb(r.SteadyRSS), Dur(r.P50), Dur(r.P99), r.Note,
+			mb(r.PeakRSS), mb(r.SteadyRSS), Dur(r.P50), Dur(r.P99),
+			fmt.Sprintf("%.0f", r.Wakeups), unknown(r.Fsyncs, "%.1f"), unknown(r.WrPerDP, "%.1f"),
+			unknown(r.WrPerHour/(1<<20), "%.1f"), r.Note,
 		})
 	}
 	widths := make([]int, len(head))
@@ -44,6 +47,14 @@ func WriteTable(w io.Writer, rows []Result) {
 	for _, row := range cells[1:] {
 		line(row)
 	}
+}
+
+// unknown formats v, or "-" when it is negative (not measured).
+func unknown(v float64, format string) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
 }
 
 func rate(v float64) string {
