@@ -80,6 +80,7 @@ type Gateway struct {
 	stats  stats
 
 	readBatch int
+	packDelay time.Duration // minPackSendDelayMS: the uplink's coalescing window
 	qos       byte
 
 	connected chan struct{} // closed while connected; replaced on disconnect
@@ -152,6 +153,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		sc.DataFilePath = filepath.Join(opts.DataDir, "data")
 	}
 	g.readBatch = sc.ReadBatch()
+	// minPackSendDelayMS is the whole coalescing window: the storage's
+	// fsync gap (appends waiting to share an fsync) and the uplink's wait
+	// for more records together.
+	g.packDelay = max(time.Duration(cfg.ThingsBoard.MinPackSendDelayMS)*time.Millisecond-sc.SyncGap(), 0)
 	st, err := storage.Open(sc, opts.Log.With("component", "storage"))
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)

@@ -12,10 +12,19 @@ import (
 )
 
 // The uplink loop: the one reader of the event storage. It reads a batch,
-// merges its records per device into gateway-API messages no larger than
-// the maximum payload, publishes them, and acknowledges the batch to the
-// storage only when every message of it (and of every earlier batch) was
-// acknowledged by the broker. Up to uplinkWindow batches are in flight.
+// merges its records per device and packs the devices into gateway-API
+// messages no larger than the maximum payload (many devices per message),
+// publishes them, and acknowledges the batch to the storage only when
+// every message of it (and of every earlier batch) was acknowledged by the
+// broker.
+//
+// Coalescing: a full batch goes out at once. A smaller one goes out at
+// once too when the previous one left at least minPackSendDelayMS ago (a
+// lone event is not delayed); otherwise the loop gathers what arrives
+// until that much time has passed since the previous batch. So at
+// everyday rates there is at most one round of publishes per window
+// instead of one per event, and at high rates batches fill up and nothing
+// waits. Up to uplinkWindow batches are in flight.
 // When a publish fails or the connection drops, the loop waits for the next
 // connection, rewinds the storage to the last acknowledged record and
 // starts again from there: nothing acknowledged is lost, and duplicates are
@@ -93,18 +102,26 @@ func (g *Gateway) uplinkSession(ctx context.Context) error {
 		<-ackDone
 	}()
 	var groups groupSet
+	var batches []storage.Batch
+	var last time.Time // when the previous round was read
 	for {
 		if !g.link.Connected() {
 			return errLinkDown
 		}
 		batch, err := g.store.Next(sctx, g.readBatch, uplinkMaxBytes)
 		if err != nil {
-			if cause := context.Cause(sctx); cause != nil && !errors.Is(cause, context.Canceled) {
-				return cause
-			}
-			return err
+			return sessionErr(sctx, err)
 		}
-		f, err := g.publishBatch(sctx, &groups, batch)
+		batches = append(batches[:0], batch)
+		if n := len(batch.Records); n < g.readBatch && g.packDelay > 0 {
+			if wait := g.packDelay - time.Since(last); wait > 0 {
+				if batches, err = g.gather(sctx, batches, n, wait); err != nil {
+					return err
+				}
+			}
+		}
+		last = time.Now()
+		f, err := g.publishBatch(sctx, &groups, batches)
 		if err != nil {
 			return err
 		}
@@ -114,6 +131,33 @@ func (g *Gateway) uplinkSession(ctx context.Context) error {
 			return context.Cause(sctx)
 		}
 	}
+}
+
+// sessionErr is the error ending a session whose storage read failed.
+func sessionErr(sctx context.Context, err error) error {
+	if cause := context.Cause(sctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// gather reads more batches for up to wait, until readBatch records (n so
+// far) are together.
+func (g *Gateway) gather(sctx context.Context, batches []storage.Batch, n int, wait time.Duration) ([]storage.Batch, error) {
+	wctx, cancel := context.WithTimeout(sctx, wait)
+	defer cancel()
+	for n < g.readBatch {
+		b, err := g.store.Next(wctx, g.readBatch-n, uplinkMaxBytes)
+		if err != nil {
+			if sctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return batches, sessionErr(sctx, err)
+			}
+			break // the window is over
+		}
+		batches = append(batches, b)
+		n += len(b.Records)
+	}
+	return batches, nil
 }
 
 // group collects the fragments of one device within a batch.
@@ -127,6 +171,8 @@ type group struct {
 type groupSet struct {
 	idx    map[string]int
 	groups []group
+	names  [][]byte // ThingsBoard names of groups
+	buf    []byte   // message building space
 }
 
 func (s *groupSet) reset() {
@@ -162,88 +208,146 @@ func (s *groupSet) add(ev tbjson.Event) {
 	gr.points += ev.Points
 }
 
-// publishBatch turns a batch into messages and publishes them.
-func (g *Gateway) publishBatch(ctx context.Context, gs *groupSet, b storage.Batch) (flight, error) {
+// publishBatch turns batches into messages and publishes them.
+func (g *Gateway) publishBatch(ctx context.Context, gs *groupSet, batches []storage.Batch) (flight, error) {
 	gs.reset()
-	f := flight{last: b.Last(), events: len(b.Records)}
-	for _, rec := range b.Records {
-		ev, err := tbjson.DecodeRecord(rec)
-		if err != nil {
-			g.stats.corrupt.Add(1)
-			g.log.Warn("skipping undecodable stored event", "err", err)
-			continue
+	f := flight{last: batches[len(batches)-1].Last()}
+	for _, b := range batches {
+		f.events += len(b.Records)
+		for _, rec := range b.Records {
+			ev, err := tbjson.DecodeRecord(rec)
+			if err != nil {
+				g.stats.corrupt.Add(1)
+				g.log.Warn("skipping undecodable stored event", "err", err)
+				continue
+			}
+			gs.add(ev)
+			f.points += ev.Points
 		}
-		gs.add(ev)
-		f.points += ev.Points
 	}
 	limit := int(g.maxPayload.Load())
 	renames := g.reg.hasRenames()
+	names := gs.names[:0]
 	for i := range gs.groups {
-		gr := &gs.groups[i]
-		dev := gr.dev
+		dev := gs.groups[i].dev
 		if renames {
 			dev = []byte(g.reg.tbName(string(dev)))
 		}
-		overhead := len(dev) + 16
-		var err error
+		names = append(names, dev)
+	}
+	gs.names = names
+	var err error
+	p := packer{g: g, topic: TopicAttributes, open: '{', close: '}', limit: limit, buf: gs.buf[:0]}
+	for i := range gs.groups {
+		gr := &gs.groups[i]
 		if len(gr.attrs) > 0 {
-			f.tokens, err = g.publishParts(ctx, f.tokens, TopicAttributes, dev, gr.attrs, overhead, limit, gr.points, tbjson.AppendAttributesMessage)
-			if err != nil {
-				return f, err
-			}
-		}
-		if len(gr.teles) > 0 {
-			f.tokens, err = g.publishParts(ctx, f.tokens, TopicTelemetry, dev, gr.teles, overhead, limit, gr.points, tbjson.AppendTelemetryMessage)
-			if err != nil {
+			if err = p.add(ctx, names[i], gr.attrs, gr.share(len(gr.attrs))); err != nil {
 				return f, err
 			}
 		}
 	}
+	if err = p.flush(ctx); err != nil {
+		return f, err
+	}
+	p.topic, p.open, p.close = TopicTelemetry, '[', ']'
+	for i := range gs.groups {
+		gr := &gs.groups[i]
+		if len(gr.teles) > 0 {
+			if err = p.add(ctx, names[i], gr.teles, gr.share(len(gr.teles))); err != nil {
+				return f, err
+			}
+		}
+	}
+	if err = p.flush(ctx); err != nil {
+		return f, err
+	}
+	f.tokens = p.tokens
+	gs.buf = p.buf[:0]
 	return f, nil
 }
 
-type assembleFunc func(dst []byte, device []byte, parts ...[]byte) []byte
+// share is the datapoints of n of the group's fragments (shared out
+// evenly, at least 1).
+func (gr *group) share(n int) int {
+	return max(1, gr.points*n/max(1, len(gr.attrs)+len(gr.teles)))
+}
 
-// publishParts packs fragments into messages of at most limit bytes.
-func (g *Gateway) publishParts(ctx context.Context, tokens []Token, topic string, dev []byte, parts [][]byte, overhead, limit, points int, assemble assembleFunc) ([]Token, error) {
-	start, size := 0, overhead
-	flush := func(end int) error {
-		if end <= start {
-			return nil
+// packer builds gateway-API messages of one topic holding many devices,
+// `{"devA":[...],"devB":[...]}` (telemetry) or `{"devA":{...}}`
+// (attributes), each at most limit bytes unless a single fragment is
+// larger, and publishes each one when full.
+type packer struct {
+	g           *Gateway
+	topic       string
+	open, close byte // around a device's fragments
+	limit       int
+	buf         []byte // the message being built; empty if none
+	points      int
+	tokens      []Token
+}
+
+// add appends a device's fragments carrying points datapoints.
+func (p *packer) add(ctx context.Context, dev []byte, parts [][]byte, points int) error {
+	per := max(1, points/len(parts))
+	inDev := false // dev's entry is open in buf
+	for _, part := range parts {
+		need := len(part) + 1
+		if !inDev {
+			need += len(dev) + 8
 		}
-		n := size
-		payload := assemble(make([]byte, 0, n), dev, parts[start:end]...)
-		// Datapoints are counted per device group; share them out evenly.
-		dp := points * (end - start) / len(parts)
-		if dp < 1 {
-			dp = 1
-		}
-		t, err := g.link.Publish(ctx, topic, payload, g.qos, dp)
-		if errors.Is(err, tb.ErrTooLarge) {
-			// It can never be delivered (a single value larger than
-			// ThingsBoard accepts): drop it rather than block the log.
-			g.stats.tooLarge.Add(1)
-			g.log.Error("dropping a message ThingsBoard cannot accept", "topic", topic, "device", string(dev), "bytes", len(payload))
-			start, size = end, overhead
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		tokens = append(tokens, t)
-		start, size = end, overhead
-		return nil
-	}
-	for i, p := range parts {
-		if limit > 0 && i > start && size+len(p)+1 > limit {
-			if err := flush(i); err != nil {
-				return tokens, err
+		if p.limit > 0 && len(p.buf) > 0 && len(p.buf)+need+2 > p.limit {
+			if inDev {
+				p.buf = append(p.buf, p.close)
+				inDev = false
+			}
+			if err := p.flush(ctx); err != nil {
+				return err
 			}
 		}
-		size += len(p) + 1
+		if !inDev {
+			if len(p.buf) == 0 {
+				p.buf = append(p.buf, '{')
+			} else {
+				p.buf = append(p.buf, ',')
+			}
+			p.buf = tbjson.AppendString(p.buf, string(dev))
+			p.buf = append(p.buf, ':', p.open)
+			inDev = true
+		} else {
+			p.buf = append(p.buf, ',')
+		}
+		p.buf = append(p.buf, part...)
+		p.points += per
 	}
-	if err := flush(len(parts)); err != nil {
-		return tokens, err
+	if inDev {
+		p.buf = append(p.buf, p.close)
 	}
-	return tokens, nil
+	return nil
+}
+
+// flush publishes the message built so far.
+func (p *packer) flush(ctx context.Context) error {
+	if len(p.buf) == 0 {
+		return nil
+	}
+	p.buf = append(p.buf, '}')
+	// The payload is owned by the publish until it is acknowledged.
+	payload := make([]byte, len(p.buf))
+	copy(payload, p.buf)
+	p.buf = p.buf[:0]
+	dp := max(p.points, 1)
+	p.points = 0
+	t, err := p.g.link.Publish(ctx, p.topic, payload, p.g.qos, dp)
+	if errors.Is(err, tb.ErrTooLarge) {
+		// It can never be delivered (a single value larger than
+		// ThingsBoard accepts): drop it rather than block the log.
+		p.g.stats.tooLarge.Add(1)
+		p.g.log.Error("dropping a message ThingsBoard cannot accept", "topic", p.topic, "bytes", len(payload))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.tokens = append(p.tokens, t)
+	return nil
 }

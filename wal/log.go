@@ -72,6 +72,7 @@ type Log struct {
 	queue    []*request
 	wmu      sync.Mutex // held by the commit leader; guards the fields below
 	batch    []*request // requests of the current commit
+	lastSync time.Time  // end of the last commit's fsync (SyncBatch)
 	quit     chan struct{}
 	done     chan struct{} // closed when syncer returned
 	spares   chan string   // ready segment directories from spareMaker
@@ -148,6 +149,9 @@ func (o Options) withDefaults() Options {
 	o.MaxRecordBytes = int(min(int64(o.MaxRecordBytes), o.MaxBytes/4))
 	if o.SyncInterval <= 0 {
 		o.SyncInterval = d.SyncInterval
+	}
+	if o.SyncGap == 0 {
+		o.SyncGap = d.SyncGap
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

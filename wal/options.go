@@ -70,6 +70,12 @@ type Options struct {
 	// Sync is the durability policy; SyncInterval uses SyncInterval.
 	Sync         Sync
 	SyncInterval time.Duration
+	// SyncGap is the least time between two group commits under
+	// SyncBatch: appends arriving meanwhile wait and share the next write
+	// and fsync, so fsyncs per second stay at most 1/SyncGap at everyday
+	// rates (a commit of SyncGapBytes or more goes at once: waiting
+	// would only add latency). Negative: no gap.
+	SyncGap time.Duration
 	// Overflow is the policy when an append does not fit into the limits.
 	Overflow Overflow
 	// Logger receives repair warnings and slow-fsync notices.
@@ -78,12 +84,13 @@ type Options struct {
 
 // DefaultOptions are the values zero Options fields take.
 var DefaultOptions = Options{
-	MaxBytes:       64 << 20,    // 64 MiB of segment files
-	MaxRecords:     0,           // no record limit
-	SegmentBytes:   1 << 20,     // 1 MiB segments: small RAM, fine-grained drops
-	MaxRecordBytes: 256 << 10,   // 256 KiB per record
-	Sync:           SyncBatch,   // fsync before Append returns
-	SyncInterval:   time.Second, // for SyncInterval
-	Overflow:       DropOldest,  // keep the newest data
-	Logger:         nil,         // discard
+	MaxBytes:       64 << 20,              // 64 MiB of segment files
+	MaxRecords:     0,                     // no record limit
+	SegmentBytes:   1 << 20,               // 1 MiB segments: small RAM, fine-grained drops
+	MaxRecordBytes: 256 << 10,             // 256 KiB per record
+	Sync:           SyncBatch,             // fsync before Append returns
+	SyncInterval:   time.Second,           // for SyncInterval
+	SyncGap:        20 * time.Millisecond, // at most 50 fsyncs a second at everyday rates
+	Overflow:       DropOldest,            // keep the newest data
+	Logger:         nil,                   // discard
 }

@@ -23,6 +23,10 @@ const (
 	commitBytes    = 4 << 20
 )
 
+// SyncGapBytes is the queued size from which a group commit does not wait
+// for Options.SyncGap.
+const SyncGapBytes = 64 << 10
+
 // Append stores recs as consecutive records and returns once they are
 // written (and, under SyncBatch, fsynced). Appends from concurrent callers
 // are written together with one write and one fsync. A failed Append
@@ -68,6 +72,7 @@ func (l *Log) Append(recs [][]byte) error {
 	default:
 	}
 	for {
+		l.linger()
 		batch := l.take()
 		l.commit(batch)
 		if slices.Contains(batch, r) {
@@ -79,6 +84,29 @@ func (l *Log) Append(recs [][]byte) error {
 	r.recs = nil
 	requestPool.Put(r)
 	return err
+}
+
+// linger makes the commit leader wait out the rest of SyncGap since the
+// last fsync, so that appends arriving meanwhile share the next one.
+// Called with wmu held.
+func (l *Log) linger() {
+	if l.opts.Sync != SyncBatch || l.opts.SyncGap <= 0 || l.lastSync.IsZero() {
+		return
+	}
+	wait := l.opts.SyncGap - time.Since(l.lastSync)
+	if wait <= 0 {
+		return
+	}
+	l.qmu.Lock()
+	var queued int64
+	for _, r := range l.queue {
+		queued += r.size
+	}
+	l.qmu.Unlock()
+	if queued >= SyncGapBytes {
+		return
+	}
+	time.Sleep(wait)
 }
 
 // take removes the queued requests of one commit from the queue.
@@ -211,6 +239,7 @@ func (l *Log) flush() {
 	err := t.tl.WriteBatch(&l.wb)
 	if err == nil && l.opts.Sync == SyncBatch {
 		err = datasync(t.fd)
+		l.lastSync = time.Now()
 	}
 	if err != nil {
 		err = fmt.Errorf("wal append to %s: %w", t.dir, err)

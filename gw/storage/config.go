@@ -43,6 +43,7 @@ type Config struct {
 	SegmentBytes    int64  `json:"segment_bytes"`     // log segment size (1 MiB)
 	Fsync           string `json:"fsync"`             // "batch" (default), "interval" or "never"
 	FsyncIntervalMs int    `json:"fsync_interval_ms"` // period of the "interval" policy (1000)
+	FsyncGapMs      int    `json:"fsync_gap_ms"`      // "batch": least time between fsyncs (20; negative: none)
 	Overflow        string `json:"overflow"`          // "drop_oldest" (default) or "reject_new"
 }
 
@@ -54,6 +55,21 @@ const (
 	DefaultLogBytes       = 64 << 20 // max_bytes of file and sqlite storage
 	DefaultDataPath       = "./data/"
 )
+
+// SyncGap is the time an append may wait to share an fsync with others:
+// the log's SyncGap under fsync "batch", else 0.
+func (c *Config) SyncGap() time.Duration {
+	if c.Type == "memory" || c.Type == "" {
+		return 0
+	}
+	if s, _ := wal.ParseSync(c.Fsync); s != wal.SyncBatch || c.FsyncGapMs < 0 {
+		return 0
+	}
+	if c.FsyncGapMs == 0 {
+		return wal.DefaultOptions.SyncGap
+	}
+	return time.Duration(c.FsyncGapMs) * time.Millisecond
+}
 
 // ReadBatch is the number of records the uplink loop reads per pack:
 // read_records_count for memory storage, max_read_records_count otherwise.
@@ -136,6 +152,7 @@ func (c *Config) logOptions(overflow Overflow, log *slog.Logger) (dir string, o 
 		SegmentBytes: c.SegmentBytes,
 		Sync:         sync,
 		SyncInterval: time.Duration(c.FsyncIntervalMs) * time.Millisecond,
+		SyncGap:      time.Duration(c.FsyncGapMs) * time.Millisecond,
 		Overflow:     overflow,
 		Logger:       log,
 	}

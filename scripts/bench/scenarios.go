@@ -93,7 +93,7 @@ func (b *bench) loadShape(name string, gc rig.GatewayConfig, rateDP float64, sh 
 	prof := make(chan error, 1)
 	var base string
 	if pport != 0 {
-		base = filepath.Join(b.o.Profile, fmt.Sprintf("%02d-%s", b.n, strings.NewReplacer(" ", "_", "→", "-").Replace(name)))
+		base = filepath.Join(b.o.Profile, fmt.Sprintf("%02d-%s", b.n, strings.NewReplacer(" ", "_", "→", "-", "/", "").Replace(name)))
 		if err := os.MkdirAll(b.o.Profile, 0o755); err != nil {
 			return res, err
 		}

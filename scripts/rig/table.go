@@ -18,7 +18,7 @@ func WriteTable(w io.Writer, rows []Result) {
 		cells = append(cells, []string{
 			r.Scenario, fmt.Sprint(r.DPPerMsg), rate(r.Offered), rate(r.Delivered),
 			fmt.Sprint(r.Lost), fmt.Sprint(r.Dups), fmt.Sprintf("%.1f", r.CPUPer1k),
-			fmt.Sprintf("%.0f", r.CPU), fmt.Sprintf("%.0f", r.RigCPU), fmt.Sprintf("%.0f", r.HostCPU),
+			fmt.Sprintf("%.1f", r.CPU), fmt.Sprintf("%.0f", r.RigCPU), fmt.Sprintf("%.0f", r.HostCPU),
 			mb(r.PeakRSS), mb(r.SteadyRSS), Dur(r.P50), Dur(r.P99),
 			fmt.Sprintf("%.0f", r.Wakeups), unknown(r.Fsyncs, "%.1f"), unknown(r.WrPerDP, "%.1f"),
 			unknown(r.WrPerHour/(1<<20), "%.1f"), r.Note,
