@@ -34,6 +34,11 @@ const (
 
 const uplinkWindow = uplinkBatches * readBatch
 
+// cursorLag is how far the log's persisted cursor may trail the
+// acknowledgements (it is written every second or every 8192 acknowledged
+// records): a gateway killed meanwhile delivers those again.
+const cursorLag = 8192
+
 func (c *chaos) sleep(d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -223,7 +228,7 @@ func (c *chaos) sigkill(v *Verdict) error {
 	if err := c.recover(r, v, r.Led.Mark(), last); err != nil {
 		return err
 	}
-	v.DupBound = uint64(v.Faults) * (uplinkWindow + brokerInflight)
+	v.DupBound = uint64(v.Faults) * (uplinkWindow + brokerInflight + cursorLag)
 	v.Note = fmt.Sprintf("runs of %s..%s between kills at %.0f dp/s", c.o.KillMin, c.o.KillMax, c.o.Rate)
 	return c.finish(r, v)
 }
@@ -330,7 +335,7 @@ func (c *chaos) tailScenario(v *Verdict, damage func(r *rig.Rig, seg string) err
 	if err := c.recover(r, v, r.Led.Mark(), back); err != nil {
 		return r, err
 	}
-	v.DupBound = uplinkWindow + brokerInflight
+	v.DupBound = uplinkWindow + brokerInflight + cursorLag
 	return r, nil
 }
 
