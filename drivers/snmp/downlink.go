@@ -1,6 +1,8 @@
 package snmp
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -192,7 +194,7 @@ func (c *Connector) reservedRPC(ctx context.Context, d *device, req connector.RP
 	var kv map[string]string
 	switch p := params.(type) {
 	case string:
-		kv = parseParams(p)
+		kv = rpcparams.Parse(p).Map()
 	case map[string]any:
 		kv = map[string]string{}
 		for k, v := range p {
@@ -278,22 +280,6 @@ func reservedOp(kv map[string]string, rpc string, d *device) (op, error) {
 		o.octets = octetHex
 	}
 	return o, nil
-}
-
-// parseParams splits "k1=v1;k2=v2;" (upstream's reserved RPC format).
-// Parts without "=" or with an empty key are skipped; a value may contain
-// "=".
-func parseParams(s string) map[string]string {
-	out := map[string]string{}
-	for _, part := range strings.Split(s, ";") {
-		k, v, ok := strings.Cut(part, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			continue
-		}
-		out[k] = v
-	}
-	return out
 }
 
 // oidLess orders canonical OIDs arc by arc.

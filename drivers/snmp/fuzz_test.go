@@ -1,6 +1,8 @@
 package snmp
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
+
 	"encoding/json"
 	"log/slog"
 	"net"
@@ -98,7 +100,7 @@ func FuzzRPCParams(f *testing.F) {
 	f.Add("oid=1.3,1.4;method=multiwalk;timeout=2;community=c;octetString=hex", "get")
 	d := &device{community: "public", timeout: 1}
 	f.Fuzz(func(t *testing.T, params, rpc string) {
-		kv := parseParams(params)
+		kv := rpcparams.Parse(params).Map()
 		o, err := reservedOp(kv, rpc, d)
 		if err != nil || o.method != "set" || len(o.oids) == 0 {
 			return

@@ -1,9 +1,12 @@
 package snmp
 
 import (
+	"fmt"
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/poll"
+
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/tbgw/tbgw/gw/connector"
@@ -13,79 +16,46 @@ import (
 // (never shorter than the device's poll period).
 const maxBackoff = time.Minute
 
-// backoff is the delay before the next poll after n consecutive failures:
-// the poll period, doubled from the second failure on, up to maxBackoff.
-func backoff(period time.Duration, n int) time.Duration {
-	if n <= 1 {
-		return period
+// poll reads every datapoint of d once and sends what it got. It returns
+// an error when the agent could not be reached; kit/poll then backs off
+// and reports the device gone.
+func (c *Connector) poll(ctx context.Context, out *kit.Sender, w *worker, d *device) error {
+	if w.eng == nil {
+		e, err := getEngine()
+		if err != nil {
+			return fmt.Errorf("snmp engine: %w", err)
+		}
+		w.eng = e
 	}
-	limit := max(period, maxBackoff)
-	d := period << min(n-1, 16)
-	if d <= 0 || d > limit {
-		return limit
-	}
-	return d
-}
-
-// poll reads every datapoint of d once, sends what it got and schedules
-// the next poll.
-func (c *Connector) poll(ctx context.Context, sink connector.Sink, w *worker, d *device) {
-	start := time.Now()
-	if d.acquire(ctx) != nil {
-		return
+	if err := d.acquire(ctx); err != nil {
+		return err
 	}
 	data, err := c.collect(ctx, w, d)
 	if ctx.Err() != nil {
 		d.release()
-		return
+		return ctx.Err()
 	}
-	wasUp := d.up
-	switch {
-	case err != nil:
+	if err != nil {
 		d.failures++
 		d.forget() // rediscover (SNMPv3 engine) once it is back
-		d.up = false
-		if d.failures == 1 {
-			c.log.Warn("agent does not answer", "device", d.name, "ip", d.host, "port", d.port, "err", err)
-		} else {
-			c.log.Debug("agent still does not answer", "device", d.name, "failures", d.failures, "err", err)
-		}
-		d.next = time.Now().Add(backoff(d.period, d.failures))
-	default:
-		if d.failures > 0 {
-			c.log.Info("agent answers again", "device", d.name, "after", d.failures)
-		}
-		d.failures = 0
-		if len(data.Attributes)+len(data.Telemetry) > 0 {
-			d.up = true
-		}
-		d.next = start.Add(d.period)
-		if now := time.Now(); d.next.Before(now) {
-			d.next = now
-		}
+		d.release()
+		return fmt.Errorf("agent %s:%d: %w", d.host, d.port, err)
 	}
-	up := d.up
+	d.failures = 0
 	d.release()
-
-	if up != wasUp {
-		c.setUp(ctx, sink, d, up)
-	}
 	if len(data.Attributes)+len(data.Telemetry) == 0 {
-		return
+		return poll.Unchanged // answered, but nothing readable (a wrong key...)
 	}
-	out := []connector.Data{data}
+	items := []connector.Data{data}
 	if d.conv != nil {
-		if out = c.convert(d, data); len(out) == 0 {
-			return
+		if items = c.convert(d, data); len(items) == 0 {
+			return nil
 		}
 	}
-	if err := sink.Send(ctx, out); err != nil {
-		lvl := c.log.Warn
-		if errors.Is(err, connector.ErrStorageFull) || errors.Is(err, connector.ErrStopping) || ctx.Err() != nil {
-			lvl = c.log.Debug
-		}
-		lvl("data dropped", "device", d.name, "err", err)
+	if err := out.Send(ctx, items); err != nil && ctx.Err() == nil {
+		c.log.Warn("data not stored", "device", d.name, "err", err)
 	}
+	return nil
 }
 
 // collect runs the reads of one poll. It returns an error only when the

@@ -1,6 +1,10 @@
 package snmp
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,39 +52,29 @@ type trapReceiver struct {
 // receiveTraps runs the trap receiver until ctx ends, binding again with a
 // back-off when the socket fails. Converted traps go through a bounded
 // queue to one sender, so a slow storage never stalls the socket.
-func (c *Connector) receiveTraps(ctx context.Context, sink connector.Sink) {
+func (c *Connector) receiveTraps(ctx context.Context, g *kit.Group, out *kit.Sender) {
 	t := c.plan.traps
 	queue := make(chan connector.Data, t.queue)
-	var wg sync.WaitGroup
-	wg.Go(func() {
+	g.Go("snmp trap sender", func() error {
 		for {
 			select {
 			case d := <-queue:
-				if err := sink.Send(ctx, []connector.Data{d}); err != nil && ctx.Err() == nil {
+				if err := out.Send(ctx, []connector.Data{d}); err != nil && ctx.Err() == nil {
 					c.log.Warn("trap data dropped", "device", d.Device, "err", err)
 				}
 			case <-ctx.Done():
-				return
+				return nil
 			}
 		}
 	})
-	defer wg.Wait()
-
 	engineID, boots := c.trapEngine()
-	delay := time.Second
-	for {
+	_ = backoff.Retry(ctx, backoff.Policy{Min: time.Second, Max: time.Minute}, func(ctx context.Context) error {
 		err := c.listenTraps(ctx, engineID, boots, queue)
-		if ctx.Err() != nil {
-			return
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("trap receiver failed; binding again", "address", t.address, "err", err)
 		}
-		c.log.Error("trap receiver failed", "address", t.address, "err", err, "retry_in", delay)
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return
-		}
-		delay = min(2*delay, time.Minute)
-	}
+		return err
+	})
 }
 
 func (c *Connector) listenTraps(ctx context.Context, engineID string, boots uint32, queue chan connector.Data) error {
@@ -176,12 +169,7 @@ func (c *Connector) trapEngine() (string, uint32) {
 	st.Boots++
 	if path != "" {
 		raw, _ := json.Marshal(st)
-		tmp := path + ".tmp"
-		err := os.WriteFile(tmp, raw, 0o600)
-		if err == nil {
-			err = os.Rename(tmp, path)
-		}
-		if err != nil {
+		if err := atomicfile.Write(path, raw, 0o600); err != nil {
 			c.log.Warn("cannot keep the SNMPv3 engine boot count", "file", path, "err", err)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/gosnmp/gosnmp"
 )
@@ -157,33 +156,6 @@ func TestObjectJSON(t *testing.T) {
 	var empty object
 	if _, err := empty.json(); err == nil {
 		t.Error("empty object: no error")
-	}
-}
-
-func TestParseParams(t *testing.T) {
-	got := parseParams("method=get;oid=1.3.6.1.2.1.1.1.0; value=a=b;;junk;=x;")
-	want := map[string]string{"method": "get", "oid": "1.3.6.1.2.1.1.1.0", "value": "a=b"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v", got)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	p := 5 * time.Second
-	var got []time.Duration
-	for n := 1; n <= 7; n++ {
-		got = append(got, backoff(p, n))
-	}
-	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second,
-		time.Minute, time.Minute, time.Minute}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v", got)
-	}
-	if b := backoff(2*time.Minute, 5); b != 2*time.Minute {
-		t.Errorf("long period: %v", b)
-	}
-	if b := backoff(time.Millisecond, 100); b != time.Minute {
-		t.Errorf("many failures: %v", b)
 	}
 }
 

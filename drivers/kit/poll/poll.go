@@ -19,6 +19,7 @@ package poll
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -50,6 +51,11 @@ type Options struct {
 	// OnUp / OnDown, when set, are called on edges as well (after the sink).
 	OnUp, OnDown func(name string)
 }
+
+// Unchanged, returned by a job, means "ran as planned but says nothing
+// about the device" (it answered, with nothing usable): the job keeps its
+// period and the device's up/down state stays as it was.
+var Unchanged = errors.New("poll: device state unchanged")
 
 // PanicError is a recovered panic of a job.
 type PanicError struct {
@@ -263,7 +269,14 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, start time.Time, err e
 	s.mu.Lock()
 	e.running = false
 	wasUp := e.up
-	if err != nil {
+	if errors.Is(err, Unchanged) {
+		err = nil
+		e.failures = 0
+		e.next = start.Add(e.job.Period)
+		if now := time.Now(); e.next.Before(now) {
+			e.next = now
+		}
+	} else if err != nil {
 		e.failures++
 		e.up = false
 		if e.failures == 1 {
@@ -271,7 +284,11 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, start time.Time, err e
 		} else {
 			s.o.Log.Debug("device still does not answer", "device", e.job.Name, "failures", e.failures, "err", err)
 		}
-		e.next = time.Now().Add(Backoff(max(e.job.Period, time.Second), s.o.MaxBackoff, e.failures))
+		retry := e.job.Period
+		if retry <= 0 {
+			retry = time.Second // a run-once job retries
+		}
+		e.next = time.Now().Add(Backoff(retry, s.o.MaxBackoff, e.failures))
 	} else {
 		if e.failures > 0 {
 			s.o.Log.Info("device answers again", "device", e.job.Name, "after", e.failures)

@@ -223,3 +223,18 @@ func TestIdleHoldsNoTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnchangedKeepsState(t *testing.T) {
+	sink := &edgeSink{}
+	s := New(Options{Sink: sink})
+	var runs atomic.Int64
+	s.Add(Job{Name: "quiet", Period: time.Millisecond, Poll: func(context.Context) error {
+		runs.Add(1)
+		return Unchanged
+	}})
+	start(t, s)
+	waitFor(t, "runs at the period", func() bool { return runs.Load() >= 20 })
+	if len(sink.get()) != 0 || s.Up("quiet") {
+		t.Fatalf("edges %v for a job that only answered Unchanged", sink.get())
+	}
+}
