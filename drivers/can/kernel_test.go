@@ -330,3 +330,25 @@ func TestErrorFramesCounted(t *testing.T) {
 		t.Fatalf("stats %v", st)
 	}
 }
+
+// TestConformance: the connector contract (stop, storage full, panics,
+// stopped downlink, bad configs) with frames from cansend.
+func TestConformance(t *testing.T) {
+	cantest.Require(t)
+	drivertest.Conformance(t, drivertest.Suite{
+		Type:    "can",
+		Factory: can.New,
+		Config: func(t *testing.T) []byte {
+			return []byte(`{"channel":"vcan0","devices":[{"name":"K",
+			  "timeseries":[{"key":"v","nodeId":96,"value":"0:1:int"}],
+			  "serverSideRpc":[{"method":"m","nodeId":97,"dataInHex":"01"}]}]}`)
+		},
+		Trigger: func(t *testing.T) { cantest.Send(t, "060#05") },
+		Bad: map[string]string{
+			`{"devices":[{"name":"K","timeseries":[{"key":"v","value":"0:1:int"}]}]}`:              "devices[0].timeseries[0].nodeId",
+			`{"interface":"kvaser","devices":[{"name":"K"}]}`:                                      "interface",
+			`{"devices":[{"name":"K","timeseries":[{"key":"v","nodeId":1,"value":"0:1:bogus"}]}]}`: "devices[0].timeseries[0].value",
+		},
+		RPC: connector.RPC{Device: "K", Method: "m", Params: json.RawMessage(`{}`)},
+	})
+}

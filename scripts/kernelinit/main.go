@@ -231,6 +231,9 @@ func runTest(bin, dir string, timeout time.Duration, args []string) error {
 }
 
 func finish(ok bool, args []string) {
+	// Let the console drain before qemu goes away with it.
+	_ = unix.IoctlSetInt(1, unix.TCSBRK, 1)
+	unix.Sync()
 	if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {
 		v := byte(0) // qemu exits with (v<<1)|1
 		if !ok {
