@@ -40,7 +40,7 @@ func gwDir(t *testing.T, b *tbtest.Broker, storage string, sim map[string]any) s
 	return dir
 }
 
-func writeJSON(t *testing.T, path string, v any) {
+func writeJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -53,7 +53,7 @@ func writeJSON(t *testing.T, path string, v any) {
 
 const memoryStorage = `{"type":"memory","max_records_count":100000}`
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -62,7 +62,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // startGateway runs an in-process gateway on dir until the returned stop
 // function is called (or the test ends).
-func startGateway(t *testing.T, dir string) (stop func()) {
+func startGateway(t testing.TB, dir string) (stop func()) {
 	t.Helper()
 	cfg, err := config.Load(dir, func(string) string { return "" })
 	if err != nil {
