@@ -201,6 +201,7 @@ func (c *Connector) onCOV(ctx context.Context, src peer, data []byte) {
 	c.cov.mu.Unlock()
 	if s == nil || s.obj != n.Object || s.dev.instance != n.Device.Instance {
 		c.counters.Add("covUnknown", 1)
+		c.log.Debug("bacnet: COV notification for no subscription", "from", src, "process", n.ProcessID, "object", n.Object.String(), "device", n.Device.Instance)
 		return
 	}
 	c.counters.Add("covNotifications", 1)

@@ -117,7 +117,16 @@ func startPeer(t testing.TB, cfg peerConfig, prefix ...string) *testPeer {
 			p.mu.Unlock()
 		}
 	}()
-	t.Cleanup(p.kill)
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			errMu.Lock()
+			defer errMu.Unlock()
+			if s := stderr.String(); s != "" {
+				t.Logf("peer stderr:\n%s", s[max(0, len(s)-4000):])
+			}
+		}
+	})
 	for _, d := range cfg.Devices {
 		if !p.waitLine(fmt.Sprintf("ready %d", d.Port), 30*time.Second) {
 			errMu.Lock()

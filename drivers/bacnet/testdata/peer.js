@@ -181,7 +181,8 @@ function makeDevice(d) {
   });
   c.on("writePropertyMultiple", m => {
     let n = 0;
-    for (const spec of m.payload.values) for (const pv of spec.values) { write(spec.objectId, pv); n++; }
+    const specs = m.payload.objectId ? [m.payload] : m.payload.values; // one object per request (the library decodes one)
+    for (const spec of specs) for (const pv of spec.values) { write(spec.objectId, pv); n++; }
     log(`wpm ${d.port} ${n}`);
     c.simpleAckResponse(m.header.sender, m.service, m.invokeId);
   });
@@ -201,7 +202,7 @@ function makeDevice(d) {
   });
   const send = s => {
     const left = Math.max(0, Math.round((s.until - Date.now()) / 1000));
-    c.unconfirmedCOVNotification({ address: s.addr }, s.pid, { type: OT.DEVICE, instance: d.instance }, { type: s.o.type, instance: s.o.instance }, left, [
+    c.unconfirmedCOVNotification({ address: s.addr }, s.pid, d.instance, { type: s.o.type, instance: s.o.instance }, left, [
       { property: { id: P.PRESENT_VALUE, index: 0xFFFFFFFF }, value: prop(s.o, P.PRESENT_VALUE) },
       { property: { id: P.STATUS_FLAGS, index: 0xFFFFFFFF }, value: prop(s.o, P.STATUS_FLAGS) }]);
   };

@@ -1,0 +1,74 @@
+package bacnet
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tbgw/tbgw/drivers/drivertest"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// TestCOV: with "cov": true the presentValue of subscribed objects arrives
+// by notification and is not polled any more; properties COV does not
+// carry are still polled; a device that refuses COV is polled.
+func TestCOV(t *testing.T) {
+	port, port2 := freeUDPPort(t), freeUDPPort(t)
+	peer := startPeer(t, peerConfig{ChangeMs: 100, Devices: []peerDevice{
+		{Port: port, Instance: 2001, Name: "Ahu", AnalogInputs: 2},
+		{Port: port2, Instance: 2002, Name: "Vav", AnalogInputs: 1, COV: &bfalse}}})
+	cfg := fmt.Sprintf(`{%s, "devices": [
+		{"host": "127.0.0.1", "port": %d, "pollPeriod": 300, "cov": true, "covLifetime": 10,
+		 "timeseries": [{"key": "t${objectName}", "objectType": "analogInput", "objectId": "0-1", "propertyId": ["presentValue", "statusFlags"]},
+			{"key": "units", "objectType": "analogInput", "objectId": 0, "propertyId": "units"},
+			{"key": "polled", "objectType": "binaryValue", "objectId": 1, "cov": false}]},
+		{"host": "127.0.0.1", "port": %d, "pollPeriod": 300, "cov": true,
+		 "timeseries": [{"key": "t", "objectType": "analogInput", "objectId": 0}]}]}`, appConfig, port, port2)
+	c := newConnector(t, cfg)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	ahu, vav := "BACnet Device Ahu", "BACnet Device Vav"
+	if !peer.waitLine(fmt.Sprintf("subscribe %d 0:0 10", port), 10*time.Second) || !peer.waitLine(fmt.Sprintf("subscribe %d 0:1 10", port), 10*time.Second) {
+		t.Fatal("no subscriptions")
+	}
+	// Values change every 100 ms: notifications bring more than polls could.
+	t.Cleanup(func() { if t.Failed() { t.Logf("stats %v", c.Stats()) } })
+	sink.Wait(t, 10*time.Second, "COV notifications", func(data []connector.Data) bool {
+		n := 0
+		for _, d := range data {
+			for _, p := range d.Telemetry {
+				if d.Device == ahu && p.Key == "tAI 1.presentValue" {
+					n++
+				}
+			}
+		}
+		return n >= 10
+	})
+	sink.Wait(t, 10*time.Second, "polled properties", func(data []connector.Data) bool {
+		_, u := drivertest.Latest(data, ahu, "units", false)
+		_, p := drivertest.Latest(data, ahu, "polled", false)
+		_, f := drivertest.Latest(data, ahu, "tAI 0.statusFlags", false)
+		_, v := drivertest.Latest(data, vav, "t", false)
+		return u && p && f && v
+	})
+	if n := c.Stats()["covNotifications"]; n < 10 {
+		t.Errorf("%d notifications", n)
+	}
+	if c.Stats()["covSubscriptions"] != 2 {
+		t.Errorf("stats %v", c.Stats())
+	}
+	if peer.count(fmt.Sprintf("subscribe %d", port2)) != 0 {
+		t.Error("subscribed on the device that refuses")
+	}
+	// Renewal at half the 10 s lifetime.
+	if !peer.waitLine(fmt.Sprintf("subscribe %d 0:0 10", port), time.Second) {
+		t.Fatal("lost")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for peer.count(fmt.Sprintf("subscribe %d 0:0", port)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("subscription not renewed")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
