@@ -32,7 +32,11 @@ func TestCOV(t *testing.T) {
 		t.Fatal("no subscriptions")
 	}
 	// Values change every 100 ms: notifications bring more than polls could.
-	t.Cleanup(func() { if t.Failed() { t.Logf("stats %v", c.Stats()) } })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stats %v", c.Stats())
+		}
+	})
 	sink.Wait(t, 10*time.Second, "COV notifications", func(data []connector.Data) bool {
 		n := 0
 		for _, d := range data {
