@@ -19,10 +19,10 @@ func TestConformance(t *testing.T) {
 		},
 		Bad: map[string]string{
 			`{"application": {"host": "127.0.0.1"}}`: "objectIdentifier",
-			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [{"address": "1.2.3.4", "timeseries": [{"key": "a", "objectType": "analogue", "objectId": 1}]}]}`: "devices[0].timeseries[0].objectType",
+			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [{"address": "1.2.3.4", "timeseries": [{"key": "a", "objectType": "analogue", "objectId": 1}]}]}`:                          "devices[0].timeseries[0].objectType",
 			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [{"address": "1.2.3.4", "attributeUpdates": [{"key": "a", "objectType": "analogOutput", "objectId": 1, "priority": 0}]}]}`: "devices[0].attributeUpdates[0].priority",
-			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1, "port": "x"}}`: "application.port",
-			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [{"pollPeriod": "fast"}]}`: "devices[0].pollPeriod",
+			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1, "port": "x"}}`:                                                                                                                         "application.port",
+			`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [{"pollPeriod": "fast"}]}`:                                                                                                 "devices[0].pollPeriod",
 		},
 	})
 }
