@@ -31,7 +31,8 @@ func TestDeviceGoesAndReturns(t *testing.T) {
 	sink.Reset()
 	startPeer(t, pc)
 	sink.Wait(t, 20*time.Second, "data again", has(dev, "t", false))
-	if got := sink.Connects(); len(got) != 1 || got[0] != dev {
+	waitFor(t, 10*time.Second, "a connect", func() bool { return len(sink.Connects()) == 1 })
+	if got := sink.Connects(); got[0] != dev {
 		t.Errorf("connects after return: %v", got)
 	}
 }
