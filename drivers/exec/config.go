@@ -3,6 +3,9 @@ package exec
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"os"
+	osexec "os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -38,6 +41,7 @@ type settings struct {
 	maxPending  int
 	batch       int
 	requestConc int
+	warn        string
 }
 
 func compile(doc *conf.Doc, c *Config, configDir string) (settings, error) {
@@ -56,6 +60,17 @@ func compile(doc *conf.Doc, c *Config, configDir string) (settings, error) {
 	}
 	// A relative program path with a slash is relative to the working dir
 	// (exec.Cmd resolves it there too); a bare name is looked up in PATH.
+	prog := s.argv[0]
+	if strings.Contains(prog, "/") {
+		if !filepath.IsAbs(prog) {
+			prog = filepath.Join(s.dir, prog)
+		}
+		if st, err := os.Stat(prog); err != nil || st.IsDir() {
+			return s, doc.Errorf("command[0]", "program %s not found", s.argv[0])
+		}
+	} else if _, err := osexec.LookPath(prog); err != nil {
+		s.warn = fmt.Sprintf("command[0]: %q is not in PATH now; it must be when the connector starts", prog)
+	}
 	for k, v := range c.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") {
 			return s, doc.Errorf("env."+k, "invalid environment variable")

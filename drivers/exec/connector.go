@@ -40,6 +40,9 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}
+	if s.warn != "" {
+		env.Log.Warn(s.warn)
+	}
 	return &Conn{env: env, s: s}, nil
 }
 

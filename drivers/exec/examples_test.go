@@ -86,13 +86,13 @@ func TestExamplePython(t *testing.T) {
 	if err != nil || got != `{"mode":"off"}` {
 		t.Fatalf("setMode: %s, %v", got, err)
 	}
-	// T2's target came from the attribute request at start.
-	got, err = rpc(c, "T2", "getState", `null`, 5*time.Second)
-	var st map[string]any
-	json.Unmarshal([]byte(got), &st)
-	if err != nil || st["target"] != 10.0 {
-		t.Fatalf("getState: %s, %v", got, err)
-	}
+	// T2's target comes from the attribute request at start.
+	waitFor(t, 10*time.Second, "T2's target from ThingsBoard", func() bool {
+		got, err := rpc(c, "T2", "getState", `null`, 5*time.Second)
+		var st map[string]any
+		json.Unmarshal([]byte(got), &st)
+		return err == nil && st["target"] == 10.0
+	})
 	if err := c.OnAttributes(context.Background(), "T1", map[string]any{"targetTemperature": 30.5}); err != nil {
 		t.Fatal(err)
 	}
