@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/poll"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -22,6 +23,7 @@ type Connector struct {
 	byName  map[string]*device
 
 	running atomic.Bool
+	sched   atomic.Pointer[poll.Scheduler] // of the current Run
 }
 
 var (
@@ -69,13 +71,11 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 		c.byName[def.name] = d
 	}
 	if p.server != nil {
-		local := c.byName[p.slaves[len(p.slaves)-1].name]
+		local := p.slaves[len(p.slaves)-1].name
 		p.server.store.onWrite = func() {
-			if local != nil {
-				select {
-				case local.wake <- struct{}{}:
-				default:
-				}
+			// A master wrote to the served registers: report them soon.
+			if s := c.sched.Load(); s != nil {
+				s.Kick(local)
 			}
 		}
 	}
@@ -96,17 +96,31 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		}
 	}
 	out := kit.NewSender(sink, c.log)
-	polled := 0
+	var polled []*device
 	for _, d := range c.devices {
 		if d.polled() {
-			polled++
-			g.Go("modbus poll "+d.def.name, func() error { d.run(ctx, out); return nil })
+			polled = append(polled, d)
 		}
 	}
-	c.log.Info("started", "devices", len(c.devices), "polled", polled, "connections", len(c.masters))
+	// Requests on one connection go out one at a time anyway (master);
+	// workers let different connections proceed side by side.
+	s := poll.New(poll.Options{Workers: min(len(polled), maxPollWorkers), Sink: sink, Log: c.log, AnnounceDown: true})
+	for _, d := range polled {
+		s.Add(poll.Job{Name: d.def.name, Type: d.def.typ, Period: d.def.poll, NoBackoff: true,
+			Poll: func(ctx context.Context) error { return d.poll(ctx, out) }})
+	}
+	c.sched.Store(s)
+	defer c.sched.Store(nil)
+	if len(polled) > 0 {
+		g.Go("modbus poll", func() error { return s.Run(ctx) })
+	}
+	c.log.Info("started", "devices", len(c.devices), "polled", len(polled), "connections", len(c.masters))
 	<-ctx.Done()
 	return g.Wait()
 }
+
+// maxPollWorkers bounds the polls in progress at once.
+const maxPollWorkers = 64
 
 // Stats reports the connector's own counters.
 func (c *Connector) Stats() map[string]uint64 {

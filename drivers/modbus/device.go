@@ -1,7 +1,10 @@
 package modbus
 
 import (
+	"fmt"
+
 	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/poll"
 
 	"context"
 	"errors"
@@ -10,13 +13,6 @@ import (
 
 	mb "github.com/tbgw/tbgw/codec/modbus"
 	"github.com/tbgw/tbgw/gw/connector"
-)
-
-// Device presence as reported to the gateway.
-const (
-	stateUnknown = iota
-	stateUp
-	stateDown
 )
 
 // device polls one configured slave and serves its downlink.
@@ -29,10 +25,8 @@ type device struct {
 	blocks   []block
 	readings []mb.Reading // attributes, then telemetry
 	nAttr    int
-	wake     chan struct{} // slave section: a master wrote, poll soon
 
 	// Owned by the polling goroutine.
-	state       int
 	attempts    int
 	lastAttempt time.Time
 	warned      map[string]bool // tag keys whose decode error was logged
@@ -43,7 +37,6 @@ func newDevice(def *slaveDef, m *master, log *slog.Logger, now func() time.Time)
 		def: def, m: m, now: now,
 		log:  log.With("device", def.name),
 		opts: reqOpts{timeout: def.timeout, retries: def.retries, delay: def.delay},
-		wake: make(chan struct{}, 1),
 	}
 	d.nAttr = len(def.dev.Attributes)
 	d.readings = make([]mb.Reading, d.nAttr+len(def.dev.Telemetry))
@@ -58,22 +51,6 @@ func newDevice(def *slaveDef, m *master, log *slog.Logger, now func() time.Time)
 // polled reports whether the device has anything to read.
 func (d *device) polled() bool { return len(d.readings) > 0 }
 
-// run polls every pollPeriod until ctx ends. Polls never overlap; a poll
-// that overruns the period delays the next one instead of queueing.
-func (d *device) run(ctx context.Context, out *kit.Sender) {
-	t := time.NewTicker(d.def.poll)
-	defer t.Stop()
-	for {
-		d.poll(ctx, out)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-d.wake:
-		}
-	}
-}
-
 // mayAttempt applies connectAttemptTimeMs, connectAttemptCount and
 // waitAfterFailedAttemptsMs to connection attempts.
 func (d *device) mayAttempt(now time.Time) bool {
@@ -86,50 +63,49 @@ func (d *device) mayAttempt(now time.Time) bool {
 	return d.lastAttempt.IsZero() || now.Sub(d.lastAttempt) >= d.def.attemptGap
 }
 
-func (d *device) poll(ctx context.Context, out *kit.Sender) {
-	sink := out.Sink()
+// poll reads the device once (kit/poll calls it every pollPeriod, never
+// twice at once) and sends what it read. It returns an error when the
+// device could not be reached, and poll.Unchanged while the connection
+// attempt settings hold the next attempt back.
+func (d *device) poll(ctx context.Context, out *kit.Sender) error {
 	if !d.m.connected() {
 		now := time.Now()
 		if !d.mayAttempt(now) {
-			return
+			return poll.Unchanged
 		}
 		d.attempts++
 		d.lastAttempt = now
 		if err := d.m.connect(ctx, d.def.timeout); err != nil {
 			if ctx.Err() != nil {
-				return
+				return ctx.Err()
 			}
 			if d.attempts >= d.def.attempts {
 				d.log.Warn("cannot connect; waiting before trying again", "err", err,
 					"attempts", d.attempts, "wait", d.def.backoff)
-			} else {
-				d.log.Debug("cannot connect", "err", err, "attempt", d.attempts)
 			}
-			d.setState(ctx, sink, false, err)
-			return
+			return fmt.Errorf("connect: %w", err)
 		}
 	}
 	d.attempts = 0
 	answered, err := d.readAll(ctx)
 	if ctx.Err() != nil {
-		return
+		return ctx.Err()
 	}
 	if !answered {
-		d.setState(ctx, sink, false, err)
-		return
+		return err
 	}
-	d.setState(ctx, sink, true, nil)
 	ts := d.now().UnixMilli()
 	data, errs := d.def.dev.Convert(d.readings[:d.nAttr], d.readings[d.nAttr:], ts)
 	for _, e := range errs {
 		d.logTagError(e)
 	}
 	if len(data.Attributes)+len(data.Telemetry) == 0 {
-		return
+		return nil
 	}
 	if err := out.Send(ctx, []connector.Data{data}); err != nil && ctx.Err() == nil {
 		d.log.Warn("data not stored", "err", err)
 	}
+	return nil
 }
 
 func (d *device) logTagError(err error) {
@@ -193,24 +169,6 @@ func (d *device) readAll(ctx context.Context) (answered bool, err error) {
 		}
 	}
 	return answered, nil
-}
-
-// setState tells the gateway when the device comes or goes.
-func (d *device) setState(ctx context.Context, sink connector.Sink, up bool, why error) {
-	switch {
-	case up && d.state != stateUp:
-		d.state = stateUp
-		d.log.Info("device online")
-		if err := sink.Connect(ctx, d.def.name, d.def.typ); err != nil && ctx.Err() == nil {
-			d.log.Warn("connect not announced", "err", err)
-		}
-	case !up && d.state != stateDown:
-		d.state = stateDown
-		d.log.Warn("device offline", "err", why)
-		if err := sink.Disconnect(ctx, d.def.name); err != nil && ctx.Err() == nil {
-			d.log.Warn("disconnect not announced", "err", err)
-		}
-	}
 }
 
 // readTag reads one tag now (RPC).

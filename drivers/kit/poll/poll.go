@@ -40,6 +40,9 @@ type Job struct {
 	Poll func(ctx context.Context) error
 	// NoEdges: the job's result says nothing about the device being up.
 	NoEdges bool
+	// NoBackoff: failures keep the period (the job applies a retry policy
+	// of its own, such as Modbus' connectAttempt settings).
+	NoBackoff bool
 }
 
 // Options configure a scheduler. Zero fields take the defaults noted.
@@ -50,6 +53,10 @@ type Options struct {
 	MaxBackoff time.Duration // cap of the failure back-off; default 1 min
 	// OnUp / OnDown, when set, are called on edges as well (after the sink).
 	OnUp, OnDown func(name string)
+	// AnnounceDown: a device whose first poll fails is reported gone once
+	// (Disconnect), as upstream's Modbus connector does; otherwise only a
+	// device that was up is.
+	AnnounceDown bool
 }
 
 // Unchanged, returned by a job, means "ran as planned but says nothing
@@ -72,6 +79,7 @@ type entry struct {
 	failures int
 	up       bool
 	running  bool
+	kicked   bool // Kick while running: run again at once
 	removed  bool
 	index    int // in the heap; -1 when not queued
 }
@@ -100,6 +108,7 @@ type Scheduler struct {
 	q       queue
 	byName  map[string][]*entry
 	upCount map[string]int
+	seen    map[string]bool // names with at least one result
 }
 
 // New returns a scheduler.
@@ -113,7 +122,7 @@ func New(o Options) *Scheduler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{o: o, wake: make(chan struct{}, 1), byName: map[string][]*entry{}, upCount: map[string]int{}}
+	return &Scheduler{o: o, wake: make(chan struct{}, 1), byName: map[string][]*entry{}, upCount: map[string]int{}, seen: map[string]bool{}}
 }
 
 // Add schedules j to run now and then every Period.
@@ -136,6 +145,24 @@ func (s *Scheduler) Remove(name string) {
 		}
 	}
 	delete(s.byName, name)
+	s.mu.Unlock()
+	s.poke()
+}
+
+// Kick makes the jobs of name due now (a device signalled new data); a
+// job that is running runs again as soon as it returns.
+func (s *Scheduler) Kick(name string) {
+	s.mu.Lock()
+	now := time.Now()
+	for _, e := range s.byName[name] {
+		switch {
+		case e.index >= 0 && e.next.After(now):
+			e.next = now
+			heap.Fix(&s.q, e.index)
+		case e.running:
+			e.kicked = true
+		}
+	}
 	s.mu.Unlock()
 	s.poke()
 }
@@ -288,7 +315,11 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, start time.Time, err e
 		if retry <= 0 {
 			retry = time.Second // a run-once job retries
 		}
-		e.next = time.Now().Add(Backoff(retry, s.o.MaxBackoff, e.failures))
+		if e.job.NoBackoff {
+			e.next = start.Add(retry)
+		} else {
+			e.next = time.Now().Add(Backoff(retry, s.o.MaxBackoff, e.failures))
+		}
 	} else {
 		if e.failures > 0 {
 			s.o.Log.Info("device answers again", "device", e.job.Name, "after", e.failures)
@@ -300,7 +331,16 @@ func (s *Scheduler) finish(ctx context.Context, e *entry, start time.Time, err e
 			e.next = now
 		}
 	}
+	if e.kicked {
+		e.kicked = false
+		e.next = time.Now()
+	}
 	var edge int // +1 up, -1 down
+	first := !s.seen[e.job.Name]
+	s.seen[e.job.Name] = true
+	if !e.job.NoEdges && first && err != nil && s.o.AnnounceDown && s.upCount[e.job.Name] == 0 {
+		edge = -1
+	}
 	if !e.job.NoEdges && e.up != wasUp {
 		if e.up {
 			s.upCount[e.job.Name]++

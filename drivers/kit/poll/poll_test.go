@@ -238,3 +238,36 @@ func TestUnchangedKeepsState(t *testing.T) {
 		t.Fatalf("edges %v for a job that only answered Unchanged", sink.get())
 	}
 }
+
+func TestKickAndNoBackoff(t *testing.T) {
+	s := New(Options{})
+	var runs atomic.Int64
+	s.Add(Job{Name: "k", Period: time.Hour, NoBackoff: true, NoEdges: true, Poll: func(context.Context) error {
+		runs.Add(1)
+		return errors.New("down")
+	}})
+	start(t, s)
+	waitFor(t, "first run", func() bool { return runs.Load() == 1 })
+	for i := int64(2); i <= 4; i++ {
+		s.Kick("k")
+		waitFor(t, "kicked run", func() bool { return runs.Load() == i })
+	}
+	if b := Backoff(time.Hour, time.Minute, 3); b != time.Hour {
+		t.Fatal(b)
+	}
+}
+
+func TestAnnounceDown(t *testing.T) {
+	sink := &edgeSink{}
+	s := New(Options{Sink: sink, AnnounceDown: true, MaxBackoff: time.Millisecond})
+	var runs atomic.Int64
+	s.Add(Job{Name: "never", Period: time.Millisecond, Poll: func(context.Context) error {
+		runs.Add(1)
+		return errors.New("no answer")
+	}})
+	start(t, s)
+	waitFor(t, "several failures", func() bool { return runs.Load() >= 5 })
+	if got := sink.get(); len(got) != 1 || got[0] != "-never" {
+		t.Fatalf("edges %v, want one disconnect", got)
+	}
+}
