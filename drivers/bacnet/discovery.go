@@ -174,7 +174,14 @@ func matches(dp *devicePlan, src peer, instance uint32) bool {
 // addDevice reads what the device's name needs, resolves its objects and
 // schedules its polls.
 func (c *Connector) addDevice(ctx context.Context, dp *devicePlan, iam bacnet.IAm, tgt target) error {
-	d := &device{plan: dp, instance: iam.Device.Instance, vendorID: iam.VendorID, tgt: tgt, perBatch: 64, covered: map[objProp]bool{}}
+	// Properties per ReadPropertyMultiple: about 20 octets of answer
+	// each; twice as many when the answer may come segmented. A batch the
+	// device cannot answer is halved later.
+	per := max(min(tgt.maxAPDU, c.plan.maxAPDU)/20, 2)
+	if tgt.seg.CanTransmit() && c.plan.seg.CanReceive() {
+		per *= 2
+	}
+	d := &device{plan: dp, instance: iam.Device.Instance, vendorID: iam.VendorID, tgt: tgt, perBatch: per, covered: map[objProp]bool{}}
 	objectName := ""
 	if dp.name.uses("objectName") || dp.profile.uses("objectName") {
 		vals, err := c.readProperty(ctx, tgt, iam.Device, bacnet.PropObjectName, bacnet.NoIndex)

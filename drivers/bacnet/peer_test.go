@@ -70,14 +70,30 @@ func nodeModules(t testing.TB) string {
 	return dir
 }
 
-// freeUDPPort returns a UDP port free on 127.0.0.1 right now.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// freeUDPPort returns a UDP port free on 127.0.0.1 right now and not
+// handed out before in this process.
 func freeUDPPort(t testing.TB) int {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if !ports[p] {
+			ports[p] = true
+			return p
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("no free UDP port")
+	return 0
 }
 
 // startPeer runs peer.js with cfg (prefix: a command prefix such as

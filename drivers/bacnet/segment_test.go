@@ -70,7 +70,7 @@ func TestBatchesHalvedWithoutSegmentation(t *testing.T) {
 	d.mu.Lock()
 	per := d.perBatch
 	d.mu.Unlock()
-	if per >= 64 || per < 4 {
+	if per >= 20 || per < 2 {
 		t.Errorf("batch size %d", per)
 	}
 }
