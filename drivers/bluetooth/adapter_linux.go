@@ -1,0 +1,221 @@
+package bluetooth
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Adapter is one local controller, driven through the kernel's management
+// interface.
+type Adapter struct {
+	Info
+	mu  sync.Mutex // one command at a time on ctl
+	ctl *sock
+}
+
+// OpenAdapter opens controller index (hciN), or with index < 0 the first
+// controller that supports LE.
+func OpenAdapter(ctx context.Context, index int) (*Adapter, error) {
+	ctl, err := mgmtSock()
+	if err != nil {
+		return nil, err
+	}
+	a := &Adapter{ctl: ctl}
+	if err := a.open(ctx, index); err != nil {
+		ctl.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Adapter) open(ctx context.Context, index int) error {
+	rsp, err := a.cmd(ctx, mgmtReadIndexList, noIndex, nil)
+	if err != nil {
+		return err
+	}
+	if len(rsp) < 2 || len(rsp) < 2+2*int(binary.LittleEndian.Uint16(rsp)) {
+		return fmt.Errorf("controller index list of %d bytes", len(rsp))
+	}
+	n := int(binary.LittleEndian.Uint16(rsp))
+	for i := 0; i < n; i++ {
+		idx := binary.LittleEndian.Uint16(rsp[2+2*i:])
+		if index >= 0 && int(idx) != index {
+			continue
+		}
+		r, err := a.cmd(ctx, mgmtReadInfo, idx, nil)
+		if err != nil {
+			return err
+		}
+		info, err := parseInfo(idx, r)
+		if err != nil {
+			return err
+		}
+		if info.Supported&SettingLE == 0 {
+			if index >= 0 {
+				return fmt.Errorf("hci%d does not support Bluetooth LE", idx)
+			}
+			continue
+		}
+		a.Info = info
+		return nil
+	}
+	if index >= 0 {
+		return fmt.Errorf("no controller hci%d (%d controllers)", index, n)
+	}
+	return fmt.Errorf("no Bluetooth LE controller (%d controllers)", n)
+}
+
+// Close closes the management socket.
+func (a *Adapter) Close() error { return a.ctl.Close() }
+
+func (a *Adapter) String() string { return fmt.Sprintf("hci%d (%v)", a.Index, a.Addr) }
+
+// cmd sends a command and waits for its result, skipping other events.
+func (a *Adapter) cmd(ctx context.Context, op, index uint16, params []byte) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	if err := a.ctl.write(ctx, mgmtFrame(op, index, params)); err != nil {
+		return nil, fmt.Errorf("mgmt command 0x%04x: %w", op, err)
+	}
+	buf := make([]byte, 1024)
+	for {
+		n, err := a.ctl.read(ctx, buf)
+		if err != nil {
+			return nil, fmt.Errorf("mgmt command 0x%04x: %w", op, err)
+		}
+		ev, err := parseMgmtEvent(buf[:n])
+		if err != nil || ev.Index != index {
+			continue
+		}
+		if rsp, done, err := ev.cmdResult(op); done {
+			return append([]byte(nil), rsp...), err
+		}
+	}
+}
+
+func (a *Adapter) setting(ctx context.Context, op uint16, on bool) error {
+	v := byte(0)
+	if on {
+		v = 1
+	}
+	rsp, err := a.cmd(ctx, op, a.Index, []byte{v})
+	if err == nil && len(rsp) >= 4 {
+		a.Current = Settings(binary.LittleEndian.Uint32(rsp))
+	}
+	return err
+}
+
+// PowerOn enables LE and powers the controller on, if needed. A system
+// without bluetoothd leaves controllers powered off; with bluetoothd
+// running they usually are on already and nothing changes.
+func (a *Adapter) PowerOn(ctx context.Context) error {
+	r, err := a.cmd(ctx, mgmtReadInfo, a.Index, nil)
+	if err != nil {
+		return err
+	}
+	if a.Info, err = parseInfo(a.Index, r); err != nil {
+		return err
+	}
+	if a.Current&SettingLE == 0 {
+		if err := a.setting(ctx, mgmtSetLE, true); err != nil {
+			return fmt.Errorf("%v: enable LE: %w", a, err)
+		}
+	}
+	if a.Current&SettingPowered == 0 {
+		if err := a.setting(ctx, mgmtSetPowered, true); err != nil {
+			return fmt.Errorf("%v: power on: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// Scan runs LE discovery until ctx ends, calling fn for every advertising
+// report of this controller. The kernel ends each discovery round after
+// about ten seconds; Scan starts the next one. When another party (for
+// example bluetoothd) is discovering already, the kernel answers "busy"
+// and Scan keeps listening to the reports of that discovery. fn runs on
+// Scan's goroutine.
+func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
+	ev, err := mgmtSock()
+	if err != nil {
+		return err
+	}
+	defer ev.Close()
+	start := func() error {
+		_, err := a.cmd(ctx, mgmtStartDiscovery, a.Index, []byte{scanLE})
+		if errors.Is(err, ErrBusy) {
+			return nil
+		}
+		return err
+	}
+	if err := start(); err != nil {
+		return fmt.Errorf("%v: start discovery: %w", a, err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = a.cmd(sctx, mgmtStopDiscovery, a.Index, []byte{scanLE})
+	}()
+	buf := make([]byte, 1024)
+	for {
+		n, err := ev.read(ctx, buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("%v: read mgmt events: %w", a, err)
+		}
+		e, err := parseMgmtEvent(buf[:n])
+		if err != nil || e.Index != a.Index {
+			continue
+		}
+		switch e.Code {
+		case evDeviceFound:
+			if f, err := parseFound(e.Params); err == nil {
+				fn(f)
+			}
+		case evDiscovering:
+			if len(e.Params) == 2 && e.Params[1] == 0 {
+				if err := start(); err != nil && ctx.Err() == nil {
+					return fmt.Errorf("%v: restart discovery: %w", a, err)
+				}
+			}
+		case evIndexRemoved:
+			return fmt.Errorf("%v: controller removed", a)
+		}
+	}
+}
+
+// Advertise registers advertising instance (1..) with the given data;
+// connectable makes it accept connections. It is for test peripherals and
+// beacons built on this package.
+func (a *Adapter) Advertise(ctx context.Context, instance uint8, data, scanRsp []byte, connectable bool) error {
+	flags := uint32(0x02) // general discoverable: the kernel adds the Flags structure
+	if connectable {
+		flags |= 0x01
+	}
+	p := []byte{instance}
+	p = binary.LittleEndian.AppendUint32(p, flags)
+	p = append(p, 0, 0, 0, 0, byte(len(data)), byte(len(scanRsp)))
+	p = append(append(p, data...), scanRsp...)
+	_, err := a.cmd(ctx, mgmtAddAdvertising, a.Index, p)
+	if err != nil {
+		return fmt.Errorf("%v: add advertising: %w", a, err)
+	}
+	return nil
+}
+
+// StopAdvertising removes an advertising instance.
+func (a *Adapter) StopAdvertising(ctx context.Context, instance uint8) error {
+	_, err := a.cmd(ctx, mgmtRemoveAdv, a.Index, []byte{instance})
+	return err
+}

@@ -1,0 +1,160 @@
+package bluetooth
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Management (mgmt) API opcodes and events used here; see the kernel's
+// doc/mgmt-api.txt in BlueZ.
+const (
+	mgmtReadIndexList  = 0x0003
+	mgmtReadInfo       = 0x0004
+	mgmtSetPowered     = 0x0005
+	mgmtSetConnectable = 0x0007
+	mgmtSetLE          = 0x000D
+	mgmtStartDiscovery = 0x0023
+	mgmtStopDiscovery  = 0x0024
+	mgmtAddAdvertising = 0x003E
+	mgmtRemoveAdv      = 0x003F
+
+	evCmdComplete  = 0x0001
+	evCmdStatus    = 0x0002
+	evIndexRemoved = 0x0005
+	evConnected    = 0x000B
+	evDisconnected = 0x000C
+	evDeviceFound  = 0x0012
+	evDiscovering  = 0x0013
+
+	noIndex = 0xFFFF
+
+	// Address type masks for Start Discovery.
+	scanLE = 1<<Public | 1<<Random
+)
+
+// Settings are a controller's mgmt settings bits.
+type Settings uint32
+
+// Settings bits.
+const (
+	SettingPowered     Settings = 1 << 0
+	SettingConnectable Settings = 1 << 1
+	SettingLE          Settings = 1 << 9
+	SettingAdvertising Settings = 1 << 10
+)
+
+// MgmtError is a failed mgmt command.
+type MgmtError struct {
+	Op     uint16
+	Status uint8
+}
+
+var mgmtStatus = []string{"success", "unknown command", "not connected", "failed", "connect failed",
+	"authentication failed", "not paired", "no resources", "timeout", "already connected", "busy",
+	"rejected", "not supported", "invalid parameters", "disconnected", "not powered", "cancelled",
+	"invalid index", "rfkilled", "already paired", "permission denied"}
+
+func (e *MgmtError) Error() string {
+	s := fmt.Sprintf("status 0x%02x", e.Status)
+	if int(e.Status) < len(mgmtStatus) {
+		s = mgmtStatus[e.Status]
+	}
+	return fmt.Sprintf("mgmt command 0x%04x: %s", e.Op, s)
+}
+
+// ErrBusy: another party (bluetoothd, another scan) holds the resource.
+var ErrBusy = errors.New("busy")
+
+func (e *MgmtError) Is(target error) bool { return target == ErrBusy && e.Status == 0x0A }
+
+// mgmtFrame encodes a command.
+func mgmtFrame(op, index uint16, params []byte) []byte {
+	b := make([]byte, 6, 6+len(params))
+	binary.LittleEndian.PutUint16(b, op)
+	binary.LittleEndian.PutUint16(b[2:], index)
+	binary.LittleEndian.PutUint16(b[4:], uint16(len(params)))
+	return append(b, params...)
+}
+
+// mgmtEvent is a decoded event header.
+type mgmtEvent struct {
+	Code, Index uint16
+	Params      []byte
+}
+
+func parseMgmtEvent(b []byte) (mgmtEvent, error) {
+	if len(b) < 6 {
+		return mgmtEvent{}, fmt.Errorf("mgmt event of %d bytes", len(b))
+	}
+	n := int(binary.LittleEndian.Uint16(b[4:]))
+	if len(b)-6 != n {
+		return mgmtEvent{}, fmt.Errorf("mgmt event 0x%04x: length %d, %d bytes follow", binary.LittleEndian.Uint16(b), n, len(b)-6)
+	}
+	return mgmtEvent{Code: binary.LittleEndian.Uint16(b), Index: binary.LittleEndian.Uint16(b[2:]), Params: b[6:]}, nil
+}
+
+// cmdResult matches a Command Complete/Status event to op: done is false
+// for other events.
+func (ev mgmtEvent) cmdResult(op uint16) (rsp []byte, done bool, err error) {
+	if (ev.Code != evCmdComplete && ev.Code != evCmdStatus) || len(ev.Params) < 3 ||
+		binary.LittleEndian.Uint16(ev.Params) != op {
+		return nil, false, nil
+	}
+	if st := ev.Params[2]; st != 0 {
+		return nil, true, &MgmtError{Op: op, Status: st}
+	}
+	return ev.Params[3:], true, nil
+}
+
+// Found is one advertising report (mgmt Device Found).
+type Found struct {
+	Addr     Addr
+	AddrType AddrType
+	RSSI     int8
+	Flags    uint32
+	Data     []byte // advertising data followed by scan response data
+}
+
+func parseFound(p []byte) (Found, error) {
+	if len(p) < 14 {
+		return Found{}, fmt.Errorf("device found event of %d bytes", len(p))
+	}
+	n := int(binary.LittleEndian.Uint16(p[12:]))
+	if len(p)-14 != n {
+		return Found{}, fmt.Errorf("device found event: data length %d, %d bytes follow", n, len(p)-14)
+	}
+	return Found{
+		Addr: addrFromWire(p), AddrType: AddrType(p[6]), RSSI: int8(p[7]),
+		Flags: binary.LittleEndian.Uint32(p[8:]), Data: append([]byte(nil), p[14:]...),
+	}, nil
+}
+
+// Info is what Read Controller Information returns.
+type Info struct {
+	Index     uint16
+	Addr      Addr
+	Supported Settings
+	Current   Settings
+	Name      string
+}
+
+func parseInfo(index uint16, p []byte) (Info, error) {
+	if len(p) < 20 {
+		return Info{}, fmt.Errorf("controller information of %d bytes", len(p))
+	}
+	name := p[20:]
+	if len(name) > 249 {
+		name = name[:249]
+	}
+	for i, c := range name {
+		if c == 0 {
+			name = name[:i]
+			break
+		}
+	}
+	return Info{
+		Index: index, Addr: addrFromWire(p), Supported: Settings(binary.LittleEndian.Uint32(p[9:])),
+		Current: Settings(binary.LittleEndian.Uint32(p[13:])), Name: string(name),
+	}, nil
+}
