@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -41,8 +42,13 @@ func (a *Adapter) open(ctx context.Context, index int) error {
 		return fmt.Errorf("controller index list of %d bytes", len(rsp))
 	}
 	n := int(binary.LittleEndian.Uint16(rsp))
-	for i := 0; i < n; i++ {
-		idx := binary.LittleEndian.Uint16(rsp[2+2*i:])
+	idxs := make([]int, n)
+	for i := range idxs {
+		idxs[i] = int(binary.LittleEndian.Uint16(rsp[2+2*i:]))
+	}
+	slices.Sort(idxs) // the kernel lists newest first; pick the lowest hciN
+	for _, i := range idxs {
+		idx := uint16(i)
 		if index >= 0 && int(idx) != index {
 			continue
 		}
