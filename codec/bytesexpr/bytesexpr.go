@@ -171,6 +171,17 @@ func Compile(s string) (*Template, error) {
 // String returns the source text.
 func (t *Template) String() string { return t.src }
 
+// Slices returns the template's selections in order.
+func (t *Template) Slices() []Slice {
+	var out []Slice
+	for _, p := range t.parts {
+		if p.isSl {
+			out = append(out, p.slice)
+		}
+	}
+	return out
+}
+
 // IsConst reports whether t selects no bytes.
 func (t *Template) IsConst() bool { return t.slices == 0 }
 
