@@ -75,6 +75,29 @@ func (a *Adapter) open(ctx context.Context, index int) error {
 	return fmt.Errorf("no Bluetooth LE controller (%d controllers)", n)
 }
 
+// Controllers lists the controller indexes (hciN) the kernel knows, sorted.
+func Controllers(ctx context.Context) ([]int, error) {
+	ctl, err := mgmtSock()
+	if err != nil {
+		return nil, err
+	}
+	defer ctl.Close()
+	a := &Adapter{ctl: ctl}
+	rsp, err := a.cmd(ctx, mgmtReadIndexList, noIndex, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(rsp) < 2 || len(rsp) < 2+2*int(binary.LittleEndian.Uint16(rsp)) {
+		return nil, fmt.Errorf("controller index list of %d bytes", len(rsp))
+	}
+	idxs := make([]int, binary.LittleEndian.Uint16(rsp))
+	for i := range idxs {
+		idxs[i] = int(binary.LittleEndian.Uint16(rsp[2+2*i:]))
+	}
+	slices.Sort(idxs)
+	return idxs, nil
+}
+
 // Close closes the management socket.
 func (a *Adapter) Close() error { return a.ctl.Close() }
 

@@ -1,61 +1,25 @@
 //go:build kerneltest
 
-package bluetooth
+package bluetooth_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"os"
-	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tbgw/tbgw/codec/adv"
 	"github.com/tbgw/tbgw/codec/att"
+	. "github.com/tbgw/tbgw/drivers/bluetooth"
+	"github.com/tbgw/tbgw/drivers/bluetooth/bttest"
 )
 
 // These tests run on a real kernel (scripts/kernel-test.sh): btvirt
 // emulates two LE controllers behind /dev/vhci and links them, so both the
 // central (this package's Client) and the test peripheral (Server) go
 // through the kernel's HCI, mgmt and L2CAP code.
-
-func startVirt(t *testing.T, n int) []int {
-	t.Helper()
-	virt := exec.Command("/usr/bin/btvirt", "-L", "-l"+string(rune('0'+n)))
-	virt.Stdout, virt.Stderr = os.Stderr, os.Stderr
-	if err := virt.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { virt.Process.Kill(); virt.Wait() })
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	ctl, err := mgmtSock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.Close()
-	a := &Adapter{ctl: ctl}
-	for {
-		rsp, err := a.cmd(ctx, mgmtReadIndexList, noIndex, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := int(rsp[0]); got >= n {
-			var idx []int
-			for i := 0; i < got; i++ {
-				idx = append(idx, int(rsp[2+2*i])|int(rsp[3+2*i])<<8)
-			}
-			return idx
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("btvirt: controllers did not appear")
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
 
 func openFDs(t *testing.T) int {
 	e, err := os.ReadDir("/proc/self/fd")
@@ -65,64 +29,8 @@ func openFDs(t *testing.T) int {
 	return len(e)
 }
 
-// Peripheral is a GATT server advertising on one controller.
-type peripheral struct {
-	*Adapter
-	srv  *Server
-	ln   *Listener
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	live []*Channel
-}
-
-func startPeripheral(t *testing.T, ctx context.Context, index int, data []byte, srv *Server) *peripheral {
-	t.Helper()
-	a, err := OpenAdapter(ctx, index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.PowerOn(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Advertise(ctx, 1, data, nil, true); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := a.ListenATT()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &peripheral{Adapter: a, srv: srv, ln: ln}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			ch, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.live = append(p.live, ch)
-			p.mu.Unlock()
-			p.wg.Add(1)
-			go func() { defer p.wg.Done(); srv.Serve(ctx, ch) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); p.dropAll(); p.wg.Wait(); a.Close() })
-	return p
-}
-
-// dropAll closes every accepted channel: the link goes away.
-func (p *peripheral) dropAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.live {
-		c.Close()
-	}
-	p.live = nil
-}
-
 func TestKernelScanConnectGATT(t *testing.T) {
-	idx := startVirt(t, 2)
+	idx := bttest.Virt(t, 2)
 	t.Logf("controllers %v", idx)
 	fds := openFDs(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -136,8 +44,7 @@ func TestKernelScanConnectGATT(t *testing.T) {
 		&ServerService{UUID: att.MustUUID("226C0000-6476-4566-7562-66734470666D"), Chars: []*ServerChar{th}})
 	srv.Set(ctx, name, []byte("tbgw-peer"))
 	data := new(adv.Builder).Name("tbgw-peer").Manufacturer(0xFFFF, []byte{0x12, 0x34, 0x56}).Bytes()
-	hi := max(idx[0], idx[1])
-	p := startPeripheral(t, ctx, hi, data, srv)
+	p := bttest.NewPeripheral(t, idx[1], data, srv)
 
 	central, err := OpenAdapter(ctx, -1)
 	if err != nil {
@@ -245,7 +152,7 @@ func TestKernelScanConnectGATT(t *testing.T) {
 		notifications/time.Since(start).Seconds())
 
 	// Link loss: the peer drops the connection.
-	p.dropAll()
+	p.Drop(false)
 	select {
 	case err := <-serveErr:
 		if !errors.Is(err, ErrLinkLost) {
@@ -284,11 +191,8 @@ func TestKernelScanConnectGATT(t *testing.T) {
 	}
 	t.Logf("absent device: dial gave up after %v", time.Since(start))
 	central.Close()
-	p.ln.Close()
-	p.dropAll()
+	p.Stop()
 	cancel()
-	p.wg.Wait()
-	p.Adapter.Close()
 	if n := openFDs(t); n != fds {
 		t.Errorf("open fds %d, before %d", n, fds)
 	}

@@ -85,6 +85,20 @@ func (s *Server) Value(c *ServerChar) []byte {
 	return append([]byte(nil), c.value...)
 }
 
+// Subscribers is how many connections enabled notifications or
+// indications of c.
+func (s *Server) Subscribers(c *ServerChar) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for sc := range s.conns {
+		if sc.sub[c] != 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Set stores a value and notifies (or indicates) it to every connection
 // that subscribed. It returns how many connections it was sent to.
 func (s *Server) Set(ctx context.Context, c *ServerChar, v []byte) int {

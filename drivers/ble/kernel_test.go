@@ -1,0 +1,233 @@
+//go:build kerneltest
+
+package ble
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tbgw/tbgw/codec/adv"
+	"github.com/tbgw/tbgw/codec/att"
+	"github.com/tbgw/tbgw/drivers/bluetooth"
+	"github.com/tbgw/tbgw/drivers/bluetooth/bttest"
+	"github.com/tbgw/tbgw/drivers/drivertest"
+	"github.com/tbgw/tbgw/gw/connector"
+)
+
+// The sensor of upstream's ble.json: a notify characteristic with
+// humidity in byte 0 and temperature in byte 2, and the GAP device name.
+type sensor struct {
+	srv        *bluetooth.Server
+	name, th   *bluetooth.ServerChar
+	p          *bttest.Peripheral
+	nameWrites chan string
+}
+
+func newSensor(t *testing.T, index int) *sensor {
+	s := &sensor{nameWrites: make(chan string, 8)}
+	s.name = &bluetooth.ServerChar{UUID: att.DeviceName, Props: att.PropRead | att.PropWrite,
+		OnWrite: func(v []byte) { s.nameWrites <- string(v) }}
+	s.th = &bluetooth.ServerChar{UUID: att.MustUUID("226CAA55-6476-4566-7562-66734470666D"), Props: att.PropNotify}
+	s.srv = bluetooth.NewServer(
+		&bluetooth.ServerService{UUID: att.UUID16(0x1800), Chars: []*bluetooth.ServerChar{s.name}},
+		&bluetooth.ServerService{UUID: att.MustUUID("226C0000-6476-4566-7562-66734470666D"), Chars: []*bluetooth.ServerChar{s.th}})
+	s.srv.Set(context.Background(), s.name, []byte("tbgw"))
+	s.p = bttest.NewPeripheral(t, index, new(adv.Builder).Name("LYWSD03MMC").Bytes(), s.srv)
+	return s
+}
+
+// notify waits for a subscriber and notifies humidity/temperature.
+func (s *sensor) notify(t *testing.T, hum, temp byte) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.srv.Subscribers(s.th) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the connector did not subscribe")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.srv.Set(context.Background(), s.th, []byte{hum, 0, temp}) == 0 {
+		t.Fatal("notification not sent")
+	}
+}
+
+// upstreamConfig is testdata/ble.json with the device's MAC replaced.
+func upstreamConfig(t *testing.T, mac bluetooth.Addr) []byte {
+	return []byte(strings.ReplaceAll(upstreamBLE, "4C:65:A8:DF:85:C0", mac.String()))
+}
+
+const devName = "Temperature and humidity sensor"
+
+func is(key string, attr bool, want any) func([]connector.Data) bool {
+	return func(data []connector.Data) bool {
+		v, ok := drivertest.Latest(data, devName, key, attr)
+		return ok && v == want
+	}
+}
+
+func rpc(t *testing.T, c *Conn, method string, params string) any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	p, _ := json.Marshal(params)
+	res, err := c.OnRPC(ctx, connector.RPC{Device: devName, ID: 1, Method: method, Params: p, Timeout: 15 * time.Second})
+	if err != nil {
+		t.Fatalf("RPC %s: %v", method, err)
+	}
+	return res
+}
+
+func TestKernelUpstreamConfig(t *testing.T) {
+	idx := bttest.Virt(t, 2)
+	// The connector takes the first controller; the sensor appears on the
+	// second one only after the connector started.
+	probe, err := bluetooth.OpenAdapter(context.Background(), idx[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := probe.Addr
+	probe.Close()
+	cn, err := New(upstreamConfig(t, mac), drivertest.Env(t, "BLE Connector", "ble"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cn.(*Conn)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	for !c.running.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	start := time.Now()
+	s := newSensor(t, idx[1])
+	// Attributes: read once at connect (pollPeriod is 500 s), through the
+	// bytes converter: "tbgw" is 116 98 103 119.
+	sink.Wait(t, 30*time.Second, "name attribute", is("name", true, "11698cm 103119A"))
+	t.Logf("FIGURE device appeared → first data: %v", time.Since(start).Round(time.Millisecond))
+	if v, _ := sink.Latest(devName, "values", true); v != "All values: 11698103119" {
+		t.Errorf("values = %v", v)
+	}
+	// Notifications: both telemetry keys come from one characteristic.
+	s.notify(t, 55, 22)
+	sink.Wait(t, 10*time.Second, "temperature", is("temperature", false, "22"))
+	if v, _ := sink.Latest(devName, "humidity", false); v != "55" {
+		t.Errorf("humidity = %v", v)
+	}
+
+	// Attribute update → write on the peer.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := c.OnAttributes(ctx, devName, map[string]any{"sharedName": "hello", "other": 1.0}); err != nil {
+		t.Fatal(err)
+	}
+	if w := <-s.nameWrites; w != "hello" {
+		t.Fatalf("peer got %q", w)
+	}
+	if err := c.OnAttributes(ctx, "nobody", map[string]any{"sharedName": "x"}); err == nil {
+		t.Error("attribute update for an unknown device accepted")
+	}
+	// RPCs of the file: read, write, scan; reserved get and set.
+	if r := rpc(t, c, "rpcMethod1", ""); r != "hello" {
+		t.Errorf("rpcMethod1 (read) = %v", r)
+	}
+	if r := rpc(t, c, "rpcMethod2", "from-rpc"); r != "Ok" || <-s.nameWrites != "from-rpc" {
+		t.Errorf("rpcMethod2 (write) = %v", r)
+	}
+	if r, _ := rpc(t, c, "rpcMethod3", "").(string); !strings.Contains(r, "226CAA55-6476-4566-7562-66734470666D") || !strings.Contains(r, `"from-rpc"`) {
+		t.Errorf("rpcMethod3 (scan) = %v", r)
+	}
+	if r := rpc(t, c, "set", "characteristicUUID=00002A00-0000-1000-8000-00805F9B34FB;value=via-set;"); r != "Ok" || <-s.nameWrites != "via-set" {
+		t.Errorf("set = %v", r)
+	}
+	if r := rpc(t, c, "get", "characteristicUUID=2A00;"); r != "via-set" {
+		t.Errorf("get = %v", r)
+	}
+	if _, err := c.OnRPC(ctx, connector.RPC{Device: devName, Method: "nope", Params: json.RawMessage("null")}); err == nil {
+		t.Error("unknown RPC method accepted")
+	}
+
+	// The sensor goes away and comes back: the connector reconnects and
+	// subscribes again.
+	s.p.Drop(true)
+	deadline := time.Now().Add(20 * time.Second)
+	for c.Stats()["linkLosses"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("link loss not noticed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.p.Accept()
+	s.notify(t, 60, 23)
+	sink.Wait(t, 30*time.Second, "temperature after reconnect", is("temperature", false, "23"))
+	st := c.Stats()
+	t.Logf("stats %v", st)
+	if st["connects"] < 2 {
+		t.Errorf("connects %d", st["connects"])
+	}
+
+	// Notification throughput through the connector.
+	const n = 300
+	start = time.Now()
+	for i := 0; i < n; i++ {
+		s.srv.Set(context.Background(), s.th, []byte{byte(i), 0, byte(i)})
+	}
+	sink.Wait(t, 60*time.Second, "all notifications", func(data []connector.Data) bool {
+		v, _ := drivertest.Latest(data, devName, "temperature", false)
+		return v == "43" // byte(299)
+	})
+	t.Logf("FIGURE %d notifications sent and stored in %v (%.0f/s); dropped %d", n, time.Since(start),
+		n/time.Since(start).Seconds(), c.Stats()["notificationsDropped"])
+}
+
+// Two configured devices, one of which does not exist, and a beacon that
+// is never connected: the absent device keeps failing to connect while the
+// others keep reporting.
+func TestKernelAbsentDeviceAndBeacon(t *testing.T) {
+	idx := bttest.Virt(t, 3)
+	s := newSensor(t, idx[1])
+	beacon := bttest.NewPeripheral(t, idx[2], new(adv.Builder).Name("beacon-7").
+		Manufacturer(0x0059, []byte{0x09, 0xC4, 0x17}).ServiceData(att.UUID16(0x181A), []byte{0x02, 0x01}).Bytes(), nil)
+	cfg := `{"name":"BLE","passiveScanMode":true,"scanner":{"timeout":1000},"showMap":true,"devices":[
+	  {"name":"` + devName + `","MACAddress":"` + s.p.Addr.String() + `","timeout":5000,
+	   "telemetry":[{"key":"temperature","method":"notify","characteristicUUID":"226CAA55-6476-4566-7562-66734470666D","valueExpression":"[2]"}]},
+	  {"name":"absent","MACAddress":"C0:11:22:33:44:55","addressType":"random","timeout":700,"connectRetry":2,"connectRetryInSeconds":0,"waitAfterConnectRetries":1,
+	   "telemetry":[{"key":"x","method":"read","characteristicUUID":"2A00"}]},
+	  {"name":"beacon","MACAddress":"` + beacon.Addr.String() + `","pollPeriod":100,
+	   "telemetry":[{"key":"temp","dataSourceType":"advertisement","valueExpression":"[0:2]","compute":"value / 100"},
+	                {"key":"humidity","dataSourceType":"advertisement","advertisementField":"serviceData","serviceUUID":"181A","valueExpression":"[0:2]"}],
+	   "attributes":[{"key":"localName","dataSourceType":"advertisement","advertisementField":"name"}]}]}`
+	cn, err := New([]byte(cfg), drivertest.Env(t, "BLE", "ble"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cn.(*Conn)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	sink.Wait(t, 30*time.Second, "beacon data", func(data []connector.Data) bool {
+		v, _ := drivertest.Latest(data, "beacon", "temp", false)
+		h, _ := drivertest.Latest(data, "beacon", "humidity", false)
+		n, _ := drivertest.Latest(data, "beacon", "localName", true)
+		return v == 25.0 && h == int64(0x0201) && n == "beacon-7"
+	})
+	s.notify(t, 50, 21)
+	sink.Wait(t, 30*time.Second, "sensor data", is("temperature", false, "21"))
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Stats()["connectFailures"] < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("absent device: %v", c.Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The sensor still reports while the absent device keeps failing.
+	s.notify(t, 50, 24)
+	sink.Wait(t, 30*time.Second, "sensor data", is("temperature", false, "24"))
+	for _, d := range sink.Data() {
+		if d.Device == "absent" {
+			t.Fatalf("data for the absent device: %+v", d)
+		}
+	}
+	t.Logf("stats %v", c.Stats())
+}
