@@ -21,7 +21,7 @@ type Listener struct{}
 
 func unsupported() error { return errors.ErrUnsupported }
 
-func Controllers(context.Context) ([]int, error)                                  { return nil, unsupported() }
+func Controllers(context.Context) ([]int, error)                                { return nil, unsupported() }
 func OpenAdapter(context.Context, int) (*Adapter, error)                        { return nil, unsupported() }
 func (a *Adapter) Close() error                                                 { return nil }
 func (a *Adapter) String() string                                               { return "unsupported" }
