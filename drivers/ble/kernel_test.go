@@ -231,3 +231,23 @@ func TestKernelAbsentDeviceAndBeacon(t *testing.T) {
 	}
 	t.Logf("stats %v", c.Stats())
 }
+
+func TestKernelConformance(t *testing.T) {
+	idx := bttest.Virt(t, 2)
+	s := newSensor(t, idx[1])
+	var n byte
+	drivertest.Conformance(t, drivertest.Suite{
+		Type:    "ble",
+		Factory: New,
+		Config:  func(t *testing.T) []byte { return upstreamConfig(t, s.p.Addr) },
+		Trigger: func(t *testing.T) {
+			n++
+			s.srv.Set(context.Background(), s.th, []byte{n, 0, n})
+		},
+		Bad: map[string]string{
+			`{"devices":[{"name":"d","MACAddress":"4C:65:A8:DF:85"}]}`:                                                                           "devices[0].MACAddress",
+			`{"devices":[{"name":"d","MACAddress":"4C:65:A8:DF:85:C0","telemetry":[{"key":"t","method":"write","characteristicUUID":"2A00"}]}]}`: "devices[0].telemetry[0].method",
+			`{"adapter":"bt0","devices":[]}`: "adapter",
+		},
+	})
+}
