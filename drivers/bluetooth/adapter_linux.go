@@ -169,19 +169,22 @@ func (a *Adapter) PowerOn(ctx context.Context) error {
 
 // Scan runs LE discovery until ctx ends, calling fn for every advertising
 // report of this controller. The kernel ends each discovery round after
-// about ten seconds; Scan starts the next one. When another party (for
-// example bluetoothd) is discovering already, the kernel answers "busy"
-// and Scan keeps listening to the reports of that discovery. fn runs on
-// Scan's goroutine.
+// about ten seconds, and also when it creates a connection; Scan starts
+// the next round. While another party (for example bluetoothd) is
+// discovering, the kernel answers "busy": Scan then listens to the reports
+// of that discovery and tries again every second until a round of its own
+// starts or someone else's is seen running. fn runs on Scan's goroutine.
 func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 	ev, err := mgmtSock()
 	if err != nil {
 		return err
 	}
 	defer ev.Close()
+	retry := false // discovery refused as busy and nobody seen discovering
 	start := func() error {
 		_, err := a.cmd(ctx, mgmtStartDiscovery, a.Index, []byte{scanLE})
-		if errors.Is(err, ErrBusy) {
+		retry = errors.Is(err, ErrBusy)
+		if retry {
 			return nil
 		}
 		return err
@@ -196,10 +199,21 @@ func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 	}()
 	buf := make([]byte, 1024)
 	for {
-		n, err := ev.read(ctx, buf)
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if retry {
+			rctx, cancel = context.WithTimeout(ctx, time.Second)
+		}
+		n, err := ev.read(rctx, buf)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			if retry && errors.Is(err, context.DeadlineExceeded) {
+				if err := start(); err != nil {
+					return fmt.Errorf("%v: restart discovery: %w", a, err)
+				}
+				continue
 			}
 			return fmt.Errorf("%v: read mgmt events: %w", a, err)
 		}
@@ -213,10 +227,13 @@ func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 				fn(f)
 			}
 		case evDiscovering:
-			if len(e.Params) == 2 && e.Params[1] == 0 {
-				if err := start(); err != nil && ctx.Err() == nil {
-					return fmt.Errorf("%v: restart discovery: %w", a, err)
-				}
+			if len(e.Params) != 2 {
+				continue
+			}
+			if e.Params[1] == 1 {
+				retry = false // a round runs (ours or someone else's)
+			} else if err := start(); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("%v: restart discovery: %w", a, err)
 			}
 		case evIndexRemoved:
 			return fmt.Errorf("%v: controller removed", a)
