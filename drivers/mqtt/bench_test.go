@@ -132,7 +132,7 @@ func benchIngest(b *testing.B, pub string, v int, inflight string) {
 	b.ReportMetric(float64(total)/float64(sink.sends.Load()), "msgs/send")
 	b.ReportMetric(float64(ru1.Maxrss)/1024, "maxrss-MB")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peakheap-MB")
-	if c.Stats().Malformed.Load() > 0 {
-		b.Errorf("%d malformed", c.Stats().Malformed.Load())
+	if c.Counters().Malformed.Load() > 0 {
+		b.Errorf("%d malformed", c.Counters().Malformed.Load())
 	}
 }

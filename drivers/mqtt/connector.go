@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -56,31 +57,21 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 }
 
 func newConnector(raw []byte, env connector.Env) (*Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.DiscardHandler)
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	name := env.Name
-	if name == "" {
-		name = "mqtt"
-	}
-	file := env.File
-	if file == "" {
-		file = name + ".json"
-	}
-	cfg, doc, err := parseConfig(file, raw, env.Log)
+	var cfg config
+	doc, err := kit.Setup("mqtt", emptyObjectsToLists(raw), &env, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt connector %q: %w", name, err)
+		return nil, err
 	}
-	p, err := compile(cfg, doc, envLike{Log: env.Log, ConfigDir: env.ConfigDir})
+	for _, w := range dataKeyWarnings(doc, &cfg) {
+		env.Log.Warn(w.Error())
+	}
+	p, err := compile(&cfg, doc, envLike{Log: env.Log, ConfigDir: env.ConfigDir})
 	if err != nil {
-		return nil, fmt.Errorf("mqtt connector %q: %w", name, err)
+		return nil, kit.Errorf(env, err)
 	}
 	tc, err := tlsConfig(&cfg.Broker.Security, cfg.Broker.Host, env.ConfigDir)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt connector %q: %w", name, doc.Errorf("broker.security", "%v", err))
+		return nil, kit.Errorf(env, doc.Errorf("broker.security", "%v", err))
 	}
 	c := &Connector{env: env, log: env.Log, plan: p}
 	b := &cfg.Broker
@@ -122,8 +113,19 @@ func (c *Connector) Connected() bool {
 	return r != nil && r.ready.Load()
 }
 
-// Stats returns the connector's counters.
-func (c *Connector) Stats() *Stats { return &c.stats }
+// Counters returns the connector's counters.
+func (c *Connector) Counters() *Stats { return &c.stats }
+
+// Stats reports the counters with the gateway's statistics.
+func (c *Connector) Stats() map[string]uint64 {
+	s := &c.stats
+	return map[string]uint64{
+		"messagesReceived": uint64(s.Received.Load()), "messagesConverted": uint64(s.Converted.Load()),
+		"malformed": uint64(s.Malformed.Load()), "unmatched": uint64(s.Unmatched.Load()),
+		"storeErrors": uint64(s.StoreErrors.Load()), "brokerConnects": uint64(s.Connects.Load()),
+		"brokerConnectErrors": uint64(s.ConnectErrs.Load()),
+	}
+}
 
 // runState is everything that lives for one Run.
 type runState struct {
@@ -163,29 +165,30 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		r.shards = append(r.shards, make(chan inbound, per))
 	}
 	if !c.run.CompareAndSwap(nil, r) {
-		return errors.New("mqtt connector: Run called while already running")
+		return errors.New("Run called while already running")
 	}
 	defer c.run.Store(nil)
 
-	var wg sync.WaitGroup
+	// A panic in a worker cancels the group's context, which ends the
+	// connect loop, and comes back from Wait as the error of this run.
+	g, gctx := kit.NewGroup(ctx)
+	r.ctx = gctx
 	for i := range r.shards {
-		wg.Add(1)
-		go func() { defer wg.Done(); r.worker(r.shards[i]) }()
+		g.Go("mqtt worker", func() error { r.worker(r.shards[i]); return nil })
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); r.requestLoop() }()
+	g.Go("mqtt requests", func() error { r.requestLoop(); return nil })
 
 	r.connectLoop()
 
 	close(r.stopping)
-	wg.Wait()
+	err := g.Wait()
 	// Closed only now, so that the workers' acknowledgements of data they
 	// stored reach the broker before the DISCONNECT.
 	if s := r.session(); s != nil {
 		r.setSession(nil)
 		s.close()
 	}
-	return nil
+	return err
 }
 
 // connectLoop keeps a session to the broker until ctx ends.
@@ -193,7 +196,7 @@ func (r *runState) connectLoop() {
 	c := r.c
 	opts := c.dial
 	opts.onMessage = r.onMessage
-	backoff := time.Second
+	b := backoff.Policy{Min: time.Second, Max: 30 * time.Second}.New()
 	for r.ctx.Err() == nil {
 		s, err := dial(r.ctx, opts)
 		if err != nil {
@@ -201,11 +204,11 @@ func (r *runState) connectLoop() {
 				return
 			}
 			c.stats.ConnectErrs.Add(1)
-			c.log.Error("cannot connect to broker", "broker", opts.addr, "err", err, "retry_in", backoff)
-			if !sleepCtx(r.ctx, backoff) {
+			d := b.Next()
+			c.log.Error("cannot connect to broker", "broker", opts.addr, "err", err, "retry_in", d.Round(time.Millisecond))
+			if backoff.Sleep(r.ctx, d) != nil {
 				return
 			}
-			backoff = min(backoff*2, 30*time.Second)
 			continue
 		}
 		c.log.Info("connected to broker", "broker", opts.addr, "client_id", opts.clientID, "version", opts.version)
@@ -216,13 +219,13 @@ func (r *runState) connectLoop() {
 		select {
 		case <-s.done():
 			c.log.Warn("connection to broker lost", "broker", opts.addr, "err", s.err())
-			backoff = time.Second
+			b.Reset()
 		case <-r.ctx.Done():
 			return // Run closes the session after the workers are done
 		}
 		r.setSession(nil)
 		s.close()
-		if r.ctx.Err() == nil && !sleepCtx(r.ctx, backoff) {
+		if backoff.Sleep(r.ctx, b.Next()) != nil {
 			return
 		}
 	}
@@ -266,15 +269,4 @@ func (r *runState) publish(ctx context.Context, topic string, qos byte, retain b
 		return errNotConnected
 	}
 	return s.publish(ctx, topic, qos, retain, payload)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

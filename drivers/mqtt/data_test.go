@@ -97,7 +97,7 @@ func TestSampleMappings(t *testing.T) {
 		check("custom battery", ts["batteryLevel"], int64(0x0E))
 
 		// Malformed messages are counted and logged; the connector goes on.
-		before := c.Stats().Malformed.Load()
+		before := c.Counters().Malformed.Load()
 		dev.pub("sensor/raw_data", 1, ``)
 		dev.pub("custom/sensors/SN-9", 1, `zz-not-hex`)
 		dev.pub("data/", 1, `{"temperature": 23.5}`)
@@ -105,7 +105,7 @@ func TestSampleMappings(t *testing.T) {
 			v, _ := drivertest.Latest(d, "Demo Device", "temperature", false)
 			return v == 23.5
 		})
-		if got := c.Stats().Malformed.Load() - before; got < 1 {
+		if got := c.Counters().Malformed.Load() - before; got < 1 {
 			t.Errorf("malformed count grew by %d", got)
 		}
 	})

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +25,7 @@ import (
 func (c *Connector) OnAttributes(ctx context.Context, device string, values map[string]any) error {
 	r := c.run.Load()
 	if r == nil {
-		return fmt.Errorf("mqtt connector %q: not running", c.env.Name)
+		return errors.New("not running")
 	}
 	keys := make([]string, 0, len(values))
 	for k := range values {
@@ -44,7 +46,7 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 			topic := u.topic.Topic(v)
 			payload := u.value.Payload(v)
 			if err := r.publish(ctx, topic, u.qos, u.retain, []byte(payload)); err != nil {
-				errs = append(errs, fmt.Errorf("mqtt connector %q: device %q: attribute %q to %q: %w", c.env.Name, device, k, topic, err))
+				errs = append(errs, fmt.Errorf("device %q: attribute %q to %q: %w", device, k, topic, err))
 				continue
 			}
 			sent++
@@ -63,7 +65,7 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	r := c.run.Load()
 	if r == nil {
-		return nil, fmt.Errorf("mqtt connector %q: not running", c.env.Name)
+		return nil, errors.New("not running")
 	}
 	method := req.Method
 	if t, m, ok := strings.Cut(method, "_"); ok && t == "mqtt" && !strings.Contains(m, "_") {
@@ -84,11 +86,11 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 			}
 		}
 		if route == nil {
-			return nil, fmt.Errorf("mqtt connector %q: device %q: no serverSideRpc entry for method %q", c.env.Name, req.Device, method)
+			return nil, fmt.Errorf("device %q: no serverSideRpc entry for method %q", req.Device, method)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mqtt connector %q: device %q: RPC %q: %w", c.env.Name, req.Device, req.Method, err)
+		return nil, fmt.Errorf("device %q: RPC %q: %w", req.Device, req.Method, err)
 	}
 	return r.doRPC(ctx, route, req, method)
 }
@@ -99,10 +101,10 @@ func adhocRoute(params json.RawMessage, reserved bool) (*rpcRoute, error) {
 	var rc rpcConf
 	var s string
 	if reserved && json.Unmarshal(params, &s) == nil {
-		for _, kv := range strings.Split(s, ";") {
-			k, v, ok := strings.Cut(kv, "=")
-			k = strings.TrimSpace(k)
-			if !ok || k == "" || v == "" {
+		p := rpcparams.Parse(s)
+		for _, k := range p.Keys() {
+			v, _ := p.Get(k)
+			if v == "" {
 				continue
 			}
 			switch k {
@@ -154,7 +156,7 @@ func (r *runState) doRPC(ctx context.Context, route *rpcRoute, req connector.RPC
 	topic := route.reqTopic.Topic(v)
 	payload := route.value.Payload(v)
 	fail := func(err error) error {
-		return fmt.Errorf("mqtt connector %q: device %q: RPC %q: %w", c.env.Name, req.Device, req.Method, err)
+		return fmt.Errorf("device %q: RPC %q: %w", req.Device, req.Method, err)
 	}
 
 	var w *rpcWaiter

@@ -76,7 +76,7 @@ func TestAckAfterStore(t *testing.T) {
 		}
 		stop1 := runFor(t, c1, sink1)
 		dev.pub("dev/D/up", 1, `{"device":"D","v":1}`)
-		waitFor(t, 10*time.Second, "failed store", func() bool { return c1.Stats().StoreErrors.Load() > 0 })
+		waitFor(t, 10*time.Second, "failed store", func() bool { return c1.Counters().StoreErrors.Load() > 0 })
 		stop1()
 
 		// Session 2: the broker delivers it again; it is stored and acked.
@@ -117,7 +117,7 @@ func TestBrokerRestart(t *testing.T) {
 		sink.Wait(t, 10*time.Second, "first message", func(d []connector.Data) bool { return len(values(d, "D")) == 1 })
 
 		m.restart()
-		waitFor(t, 30*time.Second, "reconnect", func() bool { return c.Stats().Connects.Load() >= 2 && c.Connected() })
+		waitFor(t, 30*time.Second, "reconnect", func() bool { return c.Counters().Connects.Load() >= 2 && c.Connected() })
 		// The device client reconnects by itself; retry until it is back.
 		waitFor(t, 30*time.Second, "device client back", func() bool { return dev.c.IsConnectionOpen() })
 		dev.sub("dev/+/attr")
@@ -152,7 +152,7 @@ func TestRunStopsCleanly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, newRecSink()) }()
-	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return c.Stats().ConnectErrs.Load() > 0 })
+	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return c.Counters().ConnectErrs.Load() > 0 })
 	cancel()
 	select {
 	case <-done:

@@ -104,8 +104,8 @@ func TestSecurity(t *testing.T) {
 					return
 				}
 				// A refused connection is retried, never reported as up.
-				waitFor(t, 15*time.Second, "a refused attempt", func() bool { return c.Stats().ConnectErrs.Load() > 0 })
-				if c.Connected() || c.Stats().Connects.Load() > 0 {
+				waitFor(t, 15*time.Second, "a refused attempt", func() bool { return c.Counters().ConnectErrs.Load() > 0 })
+				if c.Connected() || c.Counters().Connects.Load() > 0 {
 					t.Error("connected with a wrong password")
 				}
 			})

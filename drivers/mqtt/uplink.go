@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
+
 	"errors"
 	"hash/maphash"
 	"time"
@@ -159,7 +161,7 @@ func (r *runState) logMalformed(dm *dataMap, m *inbound, err error) {
 // store hands items to the gateway, retrying while the storage is full or
 // failing. It returns false when the connector is stopping.
 func (r *runState) store(items []connector.Data) bool {
-	backoff := 50 * time.Millisecond
+	b := backoff.Policy{Min: 50 * time.Millisecond, Max: 5 * time.Second}.New()
 	var lastLog time.Time
 	for {
 		err := r.sink.Send(r.ctx, items)
@@ -174,9 +176,8 @@ func (r *runState) store(items []connector.Data) bool {
 			r.c.log.Warn("cannot store data, retrying; messages stay unacknowledged", "err", err, "devices", len(items))
 			lastLog = time.Now()
 		}
-		if !sleepCtx(r.ctx, backoff) {
+		if b.Wait(r.ctx) != nil {
 			return false
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
