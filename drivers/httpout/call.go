@@ -2,7 +2,6 @@ package httpout
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -39,6 +38,62 @@ type Options struct {
 	Method string
 	// Body is the default body template of entries without one; "" none.
 	Body string
+	// Transports, when set, shares connection pools among the calls with
+	// the same TLS settings; otherwise each call has its own.
+	Transports *Transports
+}
+
+// Transports shares HTTP connection pools (one per TLS setting) among
+// calls, so that a thousand polled URLs on a few hosts keep a few
+// connections, not a thousand. It is safe for concurrent use.
+type Transports struct {
+	// MaxIdlePerHost bounds the idle connections kept per host; default 4.
+	MaxIdlePerHost int
+
+	mu sync.Mutex
+	m  map[tlsconf.Options]*http.Transport
+}
+
+func (t *Transports) get(o tlsconf.Options) (*http.Transport, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tr, ok := t.m[o]; ok {
+		return tr, nil
+	}
+	tr, err := newTransport(o, max(t.MaxIdlePerHost, 1))
+	if err != nil {
+		return nil, err
+	}
+	if t.m == nil {
+		t.m = map[tlsconf.Options]*http.Transport{}
+	}
+	t.m[o] = tr
+	return tr, nil
+}
+
+// CloseIdle closes the idle connections of every pool.
+func (t *Transports) CloseIdle() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tr := range t.m {
+		tr.CloseIdleConnections()
+	}
+}
+
+func newTransport(o tlsconf.Options, idle int) (*http.Transport, error) {
+	tc, err := o.Client()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Transport{
+		DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:        tc,
+		TLSHandshakeTimeout:    10 * time.Second,
+		MaxIdleConns:           4 * idle,
+		MaxIdleConnsPerHost:    idle,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}, nil
 }
 
 // Call is one compiled outgoing request. It is safe for concurrent use.
@@ -62,6 +117,8 @@ type Call struct {
 	client     *http.Client
 	clientErr  error
 	tlsOpts    tlsconf.Options
+	shared     *Transports
+	own        *http.Transport
 }
 
 // Error is a configuration problem of one key of a Spec.
@@ -72,7 +129,7 @@ func (e *Error) Error() string { return e.Key + ": " + e.Msg }
 // Compile checks and compiles s. filterKey names the filter of its kind:
 // "attributeFilter", "methodFilter" or "" (reserved RPC, no filters).
 func Compile(s *Spec, filterKey string, o Options) (*Call, error) {
-	c := &Call{tries: 1, timeout: 10 * time.Second, maxResp: o.MaxResponse, base: strings.TrimRight(o.Base, "/")}
+	c := &Call{tries: 1, timeout: 10 * time.Second, maxResp: o.MaxResponse, base: strings.TrimRight(o.Base, "/"), shared: o.Transports}
 	if c.maxResp <= 0 {
 		c.maxResp = 1 << 20
 	}
@@ -211,20 +268,15 @@ func (c *Call) Method() string { return c.method }
 // certificate file fails the calls that need it, not the configuration.
 func (c *Call) httpClient() (*http.Client, error) {
 	c.clientOnce.Do(func() {
-		var tc *tls.Config
-		tc, c.clientErr = c.tlsOpts.Client()
+		var tr *http.Transport
+		if c.shared != nil {
+			tr, c.clientErr = c.shared.get(c.tlsOpts)
+		} else {
+			tr, c.clientErr = newTransport(c.tlsOpts, 4)
+			c.own = tr
+		}
 		if c.clientErr != nil {
 			return
-		}
-		tr := &http.Transport{
-			DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:        tc,
-			TLSHandshakeTimeout:    10 * time.Second,
-			MaxIdleConns:           4,
-			MaxIdleConnsPerHost:    4,
-			IdleConnTimeout:        90 * time.Second,
-			ResponseHeaderTimeout:  c.timeout,
-			MaxResponseHeaderBytes: 64 << 10,
 		}
 		c.client = &http.Client{Transport: tr}
 		if !c.redirects {
@@ -234,10 +286,11 @@ func (c *Call) httpClient() (*http.Client, error) {
 	return c.client, c.clientErr
 }
 
-// Close drops the entry's idle connections.
+// Close drops the idle connections of the call's own pool (shared pools
+// are closed by their owner).
 func (c *Call) Close() {
-	if c.client != nil {
-		c.client.CloseIdleConnections()
+	if c.own != nil {
+		c.own.CloseIdleConnections()
 	}
 }
 

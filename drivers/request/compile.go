@@ -61,7 +61,8 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 		host = "http://" + host
 	}
 	verify := cfg.SSLVerify == nil || *cfg.SSLVerify
-	p.opts = httpout.Options{Base: host, Verify: verify, Auth: cfg.Security, MaxResponse: cfg.MaxResponseSize, ConfigDir: configDir}
+	p.opts = httpout.Options{Base: host, Verify: verify, Auth: cfg.Security, MaxResponse: cfg.MaxResponseSize, ConfigDir: configDir,
+		Transports: &httpout.Transports{MaxIdlePerHost: p.workers}}
 	if len(cfg.Mapping) == 0 && len(cfg.AttributeUpdates) == 0 && len(cfg.ServerSideRPC) == 0 {
 		return nil, doc.Errorf("mapping", "nothing to do: no mapping, attributeUpdates or serverSideRpc")
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/poll"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -50,12 +51,14 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	g, ctx := kit.NewGroup(ctx)
 	sender := kit.NewSender(sink, c.log)
-	sem := make(chan struct{}, c.plan.workers)
+	s := poll.New(poll.Options{Workers: c.plan.workers, Log: c.log})
 	for _, e := range c.plan.endpoints {
-		g.Go("poll "+e.url, func() error {
-			c.loop(ctx, e, sender, sem)
-			return nil
-		})
+		s.Add(poll.Job{Name: e.url, Period: e.period, NoEdges: true, Poll: func(ctx context.Context) error {
+			return c.poll(ctx, e, sender)
+		}})
+	}
+	if len(c.plan.endpoints) > 0 {
+		g.Go("poll", func() error { return s.Run(ctx) })
 	}
 	c.live.Store(true)
 	c.log.Info("request: started", "endpoints", len(c.plan.endpoints), "workers", c.plan.workers)
@@ -67,6 +70,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 }
 
 func (c *Connector) closeIdle() {
+	c.plan.opts.Transports.CloseIdle()
 	for _, e := range c.plan.endpoints {
 		e.call.Close()
 	}

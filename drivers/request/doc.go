@@ -6,11 +6,12 @@
 //
 // # Polling
 //
-// Every "mapping" entry has its own loop that polls, converts, sends and
-// waits for the rest of its scanPeriod, so a slow endpoint never has two
-// requests in flight; at most "workers" requests of the connector run at
-// once. Connections are reused, each request is bounded by its timeout,
-// and a response larger than maxResponseSize is refused unread.
+// The mappings are jobs of the kit's poll scheduler (one timer heap, a
+// pool of "workers"): a mapping is polled again scanPeriod after its
+// previous poll started, never while it is still running, and a failing
+// one backs off. All mappings share one connection pool per TLS setting,
+// each request is bounded by its timeout, and a response larger than
+// maxResponseSize is refused unread.
 //
 // A JSON answer is optionally narrowed by dataUnpackExpression (a JSONPath),
 // enriched by "subRequests" (one GET per element and key, whose answer is

@@ -4,50 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/tbgw/tbgw/codec/jpath"
 	"github.com/tbgw/tbgw/codec/tmpl"
 	"github.com/tbgw/tbgw/drivers/kit"
 )
 
-// loop polls e every period, measured from the start of a poll, until
-// ctx ends. Failures are logged when the endpoint's state changes.
-func (c *Connector) loop(ctx context.Context, e *endpoint, sender *kit.Sender, sem chan struct{}) {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		start := time.Now()
-		err := c.poll(ctx, e, sender)
-		<-sem
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case err != nil && !failing:
-			c.log.Warn("request: poll failed", "url", e.url, "err", err)
-		case err != nil:
-			c.log.Debug("request: poll failed", "url", e.url, "err", err)
-		case failing:
-			c.log.Info("request: poll succeeds again", "url", e.url)
-		}
-		failing = err != nil
-		t.Reset(max(0, e.period-time.Since(start)))
-	}
-}
-
-// poll requests e once, converts the answer and hands it to the gateway.
+// poll requests e once, converts the answer and hands it to the gateway
+// (run by the kit's scheduler: never twice at once for one mapping).
 func (c *Connector) poll(ctx context.Context, e *endpoint, sender *kit.Sender) error {
 	c.polls.Add(1)
 	err := c.pollOnce(ctx, e, sender)

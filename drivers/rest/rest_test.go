@@ -25,7 +25,7 @@ import (
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
-func sample(t *testing.T) []byte {
+func sample(t testing.TB) []byte {
 	b, err := os.ReadFile("testdata/rest.json")
 	if err != nil {
 		t.Fatal(err)
