@@ -472,3 +472,35 @@ func TestSealedSegmentHeaderDamage(t *testing.T) {
 		})
 	}
 }
+
+// Under SyncBatch, commits (each one fsync) are at least SyncGap apart
+// while appends are small: appends arriving meanwhile share the next one.
+func TestSyncGap(t *testing.T) {
+	const gap = 50 * time.Millisecond
+	l := openLog(t, t.TempDir(), Options{SyncGap: gap})
+	const writers, per = 4, 10
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range per {
+				if err := l.Append([][]byte{rec(w*per + i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	l.mu.Lock()
+	commits := l.commits
+	l.mu.Unlock()
+	t.Logf("%d appends in %d commits in %v", writers*per, commits, elapsed)
+	if limit := uint64(elapsed/gap) + 1; commits > limit {
+		t.Fatalf("%d commits in %v: more than one per %v", commits, elapsed, gap)
+	}
+	if got := len(readPending(t, l)); got != writers*per {
+		t.Fatalf("%d records", got)
+	}
+}

@@ -18,8 +18,9 @@ import (
 // acknowledgement until the connector's release, with no timer at all.
 type ackSession struct {
 	pahosession.SessionManager
-	mu sync.Mutex
-	q  []*ackSlot // QoS > 0 messages in arrival order, oldest first
+	conn *bufConn // corked while a batch is acknowledged
+	mu   sync.Mutex
+	q    []*ackSlot // QoS > 0 messages in arrival order, oldest first
 }
 
 // ackSlot is one received message awaiting its acknowledgement.
@@ -78,5 +79,29 @@ func (s *ackSession) flushLocked() {
 	s.q = s.q[n:]
 	if len(s.q) == 0 {
 		s.q = s.q[:0:0] // let the drained backing array go
+	}
+}
+
+// ackAll releases the messages of a stored batch in order; the
+// acknowledgements of one MQTT 5 session leave in one write.
+func ackAll(batch []inbound) {
+	var corked *ackSession
+	for i := range batch {
+		m := &batch[i]
+		if m.ack == nil {
+			continue
+		}
+		if m.acks != corked {
+			if corked != nil {
+				corked.conn.uncork()
+			}
+			if corked = m.acks; corked != nil {
+				corked.conn.cork()
+			}
+		}
+		m.ack()
+	}
+	if corked != nil {
+		corked.conn.uncork()
 	}
 }

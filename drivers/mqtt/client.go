@@ -15,7 +15,8 @@ type inbound struct {
 	payload []byte
 	qos     byte
 	ack     func()
-	recv    int64 // receive time, Unix ms
+	acks    *ackSession // MQTT 5: the session whose acknowledgements ack releases
+	recv    int64       // receive time, Unix ms
 }
 
 // session is one established connection to the device broker, made by a

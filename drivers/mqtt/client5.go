@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eclipse/paho.golang/paho/session/state"
 )
@@ -33,16 +32,15 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 	if o.tls != nil {
 		td := tls.Dialer{NetDialer: &d, Config: o.tls}
 		conn, err = td.DialContext(ctx, "tcp", o.addr)
-		if err == nil {
-			conn = packets.NewThreadSafeConn(conn)
-		}
 	} else {
 		conn, err = d.DialContext(ctx, "tcp", o.addr)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s := &session5{acks: &ackSession{SessionManager: state.NewInMemory()}}
+	bc := newBufConn(conn)
+	conn = bc
+	s := &session5{acks: &ackSession{SessionManager: state.NewInMemory(), conn: bc}}
 	cfg := paho.ClientConfig{
 		ClientID: o.clientID,
 		Conn:     conn,
@@ -52,6 +50,7 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 				in := inbound{topic: p.Topic, payload: p.Payload, qos: p.QoS, recv: time.Now().UnixMilli()}
 				if p.QoS > 0 {
 					in.ack = s.acks.track(p.PacketID)
+					in.acks = s.acks
 				}
 				o.onMessage(in)
 				return true, nil

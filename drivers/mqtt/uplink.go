@@ -89,12 +89,8 @@ func (r *runState) worker(in <-chan inbound) {
 		if len(items) > 0 && !r.store(items) {
 			return // stopping: the batch stays unacknowledged
 		}
-		for i := range batch {
-			if batch[i].ack != nil {
-				batch[i].ack()
-			}
-			batch[i] = inbound{}
-		}
+		ackAll(batch)
+		clear(batch)
 		batch = batch[:0]
 	}
 }

@@ -1,0 +1,82 @@
+package gw
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// The uplink packs many devices into one message, within the payload
+// limit, and every value arrives once.
+func TestManyDevicesPerMessage(t *testing.T) {
+	var devs []string
+	for i := range 100 {
+		devs = append(devs, fmt.Sprintf("dev%03d", i))
+	}
+	r := newRig(t, map[string]any{"connectors": []any{probeConn("P", "p.json")}},
+		map[string]any{"p.json": map[string]any{"devices": devs, "points": 5, "once": true}})
+	r.tb.SetSessionLimits(json.RawMessage(`{"maxPayloadSize":2000,"maxInflightMessages":100,"rateLimits":{},"gatewayRateLimits":{}}`))
+	r.start()
+	r.tb.Wait(15*time.Second, "5 values of every device", func() bool {
+		for _, d := range devs {
+			n := 0
+			for _, rec := range r.tb.Telemetry(d) {
+				n += len(rec.Values)
+			}
+			if n < 5 {
+				return false
+			}
+		}
+		return true
+	})
+	msgs := r.tb.Messages("v1/gateway/telemetry")
+	multi := 0
+	for _, m := range msgs {
+		if len(m.Payload) > 2000 {
+			t.Fatalf("message of %d bytes exceeds the server's limit", len(m.Payload))
+		}
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(m.Payload, &body); err != nil {
+			t.Fatalf("malformed message %s: %v", m.Payload, err)
+		}
+		if len(body) > 1 {
+			multi++
+		}
+	}
+	if multi == 0 || len(msgs) >= len(devs) {
+		t.Fatalf("%d messages for %d devices, %d with several devices: not packed", len(msgs), len(devs), multi)
+	}
+	for _, d := range devs {
+		n := 0
+		for _, rec := range r.tb.Telemetry(d) {
+			n += len(rec.Values)
+		}
+		if n != 5 {
+			t.Fatalf("%s: %d values, want 5", d, n)
+		}
+	}
+}
+
+// Below full batches the uplink publishes at most one round per
+// minPackSendDelayMS.
+func TestPackWindow(t *testing.T) {
+	r := newRig(t, map[string]any{
+		"thingsboard": map[string]any{"minPackSendDelayMS": 200},
+		"connectors":  []any{probeConn("P", "p.json")},
+	}, map[string]any{"p.json": map[string]any{"devices": []string{"a", "b"}, "everyMs": 5}})
+	r.start()
+	r.tb.Wait(15*time.Second, "a first value", func() bool { return len(r.tb.Telemetry("a")) > 0 })
+	start, n0 := time.Now(), len(r.tb.Messages("v1/gateway/telemetry"))
+	r.tb.Wait(30*time.Second, "100 more values", func() bool {
+		n := 0
+		for _, rec := range r.tb.Telemetry("a") {
+			n += len(rec.Values)
+		}
+		return n >= 101
+	})
+	rounds := len(r.tb.Messages("v1/gateway/telemetry")) - n0
+	if limit := int(time.Since(start)/(200*time.Millisecond)) + 2; rounds > limit {
+		t.Fatalf("%d telemetry messages in %v: more than one per 200 ms window", rounds, time.Since(start))
+	}
+}
