@@ -1,6 +1,9 @@
 package bacnet
 
 import (
+	"context"
+	"fmt"
+	"github.com/tbgw/tbgw/gw/connector"
 	"os"
 	"os/exec"
 	"strings"
@@ -81,5 +84,61 @@ func TestBroadcastDiscovery(t *testing.T) {
 	}
 	if n := c.Stats()["devices"]; n != 3 {
 		t.Errorf("%d devices", n)
+	}
+}
+
+// TestUpstreamSampleRuns runs upstream's bacnet.json unchanged: the
+// gateway binds 0.0.0.0:47808 in one private network namespace, the peer
+// device answers at 192.168.2.110:47808 in a second one, joined by a veth
+// pair. Nothing leaves the namespaces.
+func TestUpstreamSampleRuns(t *testing.T) {
+	if !inNetns(t, "ip link set lo up", "ip link add v0 type veth peer name v1",
+		"ip addr add 192.168.2.1/24 dev v0", "ip link set v0 up") {
+		return
+	}
+	// The peer gets its own namespace; v1 moves into it once it exists.
+	script := `i=0; while ! ip link show v1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done
+ip link set lo up && ip addr add 192.168.2.110/24 dev v1 && ip link set v1 up && exec "$@"`
+	peer := startPeerHook(t, peerConfig{Devices: []peerDevice{{Port: 47808, Instance: 110, Name: "Sample", AnalogInputs: 2,
+		Bind: "0.0.0.0", Broadcast: "192.168.2.255"}}},
+		func(pid int) {
+			// Move v1 only once the peer is in its own namespace.
+			self, _ := os.Readlink("/proc/self/ns/net")
+			waitFor(t, 10*time.Second, "the peer's namespace", func() bool {
+				ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+				return err == nil && ns != self
+			})
+			if out, err := exec.Command("ip", "link", "set", "v1", "netns", fmt.Sprint(pid)).CombinedOutput(); err != nil {
+				t.Fatalf("move v1: %v %s", err, out)
+			}
+		}, "unshare", "-n", "--", "sh", "-c", script, "sh")
+	raw, err := os.ReadFile("testdata/upstream/bacnet.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(raw, drivertest.Env(t, "BACnet", "bacnet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	dev := "BACnet Device Sample"
+	sink.Wait(t, 20*time.Second, "the sample's datapoints", func(data []connector.Data) bool {
+		a, ok1 := drivertest.Latest(data, dev, "temperature", true)
+		s, ok2 := drivertest.Latest(data, dev, "state", false)
+		return ok1 && ok2 && a == 21.0 && s == int64(1)
+	})
+	bc := c.(*Connector)
+	if err := bc.OnAttributes(context.Background(), dev, map[string]any{"brightness": 75}); err != nil {
+		t.Fatal(err)
+	}
+	if !peer.waitLine("write 47808 1:1 85 75 16", 5*time.Second) {
+		t.Error("brightness not written")
+	}
+	if _, err := rpc(t, bc, dev, "set_state", true); err != nil || !peer.waitLine("write 47808 4:1 85 1 16", 5*time.Second) {
+		t.Errorf("set_state: %v", err)
+	}
+	if _, err := rpc(t, bc, dev, "get_state", nil); err == nil || !strings.Contains(err.Error(), "unknownObject") {
+		t.Errorf("get_state of a missing object: %v", err)
 	}
 }

@@ -101,6 +101,13 @@ func freeUDPPort(t testing.TB) int {
 // when the test ends.
 func startPeer(t testing.TB, cfg peerConfig, prefix ...string) *testPeer {
 	t.Helper()
+	return startPeerHook(t, cfg, nil, prefix...)
+}
+
+// startPeerHook is startPeer with a hook called with the process id right
+// after the start, before waiting for the devices.
+func startPeerHook(t testing.TB, cfg peerConfig, started func(pid int), prefix ...string) *testPeer {
+	t.Helper()
 	mods := nodeModules(t)
 	raw, _ := json.Marshal(cfg)
 	args := append(append([]string{}, prefix...), "node", "testdata/peer.js", string(raw))
@@ -133,6 +140,9 @@ func startPeer(t testing.TB, cfg peerConfig, prefix ...string) *testPeer {
 			p.mu.Unlock()
 		}
 	}()
+	if started != nil {
+		started(cmd.Process.Pid)
+	}
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {

@@ -229,6 +229,9 @@ func writeValue(obj bacnet.ObjectID, prop bacnet.PropertyID, v any, like bacnet.
 		return x, nil
 	case float64:
 		return float32(x), nil
+	case int, int64, float32, json.Number:
+		f, err := toFloat(x)
+		return float32(f), err
 	case string:
 		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
 			return float32(f), nil
@@ -255,6 +258,12 @@ func toFloat(v any) (float64, error) {
 		return f, nil
 	case json.Number:
 		return x.Float64()
+	case int:
+		return float64(x), nil
+	case int64:
+		return float64(x), nil
+	case float32:
+		return float64(x), nil
 	}
 	return 0, fmt.Errorf("want a number, got %v", v)
 }
@@ -262,6 +271,11 @@ func toFloat(v any) (float64, error) {
 // binaryValue maps active/inactive, on/off, true/false, 1/0 to a
 // BACnetBinaryPV; -1 when v is none of them.
 func binaryValue(v any) int {
+	if f, err := toFloat(v); err == nil {
+		if _, isString := v.(string); !isString {
+			v = f
+		}
+	}
 	switch x := v.(type) {
 	case bool:
 		if x {
