@@ -82,12 +82,43 @@ func RegisterDownlink(name string, f DownlinkFactory) {
 	reg.down[name] = f
 }
 
+// UplinkResolver builds uplink converters that are not registered by name
+// (for example a Python converter class run by an extension host). It
+// reports false for names it does not provide.
+type UplinkResolver func(name string, cfg json.RawMessage) (Uplink, bool, error)
+
+var resolvers struct {
+	sync.RWMutex
+	up []UplinkResolver
+}
+
+// RegisterUplinkResolver adds r, consulted by NewUplink for names without a
+// registered factory, in registration order. Call it from an init function.
+func RegisterUplinkResolver(r UplinkResolver) {
+	resolvers.Lock()
+	defer resolvers.Unlock()
+	resolvers.up = append(resolvers.up, r)
+}
+
 // NewUplink builds the custom uplink converter registered as name.
 func NewUplink(name string, cfg json.RawMessage) (Uplink, error) {
 	reg.RLock()
 	f := reg.up[name]
 	reg.RUnlock()
 	if f == nil {
+		resolvers.RLock()
+		rs := resolvers.up
+		resolvers.RUnlock()
+		for _, r := range rs {
+			u, ok, err := r(name, cfg)
+			if !ok {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("custom uplink converter %q: %w", name, err)
+			}
+			return u, nil
+		}
 		return nil, fmt.Errorf("custom uplink converter %q is not compiled in (have %v)", name, Uplinks())
 	}
 	u, err := f(cfg)

@@ -127,6 +127,99 @@ def keyed(values):
     return out
 
 
+def normalize(data, log):
+    """ConvertedData or upstream's legacy dictionary as
+    {"device", "deviceType", "telemetry": [{"ts"?, "values"}], "attributes"};
+    None when there is nothing to send."""
+    if data is None:
+        return None
+    if isinstance(data, ConvertedData):
+        name, typ = data.device_name, data.device_type
+        entries = [(e.ts, keyed(e.values)) for e in data.telemetry]
+        attrs = keyed(data.attributes)
+    elif isinstance(data, dict):
+        name = data.get("deviceName")
+        typ = data.get("deviceType", "default")
+        entries, attrs = [], {}
+        tel = data.get("telemetry", data.get("timeseries", []))
+        for e in tel if isinstance(tel, list) else [tel]:
+            if isinstance(e, dict) and "values" in e:
+                entries.append((e.get("ts"), keyed(e["values"])))
+            elif isinstance(e, dict):
+                entries.append((None, keyed(e)))
+        at = data.get("attributes", [])
+        for e in at if isinstance(at, list) else [at]:
+            if isinstance(e, dict):
+                attrs.update(keyed(e))
+    else:
+        log.error("unsupported converted data %r", type(data))
+        return None
+    if not name:
+        log.error("converted data without a device name: %r", data)
+        return None
+    telemetry = []
+    for ts, values in entries:
+        if values:
+            e = {"values": values}
+            if ts is not None:
+                e["ts"] = int(ts)
+            telemetry.append(e)
+    return {"device": str(name), "deviceType": typ or "default", "telemetry": telemetry, "attributes": attrs}
+
+
+def find_class(name):
+    """A class by name in any extensions folder (converters of built-in
+    connectors live under the connector's type, e.g. mqtt/)."""
+    for base in TBModuleLoader.PATHS:
+        if not os.path.isdir(base):
+            continue
+        for sub in sorted(os.listdir(base)):
+            if os.path.isdir(os.path.join(base, sub)):
+                cls = TBModuleLoader.import_module(sub, name)
+                if isinstance(cls, type):
+                    return cls
+    return None
+
+
+def converters_main():
+    """Converter mode: one process converts for every Python converter of
+    tbgw's built-in connectors. Requests {"type": "convert", "id",
+    "class", "config", "topic", "json" | "bytes" (base64)}; answers
+    {"type": "converted", "id", "data": [...]} or {..., "error"}."""
+    import base64
+    out = sys.stdout
+    sys.stdout = sys.stderr
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="tbgw python converter: %(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("tbgw_host")
+    TBModuleLoader.PATHS = [p for p in os.environ.get("TBGW_PYTHON_EXTENSIONS", "").split(os.pathsep) if p]
+    instances = {}
+    for msg in lines(0):
+        if msg.get("type") != "convert":
+            continue
+        reply = {"type": "converted", "id": msg.get("id")}
+        try:
+            name = msg["class"]
+            key = (name, json.dumps(msg.get("config"), sort_keys=True))
+            conv = instances.get(key)
+            if conv is None:
+                cls = find_class(name)
+                if cls is None:
+                    raise LookupError("class %s not found in %s" % (name, TBModuleLoader.PATHS))
+                conv = cls({"type": "custom", "extension": name, "extensionConfig": msg.get("config")},
+                           logging.getLogger(name))
+                instances[key] = conv
+            data = msg["json"] if "json" in msg else base64.b64decode(msg.get("bytes", ""))
+            result = conv.convert(msg.get("topic"), data)
+            items = result if isinstance(result, list) else [result]
+            reply["data"] = [d for d in (normalize(r, log) for r in items) if d]
+        except Exception as e:
+            reply["error"] = "%s: %s" % (type(e).__name__, e)
+        out.write(json.dumps(reply, separators=(",", ":"), default=str) + "\n")
+        out.flush()
+    return 0
+
+
 class Gateway:
     """What a connector receives as `gateway`."""
 
@@ -147,41 +240,19 @@ class Gateway:
         return True
 
     def _send_one(self, data):
-        if data is None:
+        item = normalize(data, self.log)
+        if item is None:
             return
-        if isinstance(data, ConvertedData):
-            name, typ = data.device_name, data.device_type
-            entries = [(e.ts, keyed(e.values)) for e in data.telemetry]
-            attrs = keyed(data.attributes)
-        elif isinstance(data, dict):
-            name = data.get("deviceName")
-            typ = data.get("deviceType", "default")
-            entries, attrs = [], {}
-            tel = data.get("telemetry", data.get("timeseries", []))
-            for e in tel if isinstance(tel, list) else [tel]:
-                if isinstance(e, dict) and "values" in e:
-                    entries.append((e.get("ts"), keyed(e["values"])))
-                elif isinstance(e, dict):
-                    entries.append((None, keyed(e)))
-            at = data.get("attributes", [])
-            for e in at if isinstance(at, list) else [at]:
-                if isinstance(e, dict):
-                    attrs.update(keyed(e))
-        else:
-            self.log.error("send_to_storage: unsupported data %r", type(data))
-            return
-        if not name:
-            self.log.error("send_to_storage: data without a device name: %r", data)
-            return
+        name, typ = item["device"], item["deviceType"]
         self.devices.setdefault(name, typ)
-        for ts, values in entries:
-            if values:
-                msg = {"type": "telemetry", "device": name, "deviceType": typ, "values": values}
-                if ts is not None:
-                    msg["ts"] = int(ts)
-                self.link.send_data(msg)
-        if attrs:
-            self.link.send_data({"type": "attributes", "device": name, "deviceType": typ, "values": attrs})
+        for e in item["telemetry"]:
+            msg = {"type": "telemetry", "device": name, "deviceType": typ, "values": e["values"]}
+            if "ts" in e:
+                msg["ts"] = e["ts"]
+            self.link.send_data(msg)
+        if item["attributes"]:
+            self.link.send_data({"type": "attributes", "device": name, "deviceType": typ,
+                                 "values": item["attributes"]})
 
     # Devices.
     def add_device(self, device_name, content=None, device_type=None):
@@ -340,4 +411,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(converters_main() if "--converters" in sys.argv[1:] else main())
