@@ -10,6 +10,7 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/jlaffaye/ftp v0.2.4
+	github.com/lib/pq v1.12.3
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/tidwall/wal v1.2.1
 	go.bug.st/serial v1.8.0

@@ -1,0 +1,31 @@
+// Package odbc is the SQL connector ("type": "odbc", as upstream names
+// it): it polls a database with a query, maps the rows to devices'
+// telemetry and attributes, and serves RPCs as stored procedures or
+// queries. It reads upstream's odbc.json unchanged; the ODBC connection
+// string ("Driver={PostgreSQL};Server=...;") is mapped to a pure-Go
+// database/sql driver, so a static CGO_ENABLED=0 binary needs no driver
+// libraries. docs/connectors/odbc.md is the configuration reference.
+//
+// # Drivers
+//
+// Each database driver sits in its own file behind its own build tag, so
+// a product can leave out the ones it does not need: odbc.postgres
+// (github.com/lib/pq). In a default build all of them are in; with the
+// custom tag only those named.
+//
+// # Polling
+//
+// Run connects (with a back-off from 1 s up to reconnectPeriod), finds the
+// iterator's start (the persisted value, the configured one, or the
+// iterator query's result) and runs the polling query with the iterator
+// bound to its '?' markers. Rows are streamed, converted by the mapping
+// (expressions of codec/expr) and sent in batches; after the storage
+// accepted a batch the iterator moves to that batch's last row and, when
+// persistent, is written to a 0600 file atomically. A crash re-sends at
+// most one batch. While a poll returns rows and moves the iterator, the
+// next poll follows at once; otherwise after the period. A query that
+// makes no progress for the timeout is cancelled.
+//
+// Non-goals: Python custom converters, pyodbc module settings, writing
+// shared attributes to the database (upstream ignores them too).
+package odbc
