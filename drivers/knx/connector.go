@@ -3,15 +3,12 @@ package knx
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/tbgw/tbgw/codec/conf"
 	"github.com/tbgw/tbgw/codec/knx"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -64,34 +61,14 @@ var (
 
 // New is the connector.Factory of the "knx" type.
 func New(config []byte, env connector.Env) (connector.Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.DiscardHandler)
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.Name == "" {
-		env.Name = "knx"
-	}
-	if env.File == "" {
-		env.File = env.Name + ".json"
-	}
-	wrap := func(err error) error { return fmt.Errorf("knx connector %q: %w", env.Name, err) }
-	doc, err := conf.Parse(env.File, config)
-	if err != nil {
-		return nil, wrap(err)
-	}
 	var cfg fileConfig
-	warns, err := doc.Decode(&cfg)
+	doc, err := kit.Setup("knx", config, &env, &cfg)
 	if err != nil {
-		return nil, wrap(err)
-	}
-	for _, w := range warns {
-		env.Log.Warn("knx: " + w.Error())
+		return nil, err
 	}
 	p, err := compile(doc, &cfg)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, kit.Errorf(env, err)
 	}
 	c := &Connector{env: env, log: env.Log, plan: p, byGA: map[knx.Group][]*device{}, passive: make(chan connector.Data, 256)}
 	c.bus = newBus(p.rateGap, c.observe)
@@ -115,58 +92,32 @@ func (c *Connector) Stats() map[string]uint64 {
 }
 
 // Run connects to the bus (reconnecting as configured) and polls the
-// devices until ctx ends.
+// devices until ctx ends. Every goroutine runs in one kit.Group.
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	c.running.Store(true)
 	defer c.running.Store(false)
-	var wg sync.WaitGroup
-	var failMu sync.Mutex
-	var failErr error
-	goSafe := func(name string, fn func()) {
-		wg.Add(1)
-		go func() { // every goroutine of Run is waited for below
-			defer wg.Done()
-			defer func() {
-				if v := recover(); v != nil {
-					failMu.Lock()
-					if failErr == nil {
-						failErr = fmt.Errorf("%s: panic: %v\n%s", name, v, debug.Stack())
-					}
-					failMu.Unlock()
-					cancel()
-				}
-			}()
-			fn()
-		}()
-	}
 	c.sinkP.Store(&sinkBox{sink})
 	defer c.sinkP.Store(nil)
+	g, gctx := kit.NewGroup(ctx)
 	for _, d := range c.plan.devices {
-		goSafe("poll "+d.label(), func() { c.pollLoop(ctx, sink, d) })
+		g.Go("poll "+d.label(), func() error { c.pollLoop(gctx, sink, d); return nil })
 	}
-	goSafe("telegrams", func() {
+	g.Go("telegrams", func() error {
 		for {
 			select {
 			case d := <-c.passive:
-				if err := c.send(ctx, sink, d); err != nil && ctx.Err() == nil {
+				if err := c.send(gctx, sink, d); err != nil && gctx.Err() == nil {
 					c.log.Warn("knx: send", "device", d.Device, "err", err)
 				}
-			case <-ctx.Done():
-				return
+			case <-gctx.Done():
+				return nil
 			}
 		}
 	})
-	err := c.connectLoop(ctx, goSafe)
-	cancel()
-	wg.Wait()
-	failMu.Lock()
-	defer failMu.Unlock()
-	if failErr != nil {
-		return failErr
-	}
-	if ctx.Err() != nil && err == nil {
+	g.Go("link", func() error { return c.connectLoop(gctx, g) })
+	err := g.Wait()
+	var pe *kit.PanicError
+	if ctx.Err() != nil && !errors.As(err, &pe) {
 		return nil
 	}
 	return err
@@ -175,7 +126,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 // connectLoop keeps a link up: connect, run until it fails, wait
 // autoReconnectWait, again. Without autoReconnect a lost link ends Run
 // with an error (the supervisor restarts the connector).
-func (c *Connector) connectLoop(ctx context.Context, goSafe func(string, func())) error {
+func (c *Connector) connectLoop(ctx context.Context, g *kit.Group) error {
 	for {
 		l, err := c.connect(ctx)
 		if err == nil {
@@ -183,7 +134,15 @@ func (c *Connector) connectLoop(ctx context.Context, goSafe func(string, func())
 			c.connected.Store(true)
 			c.bus.set(l)
 			done := make(chan error, 1)
-			goSafe("link", func() { done <- l.run() })
+			g.Go("receive", func() error {
+				err := kit.Protect("receive", l.run)
+				done <- err
+				var pe *kit.PanicError
+				if errors.As(err, &pe) {
+					return err
+				}
+				return nil
+			})
 			select {
 			case err = <-done:
 			case <-ctx.Done():

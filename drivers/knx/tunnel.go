@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tbgw/tbgw/codec/knx"
+	"github.com/tbgw/tbgw/drivers/kit"
 )
 
 // link is a connection to the KNX bus: a tunnel or the routing multicast
@@ -143,9 +144,11 @@ func (t *tunnel) close() {
 func (t *tunnel) run() error {
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // ends with t.done
+	go func() { // ends with t.done; run waits for it
 		defer wg.Done()
-		t.keepAlive()
+		if err := kit.Protect("knx heartbeat", func() error { t.keepAlive(); return nil }); err != nil {
+			t.fail(err)
+		}
 	}()
 	buf := make([]byte, knx.MaxFrame)
 	for {

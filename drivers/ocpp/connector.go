@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -25,12 +25,14 @@ type Connector struct {
 
 	listen atomic.Value // string
 
-	mu       sync.Mutex
-	running  bool
-	sessions map[string]*session // by charge point id
-	byDevice map[string]*session // by device name
-	profiles *profileStore
-	txSeq    atomic.Int32
+	mu        sync.Mutex
+	running   bool
+	group     *kit.Group          // while running
+	sessions  map[string]*session // by charge point id
+	byDevice  map[string]*session // by device name
+	profiles  *profileStore
+	txSeq     atomic.Int32
+	upgrading atomic.Int32 // connections between the checks and register
 
 	stats counters
 }
@@ -47,34 +49,14 @@ var (
 
 // New is the connector.Factory of the "ocpp" type.
 func New(config []byte, env connector.Env) (connector.Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.DiscardHandler)
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.Name == "" {
-		env.Name = "ocpp"
-	}
-	if env.File == "" {
-		env.File = env.Name + ".json"
-	}
-	wrap := func(err error) error { return fmt.Errorf("ocpp connector %q: %w", env.Name, err) }
-	doc, err := conf.Parse(env.File, config)
-	if err != nil {
-		return nil, wrap(err)
-	}
 	var cfg fileConfig
-	warns, err := doc.Decode(&cfg)
+	doc, err := kit.Setup("ocpp", config, &env, &cfg)
 	if err != nil {
-		return nil, wrap(err)
-	}
-	for _, w := range warns {
-		env.Log.Warn("ocpp: " + w.Error())
+		return nil, err
 	}
 	p, err := compile(doc, &cfg, env.ConfigDir)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, kit.Errorf(env, err)
 	}
 	c := &Connector{env: env, log: env.Log, plan: p, sessions: map[string]*session{}, byDevice: map[string]*session{},
 		profiles: newProfileStore(env.DataDir)}
@@ -105,75 +87,68 @@ func (c *Connector) Stats() map[string]uint64 {
 	}
 }
 
-// Run serves charge points until ctx ends.
+// Run serves charge points until ctx ends. The server, every session and
+// its pinger run in one kit.Group: a panic in any of them ends Run with
+// an error (the supervisor restarts the connector).
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	ln, err := net.Listen("tcp", c.plan.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.plan.addr, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var handlers sync.WaitGroup
-	fail := make(chan error, 1)
+	g, gctx := kit.NewGroup(ctx)
 	srv := &http.Server{
-		Handler: &handler{c: c, ctx: ctx, sink: sink, wg: &handlers, fail: func(err error) {
-			select {
-			case fail <- err:
-			default:
-			}
-			cancel()
-		}},
+		Handler:           &handler{c: c, ctx: gctx, sink: sink},
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return gctx },
 	}
 	if c.plan.tls != nil {
 		srv.TLSConfig = c.plan.tls.Clone()
 	}
 	c.mu.Lock()
-	c.running = true
+	c.running, c.group = true, g
 	c.mu.Unlock()
 	c.listen.Store(ln.Addr().String())
 	c.log.Info("ocpp: central system listening", "addr", ln.Addr().String(), "tls", c.plan.tls != nil)
-
-	served := make(chan error, 1)
-	go func() { // ends when srv is closed below
+	g.Go("serve", func() error {
+		var err error
 		if c.plan.tls != nil {
-			served <- srv.ServeTLS(ln, "", "")
+			err = srv.ServeTLS(ln, "", "")
 		} else {
-			served <- srv.Serve(ln)
+			err = srv.Serve(ln)
 		}
-	}()
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		if !errors.Is(err, http.ErrServerClosed) {
-			runErr = fmt.Errorf("serve: %w", err)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
 		}
-		cancel()
-	}
-	_ = srv.Close()
-	if runErr == nil {
-		<-served
-	}
-	c.mu.Lock()
-	c.running = false
-	all := make([]*session, 0, len(c.sessions))
-	for _, s := range c.sessions {
-		all = append(all, s)
-	}
-	c.mu.Unlock()
-	for _, s := range all {
-		s.close()
-	}
-	handlers.Wait()
+		return fmt.Errorf("serve: %w", err)
+	})
+	g.Go("stop", func() error {
+		<-gctx.Done()
+		// No session starts after this: the handler checks running under
+		// c.mu, and this goroutine is counted by the group until it ends.
+		c.mu.Lock()
+		c.running, c.group = false, nil
+		all := make([]*session, 0, len(c.sessions))
+		for _, s := range c.sessions {
+			all = append(all, s)
+		}
+		c.mu.Unlock()
+		_ = srv.Close()
+		for _, s := range all {
+			s.close()
+		}
+		return nil
+	})
+	err = g.Wait()
 	c.listen.Store("")
-	select {
-	case err := <-fail:
-		return err
-	default:
+	if ctx.Err() != nil && !isPanic(err) {
+		return nil
 	}
-	return runErr
+	return err
+}
+
+func isPanic(err error) bool {
+	var pe *kit.PanicError
+	return errors.As(err, &pe)
 }

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"sync"
 
 	"github.com/gorilla/websocket"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -22,8 +22,6 @@ type handler struct {
 	c    *Connector
 	ctx  context.Context
 	sink connector.Sink
-	wg   *sync.WaitGroup
-	fail func(error)
 }
 
 var writeBuffers = &sync.Pool{}
@@ -91,22 +89,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusNotFound, "charge point id not configured")
 		return
 	}
-	// Count the connection before upgrading so that a burst cannot exceed
-	// the limit.
 	c.mu.Lock()
-	if !c.running {
-		c.mu.Unlock()
-		h.refuse(w, r, http.StatusServiceUnavailable, "central system is stopping")
-		return
-	}
-	if len(c.sessions) >= c.plan.maxConns && c.sessions[id] == nil {
-		c.mu.Unlock()
+	full := len(c.sessions)+int(c.upgrading.Load()) >= c.plan.maxConns && c.sessions[id] == nil
+	c.mu.Unlock()
+	if full {
 		h.refuse(w, r, http.StatusServiceUnavailable, "too many charge points connected")
 		return
 	}
-	h.wg.Add(1)
-	c.mu.Unlock()
-	defer h.wg.Done()
+	// Count the connection while upgrading so that a burst cannot exceed
+	// the limit.
+	c.upgrading.Add(1)
+	defer c.upgrading.Add(-1)
 
 	up := websocket.Upgrader{
 		// Read through the HTTP server's buffer; idle connections hold no
@@ -122,22 +115,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := newSession(c, h.sink, id, proto, cp, conn)
-	defer func() {
-		if v := recover(); v != nil {
-			s.close()
-			c.unregister(s)
-			h.fail(fmt.Errorf("charge point %s: panic: %v\n%s", id, v, debug.Stack()))
-		}
-	}()
-	if !c.register(s) {
+	// The session runs in the connector's group, not in this handler's
+	// goroutine, which ends now (the connection is hijacked).
+	if !c.register(s, func(g *kit.Group) {
+		g.Go("charge point "+id, func() error {
+			defer c.unregister(s)
+			defer s.close()
+			c.log.Info("ocpp: charge point connected", "id", id, "protocol", proto, "remote", r.RemoteAddr)
+			s.run(h.ctx, g)
+			c.log.Info("ocpp: charge point disconnected", "id", id)
+			return nil
+		})
+	}) {
 		s.close()
 		return
 	}
 	c.stats.connections.Add(1)
-	c.log.Info("ocpp: charge point connected", "id", id, "protocol", proto, "remote", r.RemoteAddr)
-	s.run(h.ctx)
-	c.unregister(s)
-	c.log.Info("ocpp: charge point disconnected", "id", id)
 }
 
 // match finds the first charge point entry whose idRegexpPattern matches
@@ -162,7 +155,7 @@ func (c *Connector) match(id, remote string) *cpPlan {
 
 // register makes s the session of its charge point, closing an older
 // connection of the same charger (the charger has evidently lost it).
-func (c *Connector) register(s *session) bool {
+func (c *Connector) register(s *session, start func(*kit.Group)) bool {
 	c.mu.Lock()
 	if !c.running {
 		c.mu.Unlock()
@@ -170,6 +163,7 @@ func (c *Connector) register(s *session) bool {
 	}
 	old := c.sessions[s.id]
 	c.sessions[s.id] = s
+	start(c.group) // under c.mu: the group is still waiting (see Run)
 	c.mu.Unlock()
 	if old != nil {
 		c.log.Info("ocpp: charge point reconnected, closing its previous connection", "id", s.id)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/tbgw/tbgw/codec/ocpp"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -59,24 +60,19 @@ func (s *session) deviceName() string {
 	return s.name
 }
 
-// run reads frames until the connection ends or ctx is cancelled.
-func (s *session) run(ctx context.Context) {
+// run reads frames until the connection ends or ctx is cancelled; the
+// pinger runs in g and ends with the session.
+func (s *session) run(ctx context.Context, g *kit.Group) {
 	defer s.close()
 	stop := context.AfterFunc(ctx, s.close)
 	defer stop()
 	p := s.c.plan
 	s.conn.SetReadLimit(p.maxMsg)
-	var pinger sync.WaitGroup
 	if p.ping > 0 {
 		deadline := func() { _ = s.conn.SetReadDeadline(time.Now().Add(p.ping + p.pong)) }
 		deadline()
 		s.conn.SetPongHandler(func(string) error { deadline(); return nil })
-		pinger.Add(1)
-		go func() { // ends with s.done
-			defer pinger.Done()
-			s.ping(p.ping, p.pong)
-		}()
-		defer func() { s.close(); pinger.Wait() }()
+		g.Go("ping "+s.id, func() error { s.ping(p.ping, p.pong); return nil })
 	}
 	// A charger that already booted once keeps its name.
 	if prof := s.c.profiles.get(s.id); prof != nil {

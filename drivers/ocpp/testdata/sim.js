@@ -30,7 +30,7 @@ function answer(method, params, proto) {
 function client(o) {
   const c = new RPCClient({
     endpoint: o.endpoint, identity: o.identity, protocols: [o.protocol], strictMode: o.strict !== false,
-    password: o.password, headers: o.headers || {}, reconnect: false, callTimeoutMs: 10000,
+    password: o.password, headers: o.headers || {}, reconnect: false, callTimeoutMs: 30000,
     wsOpts: o.ca ? { ca: o.ca } : {},
   });
   for (const m of ["DataTransfer", "GetConfiguration", "GetVariables", "SetVariables", "TriggerMessage", "Reset",
