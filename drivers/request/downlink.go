@@ -129,7 +129,16 @@ func deviceReply(_ *httpout.Result, v any, err error) any {
 func (c *Connector) connectorRPC(ctx context.Context, req connector.RPC) (any, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(req.Params, &obj); err != nil {
-		return nil, fmt.Errorf("params: want an object with requestUrlExpression, httpMethod, ...: %v", err)
+		// Also the reserved grammar: "url=...;HTTPMethod=...;value=...;".
+		p, perr := rpcparams.FromJSON(req.Params, "value")
+		if perr != nil {
+			return nil, fmt.Errorf("params: want an object with requestUrlExpression, httpMethod, ... or a string url=...;HTTPMethod=...;: %v", err)
+		}
+		obj = map[string]json.RawMessage{}
+		for _, k := range p.Keys() {
+			v, _ := p.Get(k)
+			obj[k], _ = json.Marshal(v)
+		}
 	}
 	get := func(k string) (string, bool) {
 		v, ok := obj[k]

@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -329,7 +330,32 @@ func TestHugeBody(t *testing.T) {
 	req, _ := http.NewRequest("POST", "http://"+addr+"/secure", cr)
 	req.ContentLength = 100 << 20
 	req.SetBasicAuth("u", "p")
+	// Watch the heap while the body is refused.
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapInuse, ms.HeapInuse
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
 	resp, err := http.DefaultClient.Do(req)
+	close(stop)
+	<-watched
+	if growth := int64(peak) - int64(base); growth > 16<<20 {
+		t.Errorf("heap grew by %d MB while refusing a 100 MB body", growth>>20)
+	}
 	if err == nil {
 		resp.Body.Close()
 		if resp.StatusCode != 413 {
