@@ -87,16 +87,16 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 	// exited is closed once the program has ended but before it is reaped,
 	// so that its process group id cannot have been reused when it is killed.
 	exited := make(chan struct{})
-	go func() {
+	g.Go("wait", func() error {
+		defer close(exited)
 		var info unix.Siginfo
 		for {
 			err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
 			if err != unix.EINTR {
-				break
+				return nil
 			}
 		}
-		close(exited)
-	}()
+	})
 	readerDone := make(chan struct{})
 	g.Go("stdin", func() error { return s.write(gctx, inW) })
 	g.Go("stdout", func() error { defer close(readerDone); return s.read(ctx, g, outR, sink) })
