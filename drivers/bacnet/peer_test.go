@@ -30,6 +30,7 @@ type peerDevice struct {
 	RPM          *bool  `json:"rpm,omitempty"`
 	COV          *bool  `json:"cov,omitempty"`
 	Bind         string `json:"bind,omitempty"`
+	BBMDNak      bool   `json:"bbmdNak,omitempty"`
 	Broadcast    string `json:"broadcast,omitempty"`
 }
 

@@ -230,6 +230,11 @@ function makeDevice(d) {
       return orig(map, content, buf, off, len);
     };
   }
+  // As a BBMD: accept (or, with bbmdNak, refuse) foreign registrations.
+  c.on("registerForeignDevice", m => {
+    log(`register ${d.port} ${m.payload.ttl}`);
+    c.resultResponse(m.header.sender, d.bbmdNak ? 0x30 : 0);
+  });
   c.on("listening", () => log(`ready ${d.port}`));
   c.on("error", e => log(`error ${d.port} ${e.message}`));
   return c;
