@@ -13,6 +13,7 @@ import (
 // by notification and is not polled any more; properties COV does not
 // carry are still polled; a device that refuses COV is polled.
 func TestCOV(t *testing.T) {
+	t.Parallel()
 	port, port2 := freeUDPPort(t), freeUDPPort(t)
 	peer := startPeer(t, peerConfig{ChangeMs: 100, Devices: []peerDevice{
 		{Port: port, Instance: 2001, Name: "Ahu", AnalogInputs: 2},

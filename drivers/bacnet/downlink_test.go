@@ -57,6 +57,7 @@ func resultValue(t testing.TB, res any) any {
 // the device's priority array), configured and reserved RPCs read and
 // write, and bad requests get clear errors.
 func TestWritesAndRPC(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	peer := startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 1002, Name: "Lights", AnalogValues: 1}}})
 	c := newConnector(t, downlinkConfig(port))

@@ -12,6 +12,7 @@ import (
 // BBMD, renews at half the TTL, and discovers through it
 // (Distribute-Broadcast-To-Network) a device known only by its instance.
 func TestForeignDevice(t *testing.T) {
+	t.Parallel()
 	bbmd, nak := freeUDPPort(t), freeUDPPort(t)
 	peer := startPeer(t, peerConfig{Devices: []peerDevice{
 		{Port: bbmd, Instance: 6001, Name: "Bbmd", AnalogInputs: 1},

@@ -29,6 +29,7 @@ func inNetns(t *testing.T, setup ...string) bool {
 		}
 		return true
 	}
+	t.Parallel()
 	unshare, errU := exec.LookPath("unshare")
 	_, errIP := exec.LookPath("ip")
 	drivertest.RequirePeer(t, errU == nil && errIP == nil && os.Geteuid() == 0, "root with unshare and ip (network namespaces)")
@@ -140,5 +141,41 @@ ip link set lo up && ip addr add 192.168.2.110/24 dev v1 && ip link set v1 up &&
 	}
 	if _, err := rpc(t, bc, dev, "get_state", nil); err == nil || !strings.Contains(err.Error(), "unknownObject") {
 		t.Errorf("get_state of a missing object: %v", err)
+	}
+}
+
+// TestRouter: a device on remote network 5 (MAC 7) behind a router: the
+// Who-Is goes out with DNET 5, the I-Am comes back with SNET/SADR and
+// matches "5:7"; reads, writes and RPCs travel through the router.
+func TestRouter(t *testing.T) {
+	if !inNetns(t, vethSetup...) {
+		return
+	}
+	peer := startPeer(t, peerConfig{
+		Router:  &peerRouter{Port: 47808, Net: 5, MAC: 7, DevicePort: 47900},
+		Devices: []peerDevice{{Port: 47900, Instance: 700, Name: "Remote", AnalogInputs: 1}}})
+	cfg := `{"application": {"host": "10.77.0.1", "port": 47809, "mask": "24", "objectIdentifier": 599,
+		"devicesDiscoverPeriodSeconds": 1, "apduTimeout": 500},
+	"devices": [{"deviceInfo": {"deviceNameExpression": "${objectName} on ${address} via ${routerAddress}"}, "address": "5:7", "pollPeriod": 200,
+		"timeseries": [{"key": "t", "objectType": "analogInput", "objectId": 0}, {"key": "ao", "objectType": "analogOutput", "objectId": 1}],
+		"attributeUpdates": [{"key": "sp", "objectType": "analogOutput", "objectId": 1, "priority": 10}]}]}`
+	c := newConnector(t, cfg)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	dev := "Remote on 5:7 via 10.77.0.1:47808"
+	sink.Wait(t, 15*time.Second, "data through the router", has(dev, "t", false))
+	if err := c.OnAttributes(context.Background(), dev, map[string]any{"sp": 12.5}); err != nil {
+		t.Fatal(err)
+	}
+	sink.Wait(t, 10*time.Second, "the write read back", func(data []connector.Data) bool {
+		v, _ := drivertest.Latest(data, dev, "ao", false)
+		return v == 12.5
+	})
+	res, err := rpc(t, c, dev, "get", "objectType=analogOutput;objectId=1;propertyId=presentValue;")
+	if err != nil || resultValue(t, res) != 12.5 {
+		t.Errorf("get: %v %v", res, err)
+	}
+	if !peer.waitLine("route 5 7", time.Second) {
+		t.Error("nothing routed")
 	}
 }

@@ -34,7 +34,16 @@ type peerDevice struct {
 	Broadcast    string `json:"broadcast,omitempty"`
 }
 
+type peerRouter struct {
+	Port       int    `json:"port"`
+	Bind       string `json:"bind,omitempty"`
+	Net        int    `json:"net"`
+	MAC        int    `json:"mac"`
+	DevicePort int    `json:"devicePort"`
+}
+
 type peerConfig struct {
+	Router   *peerRouter  `json:"router,omitempty"`
 	Host     string       `json:"host,omitempty"`
 	ChangeMs int          `json:"changeMs,omitempty"`
 	Devices  []peerDevice `json:"devices"`
@@ -149,12 +158,19 @@ func startPeerHook(t testing.TB, cfg peerConfig, started func(pid int), prefix .
 		if t.Failed() {
 			errMu.Lock()
 			defer errMu.Unlock()
+			p.mu.Lock()
+			t.Logf("peer output: %q", p.lines[max(0, len(p.lines)-30):])
+			p.mu.Unlock()
 			if s := stderr.String(); s != "" {
 				t.Logf("peer stderr:\n%s", s[max(0, len(s)-4000):])
 			}
 		}
 	})
-	for _, d := range cfg.Devices {
+	ready := cfg.Devices
+	if cfg.Router != nil {
+		ready = append(ready, peerDevice{Port: cfg.Router.Port})
+	}
+	for _, d := range ready {
 		if !p.waitLine(fmt.Sprintf("ready %d", d.Port), 30*time.Second) {
 			errMu.Lock()
 			defer errMu.Unlock()

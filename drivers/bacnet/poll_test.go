@@ -44,6 +44,7 @@ func has(device, key string, attr bool) func([]connector.Data) bool {
 // by a unicast Who-Is, named from its objectName, and polled with
 // ReadPropertyMultiple; values convert as documented.
 func TestPollReadPropertyMultiple(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	peer := startPeer(t, peerConfig{ChangeMs: 100, Devices: []peerDevice{{Port: port, Instance: 1001, Name: "Boiler", AnalogInputs: 3}}})
 	cfg := fmt.Sprintf(`{%s, "devices": [{

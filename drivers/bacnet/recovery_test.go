@@ -16,6 +16,7 @@ import (
 // disconnected; when it answers again (same address, restarted) it is
 // connected and polled again.
 func TestDeviceGoesAndReturns(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	pc := peerConfig{Devices: []peerDevice{{Port: port, Instance: 4001, Name: "Pump", AnalogInputs: 1}}}
 	peer := startPeer(t, pc)
@@ -52,6 +53,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // to the gateway's port are dropped and counted; the connector keeps
 // working and answers Who-Is for its own device object.
 func TestMalformedDatagrams(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 4002, Name: "Fan", AnalogInputs: 1}}})
 	cfg := fmt.Sprintf(`{%s, "devices": [{"host": "127.0.0.1", "port": %d, "pollPeriod": 200,

@@ -32,6 +32,7 @@ func countKeys(data []connector.Data, device, prefix string) int {
 // device with a 480-octet APDU: the answers come segmented (window by
 // window) and are reassembled; the object list ("*") too.
 func TestSegmentedAnswers(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	peer := startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 3001, Name: "Big", AnalogInputs: 150, MaxAPDU: 480}}})
 	cfg := fmt.Sprintf(`{%s, "devices": [{"host": "127.0.0.1", "port": %d, "pollPeriod": 60000,
@@ -51,6 +52,7 @@ func TestSegmentedAnswers(t *testing.T) {
 // accepts 206-octet APDUs aborts a too large ReadPropertyMultiple answer;
 // the batch is halved until the answers fit.
 func TestBatchesHalvedWithoutSegmentation(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	peer := startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 3002, Name: "Small", AnalogInputs: 40, MaxAPDU: 206, Segmentation: &bfalse}}})
 	cfg := fmt.Sprintf(`{%s, "devices": [{"host": "127.0.0.1", "port": %d, "pollPeriod": 60000,
@@ -78,6 +80,7 @@ func TestBatchesHalvedWithoutSegmentation(t *testing.T) {
 // TestNoReadPropertyMultiple: a device rejecting ReadPropertyMultiple is
 // read property by property.
 func TestNoReadPropertyMultiple(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 3003, Name: "Old", AnalogInputs: 2, RPM: &bfalse}}})
 	cfg := fmt.Sprintf(`{%s, "devices": [{"host": "127.0.0.1", "port": %d, "pollPeriod": 200,
@@ -96,6 +99,7 @@ func TestNoReadPropertyMultiple(t *testing.T) {
 // TestSegmentedRequest: a WritePropertyMultiple longer than the device's
 // APDU goes out in segments, window by window, and is acknowledged.
 func TestSegmentedRequest(t *testing.T) {
+	t.Parallel()
 	port := freeUDPPort(t)
 	pr := startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 3004, AnalogValues: 1, MaxAPDU: 206}}})
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

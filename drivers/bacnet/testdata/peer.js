@@ -241,6 +241,38 @@ function makeDevice(d) {
 }
 
 const clients = cfg.devices.map(makeDevice);
+
+// A BACnet router: devices on network cfg.router.net reached through it.
+// It strips DNET/DADR from what it forwards to the device behind it
+// (cfg.router.devicePort on 127.0.0.1, MAC cfg.router.mac) and adds
+// SNET/SADR to what comes back. Enough of a router for a client's view.
+if (cfg.router) {
+  const dgram = require("dgram");
+  const r = cfg.router, sock = dgram.createSocket({ type: "udp4", reuseAddr: true });
+  // The device side has its own socket: the library ignores requests
+  // that seem to come from its own address.
+  const dsock = dgram.createSocket("udp4");
+  dsock.bind(0, "127.0.0.1");
+  let gateway = null;
+  const wrap = npdu => { const out = Buffer.concat([Buffer.from([0x81, 0x0a, 0, 0]), npdu]); out.writeUInt16BE(out.length, 2); return out; };
+  dsock.on("message", (msg, rinfo) => {
+    if (msg.length < 6 || msg[0] !== 0x81 || msg[4] !== 0x01 || !gateway || msg[5] & 0x28) return;
+    const npdu = Buffer.concat([Buffer.from([0x01, msg[5] | 0x08, r.net >> 8, r.net & 0xff, 1, r.mac]), msg.subarray(6)]);
+    sock.send(wrap(npdu), gateway.port, gateway.address);
+  });
+  sock.on("message", (msg, rinfo) => {
+    if (msg.length < 6 || msg[0] !== 0x81 || msg[4] !== 0x01) return;
+    const ctrl = msg[5];
+    if (!(ctrl & 0x20) || ctrl & 0x08 || ctrl & 0x80) return;
+    const dnet = msg.readUInt16BE(6), dlen = msg[8], dadr = msg.subarray(9, 9 + dlen);
+    if (dnet !== r.net && dnet !== 0xffff) return;
+    if (dlen > 0 && !(dlen === 1 && dadr[0] === r.mac)) return;
+    gateway = { address: rinfo.address, port: rinfo.port };
+    log(`route ${dnet} ${dlen ? dadr[0] : "*"}`);
+    dsock.send(wrap(Buffer.concat([Buffer.from([0x01, ctrl & ~0x20]), msg.subarray(9 + dlen + 1)])), r.devicePort, "127.0.0.1");
+  });
+  sock.bind(r.port, r.bind || "0.0.0.0", () => log(`ready ${r.port}`));
+}
 process.on("SIGTERM", () => { clients.forEach(c => c.close()); process.exit(0); });
 process.stdin.on("end", () => { clients.forEach(c => c.close()); process.exit(0); });
 process.stdin.resume();
