@@ -83,25 +83,14 @@ func (c *Connector) sendConstants(ctx context.Context, sink connector.Sink, devs
 	return c.send(ctx, sink, b)
 }
 
-// send hands a batch to the gateway. A full storage drops the batch (and
-// says so); other errors end the session loop.
-func (c *Connector) send(ctx context.Context, sink connector.Sink, b *batch) error {
+// send hands a batch to the gateway. A full storage drops the batch and
+// counts it (kit.Sender: subscriptions cannot be refused); other errors end
+// the session loop.
+func (c *Connector) send(ctx context.Context, _ connector.Sink, b *batch) error {
 	if b.n == 0 {
 		return nil
 	}
-	err := sink.Send(ctx, b.items())
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, connector.ErrStorageFull):
-		c.dropped += b.n
-		if time.Since(c.lastDropLog) > 10*time.Second {
-			c.log.Warn("event storage full, dropping data", "datapoints", c.dropped)
-			c.lastDropLog, c.dropped = time.Now(), 0
-		}
-		return nil
-	}
-	return err
+	return c.out.Load().Send(ctx, b.items())
 }
 
 // poller reads every datapoint each poll period.

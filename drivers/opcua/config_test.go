@@ -1,6 +1,8 @@
 package opcua
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
+
 	"bytes"
 	"context"
 	"crypto/rsa"
@@ -184,7 +186,7 @@ func TestSecuritySettings(t *testing.T) {
 	if err := os.WriteFile(certPath, der, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(keyPath, pemKey(key), 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, pemKey(key), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, _, err := factory(t, []byte(`{"server": {"url": "x", "security": "Basic256Sha256",

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -33,9 +36,7 @@ type Connector struct {
 	appDER []byte          // generated application certificate
 	appKey *rsa.PrivateKey // and its key
 
-	// Owned by the Run goroutine.
-	dropped     int
-	lastDropLog time.Time
+	out atomic.Pointer[kit.Sender] // of the current Run
 }
 
 var (
@@ -48,23 +49,14 @@ var (
 // New is the connector factory: it parses and validates the configuration
 // without any network I/O.
 func New(config []byte, env connector.Env) (connector.Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.DiscardHandler)
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	name := env.Name
-	if name == "" {
-		name = "opcua"
-	}
-	file := env.File
-	if file == "" {
-		file = name + ".json"
-	}
-	cfg, err := parseConfig(file, config, env)
+	var fc fileConfig
+	doc, err := kit.Setup("opcua", config, &env, &fc)
 	if err != nil {
-		return nil, fmt.Errorf("opcua connector %s: %w", name, err)
+		return nil, err
+	}
+	cfg, err := compile(doc, &fc, env)
+	if err != nil {
+		return nil, kit.Errorf(env, err)
 	}
 	return &Connector{env: env, log: env.Log, cfg: cfg, devices: map[string]*device{}}, nil
 }
@@ -73,9 +65,10 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 // re-creating client, session and subscription whenever the connection,
 // the session or the subscription is lost.
 func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
-	delay := c.cfg.backoffInitial
-	attempts := 0
+	c.out.Store(kit.NewSender(sink, c.log))
+	b := backoff.Policy{Min: c.cfg.backoffInitial, Max: c.maxDelay(), Factor: c.cfg.backoffFactor}.New()
 	for {
+		delay := b.Next()
 		s, err := c.dial(ctx)
 		if err == nil {
 			c.log.Info("connected", "url", c.cfg.url, "policy", c.cfg.policy, "mode", c.cfg.mode)
@@ -85,7 +78,8 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 			if up {
 				// Only a session that got its data flowing resets the
 				// back-off; one failing while setting up does not.
-				delay, attempts = c.cfg.backoffInitial, 0
+				b.Reset()
+				delay = b.Next()
 			}
 			c.setSession(nil)
 			s.close()
@@ -102,28 +96,20 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 			}
 			c.log.Warn("cannot connect", "url", c.cfg.url, "err", err, "retry_in", delay)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Sleep(ctx, delay) != nil {
 			return nil
-		case <-t.C:
 		}
-		attempts++
-		delay = c.nextDelay(delay)
-		if c.cfg.retries > 0 && attempts >= c.cfg.retries {
+		if c.cfg.retries > 0 && b.Attempts() >= c.cfg.retries {
 			// Upstream gives up after the retries and starts over.
-			delay, attempts = c.cfg.backoffInitial, 0
+			b.Reset()
 		}
 	}
 }
 
-// nextDelay grows the back-off by the factor, capped at 0.8 × the session
-// timeout (upstream's bound) and never above one minute.
-func (c *Connector) nextDelay(d time.Duration) time.Duration {
-	d = time.Duration(float64(d) * c.cfg.backoffFactor)
-	limit := min(time.Duration(float64(c.cfg.sessionTimeout)*0.8), time.Minute)
-	return max(min(d, limit), c.cfg.backoffInitial)
+// maxDelay caps the reconnect back-off at 0.8 × the session timeout
+// (upstream's bound) and never above one minute.
+func (c *Connector) maxDelay() time.Duration {
+	return max(min(time.Duration(float64(c.cfg.sessionTimeout)*0.8), time.Minute), c.cfg.backoffInitial)
 }
 
 func (c *Connector) setSession(s *session) {

@@ -1,6 +1,8 @@
 package opcua
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -126,10 +128,10 @@ func appCertificate(dir, uri string) ([]byte, *rsa.PrivateKey, error) {
 		return nil, nil, err
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
 		return nil, nil, err
 	}
-	if err := writeFileAtomic(certPath, der, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, der, 0o644); err != nil {
 		return nil, nil, err
 	}
 	return der, key, nil
@@ -171,29 +173,6 @@ func newAppCertificate(uri string) ([]byte, *rsa.PrivateKey, error) {
 		return nil, nil, err
 	}
 	return der, key, nil
-}
-
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }
 
 // verifyServerCert checks the endpoint's certificate against the configured

@@ -1,6 +1,8 @@
 package opcua
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit"
+
 	"context"
 	"errors"
 	"fmt"
@@ -85,7 +87,13 @@ func (c *Connector) dial(ctx context.Context) (*session, error) {
 		types:    map[string]typeInfo{},
 	}
 	s.wg.Add(1)
-	go s.watchState(stateCh)
+	go func() {
+		// A panic here ends the session (and is logged) instead of the process.
+		if err := kit.Protect("opcua state watch", func() error { s.watchState(stateCh); return nil }); err != nil {
+			s.log.Error("session watcher failed", "err", err)
+			s.markLost()
+		}
+	}()
 	s.readLimits(ctx, c.cfg)
 	return s, nil
 }

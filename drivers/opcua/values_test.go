@@ -200,22 +200,13 @@ func TestPyString(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
+func TestBackoffCap(t *testing.T) {
 	c := &Connector{cfg: &settings{backoffInitial: time.Second, backoffFactor: 2, sessionTimeout: 10 * time.Second}}
-	d := c.cfg.backoffInitial
-	var got []time.Duration
-	for i := 0; i < 5; i++ {
-		d = c.nextDelay(d)
-		got = append(got, d)
-	}
-	want := []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("delays %v, want %v (capped at 0.8 x session timeout)", got, want)
-		}
+	if d := c.maxDelay(); d != 8*time.Second {
+		t.Fatalf("cap %v, want 0.8 x session timeout", d)
 	}
 	c.cfg.sessionTimeout = time.Hour
-	if d := c.nextDelay(50 * time.Second); d != time.Minute {
+	if d := c.maxDelay(); d != time.Minute {
 		t.Errorf("cap %v, want 1m", d)
 	}
 }
