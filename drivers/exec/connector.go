@@ -25,7 +25,7 @@ type Conn struct {
 
 	n struct {
 		lines, stored, acks, protocolErrors, stdinDropped, storageFullWaits,
-		starts, exits, rpcs, rpcErrors, attrUpdates atomic.Uint64
+		starts, exits, killed, rpcs, rpcErrors, attrUpdates atomic.Uint64
 	}
 }
 
@@ -126,6 +126,7 @@ func (c *Conn) Stats() map[string]uint64 {
 		"storageFullWaits": c.n.storageFullWaits.Load(),
 		"starts":           c.n.starts.Load(),
 		"exits":            c.n.exits.Load(),
+		"killed":           c.n.killed.Load(),
 		"rpcs":             c.n.rpcs.Load(),
 		"rpcErrors":        c.n.rpcErrors.Load(),
 		"attributeUpdates": c.n.attrUpdates.Load(),

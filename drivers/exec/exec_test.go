@@ -248,8 +248,8 @@ func TestDeafProgramIsKilled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return")
 	}
-	if el := time.Since(start); el < 900*time.Millisecond {
-		t.Errorf("stopped after %v: SIGKILL came before the stop bound", el)
+	if el := time.Since(start); el < 900*time.Millisecond || c.Stats()["killed"] != 1 {
+		t.Errorf("stopped after %v (killed %d): SIGKILL must come at the stop bound", el, c.Stats()["killed"])
 	}
 	assertGone(t, pid)
 	assertGone(t, child)
@@ -282,4 +282,24 @@ func TestBadConfigs(t *testing.T) {
 			t.Errorf("%s: %v (want an error about %s)", cfg, err, key)
 		}
 	}
+}
+
+func TestStopEscalatesToSIGTERM(t *testing.T) {
+	c := helperConn(t, "term", "")
+	sink := drivertest.NewSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, sink) }()
+	sink.Wait(t, 10*time.Second, "started", func(d []connector.Data) bool { return len(d) == 1 })
+	pid := int(sink.Data()[0].Telemetry[0].Value.(int64))
+	start := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// stopTimeoutMs 1000: SIGTERM at 500 ms ends it, well before SIGKILL.
+	if el := time.Since(start); el < 400*time.Millisecond || c.Stats()["killed"] != 0 {
+		t.Errorf("stopped after %v, killed %d", el, c.Stats()["killed"])
+	}
+	assertGone(t, pid)
 }

@@ -181,3 +181,14 @@ func init() {
 		}
 	}
 }
+
+func init() {
+	// Ignores the stop message; SIGTERM (default action) ends it.
+	helpers["term"] = func(send func(hmsg), recv func() hmsg) {
+		recv()
+		send(hmsg{"type": "telemetry", "device": "Term", "values": hmsg{"pid": os.Getpid()}})
+		for recv() != nil {
+		}
+		select {}
+	}
+}

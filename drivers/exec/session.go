@@ -154,6 +154,7 @@ func (s *session) stop(pid int, exited chan struct{}, failed bool) {
 		return
 	}
 	s.c.env.Log.Warn("program did not stop; sending SIGKILL", "pid", pid)
+	s.c.n.killed.Add(1)
 	unix.Kill(-pid, unix.SIGKILL)
 	<-exited
 }
