@@ -39,8 +39,12 @@ type Connector struct {
 	running bool
 	addr    atomic.Value // string: the bound address
 
-	events chan event
-	cov    *covTable
+	events   chan event
+	cov      *covTable
+	group    *kit.Group
+	adding   map[devKey]bool // being added
+	refused  map[devKey]bool // could not be added (told once)
+	addSlots chan struct{}
 }
 
 type devKey struct {
@@ -122,6 +126,8 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	c.mu.Lock()
 	c.client, c.sched, c.sender, c.events = cl, sched, sender, events
 	c.byKey, c.byName = map[devKey]*device{}, map[string]*device{}
+	c.adding, c.refused = map[devKey]bool{}, map[devKey]bool{}
+	c.addSlots = make(chan struct{}, 4)
 	c.cov = newCOVTable()
 	c.running = true
 	c.mu.Unlock()
@@ -134,6 +140,9 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	}()
 
 	g, gctx := kit.NewGroup(ctx)
+	c.mu.Lock()
+	c.group = g
+	c.mu.Unlock()
 	g.Go("bacnet close", func() error {
 		<-gctx.Done()
 		c.cancelCOV(cl)

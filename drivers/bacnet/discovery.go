@@ -130,10 +130,13 @@ func (c *Connector) onIAm(ctx context.Context, src peer, data []byte) {
 			continue
 		}
 		k := devKey{dp.index, iam.Device.Instance}
-		c.mu.Lock()
-		d := c.byKey[k]
-		c.mu.Unlock()
 		tgt := target{peer: src, maxAPDU: int(min(iam.MaxAPDU, 1476)), seg: iam.Segmentation}
+		c.mu.Lock()
+		d, busy, refused := c.byKey[k], c.adding[k], c.refused[k]
+		if d == nil && !busy && !refused {
+			c.adding[k] = true
+		}
+		c.mu.Unlock()
 		if d != nil {
 			d.mu.Lock()
 			if d.tgt.peer != src {
@@ -143,11 +146,32 @@ func (c *Connector) onIAm(ctx context.Context, src peer, data []byte) {
 			d.mu.Unlock()
 			continue
 		}
-		if err := c.addDevice(ctx, dp, iam, tgt); err != nil {
-			if ctx.Err() == nil {
+		if busy || refused {
+			continue
+		}
+		// Reading what the name needs takes a round trip (or a timeout):
+		// do it aside, a bounded number at a time, so notifications and
+		// other announcements keep flowing.
+		dp := dp
+		c.group.Go("bacnet add device", func() error {
+			select {
+			case c.addSlots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			defer func() { <-c.addSlots }()
+			err := c.addDevice(ctx, dp, iam, tgt)
+			c.mu.Lock()
+			delete(c.adding, k)
+			if err != nil && ctx.Err() == nil && !errors.Is(err, errTimeout) {
+				c.refused[k] = true // e.g. a duplicate name: say it once
+			}
+			c.mu.Unlock()
+			if err != nil && ctx.Err() == nil {
 				c.log.Warn("bacnet: device not added", "config", dp.path, "instance", iam.Device.Instance, "address", src, "err", err)
 			}
-		}
+			return nil
+		})
 	}
 }
 
@@ -185,9 +209,12 @@ func (c *Connector) addDevice(ctx context.Context, dp *devicePlan, iam bacnet.IA
 	objectName := ""
 	if dp.name.uses("objectName") || dp.profile.uses("objectName") {
 		vals, err := c.readProperty(ctx, tgt, iam.Device, bacnet.PropObjectName, bacnet.NoIndex)
-		if err == nil && len(vals) == 1 {
+		switch {
+		case err == nil && len(vals) == 1:
 			objectName = text(vals)
-		} else {
+		case errors.Is(err, errTimeout) || ctx.Err() != nil:
+			return err // try again at the next I-Am
+		default:
 			c.log.Warn("bacnet: device objectName not read; its instance number stands in", "instance", iam.Device.Instance, "err", err)
 			objectName = fmt.Sprint(iam.Device.Instance)
 		}
