@@ -77,7 +77,7 @@ func benchIngest(b *testing.B, pub string, v int, inflight string) {
 	}
 	sink := &countSink{}
 	drivertest.Run(b, c, sink)
-	waitFor(b, 15*time.Second, "connected", c.Connected)
+	drivertest.Eventually(b, 15*time.Second, "connected", c.Connected)
 
 	const pubs = 8
 	per := max(b.N/pubs, 1)

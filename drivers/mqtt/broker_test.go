@@ -46,7 +46,7 @@ func startMosquitto(t testing.TB, extra ...string) *mosquitto {
 		}
 	}
 	drivertest.RequirePeer(t, err == nil, "mosquitto")
-	m := &mosquitto{t: t, port: freePort(t)}
+	m := &mosquitto{t: t, port: drivertest.FreePort(t)}
 	dir := brokerDir(t)
 	m.conf = filepath.Join(dir, "mosquitto.conf")
 	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n", m.port)
@@ -76,15 +76,6 @@ func brokerDir(t testing.TB) string {
 		}
 	}
 	return dir
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (m *mosquitto) start(bin string) {
@@ -197,17 +188,5 @@ func (d *devClient) next(timeout time.Duration) paho.Message {
 	case <-time.After(timeout):
 		d.t.Fatalf("no message within %v", timeout)
 		return nil
-	}
-}
-
-// waitFor polls cond until it holds or fails the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -102,7 +102,7 @@ func startConn(t *testing.T, cfg string, sink connector.Sink) *Connector {
 		t.Fatal(err)
 	}
 	drivertest.Run(t, c, sink)
-	waitFor(t, 15*time.Second, "connector connected", c.Connected)
+	drivertest.Eventually(t, 15*time.Second, "connector connected", c.Connected)
 	return c
 }
 
@@ -131,10 +131,10 @@ func TestConnectDisconnectRequests(t *testing.T) {
 		dev := newDevClient(t, m.addr())
 		dev.pub("sensor/connect", 1, `{"SerialNumber":"SN-1"}`)
 		dev.pub("sensor/SN-2/connect", 1, ``)
-		waitFor(t, 10*time.Second, "2 connects", func() bool { return len(sink.Connects()) == 2 })
+		drivertest.Eventually(t, 10*time.Second, "2 connects", func() bool { return len(sink.Connects()) == 2 })
 		dev.pub("sensor/disconnect", 1, `{"SerialNumber":"SN-1"}`)
 		dev.pub("sensor/SN-2/disconnect", 1, `{}`)
-		waitFor(t, 10*time.Second, "2 disconnects", func() bool { return len(sink.Disconnects()) == 2 })
+		drivertest.Eventually(t, 10*time.Second, "2 disconnects", func() bool { return len(sink.Disconnects()) == 2 })
 		if got := strings.Join(sink.Connects(), ","); got != "SN-1,SN-2" {
 			t.Errorf("connects %s", got)
 		}

@@ -42,7 +42,7 @@ func runFor(t *testing.T, c *Connector, sink connector.Sink) (stop func()) {
 		}
 	}
 	t.Cleanup(stop)
-	waitFor(t, 15*time.Second, "connected", c.Connected)
+	drivertest.Eventually(t, 15*time.Second, "connected", c.Connected)
 	return stop
 }
 
@@ -76,7 +76,7 @@ func TestAckAfterStore(t *testing.T) {
 		}
 		stop1 := runFor(t, c1, sink1)
 		dev.pub("dev/D/up", 1, `{"device":"D","v":1}`)
-		waitFor(t, 10*time.Second, "failed store", func() bool { return c1.Counters().StoreErrors.Load() > 0 })
+		drivertest.Eventually(t, 10*time.Second, "failed store", func() bool { return c1.Counters().StoreErrors.Load() > 0 })
 		stop1()
 
 		// Session 2: the broker delivers it again; it is stored and acked.
@@ -117,9 +117,9 @@ func TestBrokerRestart(t *testing.T) {
 		sink.Wait(t, 10*time.Second, "first message", func(d []connector.Data) bool { return len(values(d, "D")) == 1 })
 
 		m.restart()
-		waitFor(t, 30*time.Second, "reconnect", func() bool { return c.Counters().Connects.Load() >= 2 && c.Connected() })
+		drivertest.Eventually(t, 30*time.Second, "reconnect", func() bool { return c.Counters().Connects.Load() >= 2 && c.Connected() })
 		// The device client reconnects by itself; retry until it is back.
-		waitFor(t, 30*time.Second, "device client back", func() bool { return dev.c.IsConnectionOpen() })
+		drivertest.Eventually(t, 30*time.Second, "device client back", func() bool { return dev.c.IsConnectionOpen() })
 		dev.sub("dev/+/attr")
 		dev.pub("dev/D/up", 1, `{"device":"D","v":2}`)
 		sink.Wait(t, 10*time.Second, "message after restart", func(d []connector.Data) bool { return len(values(d, "D")) == 2 })
@@ -147,17 +147,17 @@ func TestRunStopsCleanly(t *testing.T) {
 		stop()
 	}
 	// Unreachable broker: stuck in the reconnect loop.
-	cfg := `{"broker":{"host":"127.0.0.1","port":` + fmt.Sprint(freePort(t)) + `},` + testMapping + `}`
+	cfg := `{"broker":{"host":"127.0.0.1","port":` + fmt.Sprint(drivertest.FreePort(t)) + `},` + testMapping + `}`
 	c, _ := newConnector([]byte(cfg), drivertest.Env(t, "mqtt", "mqtt"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, newRecSink()) }()
-	waitFor(t, 10*time.Second, "a failed attempt", func() bool { return c.Counters().ConnectErrs.Load() > 0 })
+	drivertest.Eventually(t, 10*time.Second, "a failed attempt", func() bool { return c.Counters().ConnectErrs.Load() > 0 })
 	cancel()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return")
 	}
-	waitFor(t, 10*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base+2 })
+	drivertest.Eventually(t, 10*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= base+2 })
 }

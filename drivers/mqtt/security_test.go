@@ -100,11 +100,11 @@ func TestSecurity(t *testing.T) {
 				}
 				drivertest.Run(t, c, drivertest.NewSink())
 				if tc.ok {
-					waitFor(t, 15*time.Second, "connected", c.Connected)
+					drivertest.Eventually(t, 15*time.Second, "connected", c.Connected)
 					return
 				}
 				// A refused connection is retried, never reported as up.
-				waitFor(t, 15*time.Second, "a refused attempt", func() bool { return c.Counters().ConnectErrs.Load() > 0 })
+				drivertest.Eventually(t, 15*time.Second, "a refused attempt", func() bool { return c.Counters().ConnectErrs.Load() > 0 })
 				if c.Connected() || c.Counters().Connects.Load() > 0 {
 					t.Error("connected with a wrong password")
 				}

@@ -304,7 +304,7 @@ func TestUsernameIdentity(t *testing.T) {
 
 func TestCancelWhileDisconnected(t *testing.T) {
 	env := drivertest.Env(t, "OPCUA", "opcua")
-	c, err := New([]byte(fmt.Sprintf(`{"server":{"url":"127.0.0.1:%d","timeoutInMillis":500}}`, freePort(t))), env)
+	c, err := New([]byte(fmt.Sprintf(`{"server":{"url":"127.0.0.1:%d","timeoutInMillis":500}}`, drivertest.FreePort(t))), env)
 	if err != nil {
 		t.Fatal(err)
 	}

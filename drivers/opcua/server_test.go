@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,20 +69,11 @@ func nodeModules(t testing.TB) string {
 	return dir
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startServer starts the test server on a free port; it is killed when the
 // test ends.
 func startServer(t testing.TB, args ...string) *testServer {
 	t.Helper()
-	ts := &testServer{t: t, port: freePort(t), pki: sharedPKI(t), args: args}
+	ts := &testServer{t: t, port: drivertest.FreePort(t), pki: sharedPKI(t), args: args}
 	ts.start()
 	t.Cleanup(ts.kill)
 	return ts

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,22 +62,11 @@ func requireTools(t testing.TB) {
 	drivertest.RequirePeer(t, ok, "net-snmp (snmpd, snmp)")
 }
 
-// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 // startAgent runs snmpd until the test ends.
 func startAgent(t testing.TB) *agent {
 	t.Helper()
 	requireTools(t)
-	a := &agent{t: t, dir: t.TempDir(), port: freeUDPPort(t)}
+	a := &agent{t: t, dir: t.TempDir(), port: drivertest.FreeUDPPort(t)}
 	conf := fmt.Sprintf(agentConf, a.port)
 	if err := os.WriteFile(filepath.Join(a.dir, "snmpd.conf"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

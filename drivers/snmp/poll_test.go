@@ -242,7 +242,7 @@ func TestRecovery(t *testing.T) {
 	sink.Wait(t, 10*time.Second, "first v3 data", hasKeys("v3", "uptime"))
 
 	a.stop()
-	waitFor(t, 10*time.Second, "disconnects", func() bool {
+	drivertest.Eventually(t, 10*time.Second, "disconnects", func() bool {
 		ds := sink.Disconnects()
 		return slices.Contains(ds, "v2") && slices.Contains(ds, "v3")
 	})
@@ -252,7 +252,7 @@ func TestRecovery(t *testing.T) {
 		return hasKeys("v2", "uptime")(data) && hasKeys("v3", "uptime")(data)
 	})
 	// The up edge follows the poll that brought the data.
-	waitFor(t, 10*time.Second, "connects after restart", func() bool {
+	drivertest.Eventually(t, 10*time.Second, "connects after restart", func() bool {
 		cs := sink.Connects()
 		return slices.Contains(cs, "v2") && slices.Contains(cs, "v3")
 	})
@@ -288,17 +288,6 @@ func TestSlowAgent(t *testing.T) {
 	})
 	if _, ok := sink.Latest("slow", "x", false); ok {
 		t.Error("silent agent produced data")
-	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -33,7 +33,7 @@ func TestTraps(t *testing.T) {
 	sink := drivertest.NewSink()
 	drivertest.Run(t, c, sink)
 	var addr string
-	waitFor(t, 5*time.Second, "trap receiver", func() bool {
+	drivertest.Eventually(t, 5*time.Second, "trap receiver", func() bool {
 		s, _ := c.trapAddr.Load().(string)
 		addr = s
 		return s != ""
