@@ -316,9 +316,8 @@ func (t *DPT) Decode(data []byte, small byte, isSmall bool) (any, error) {
 			return int64(small & 15), nil
 		}
 	}
-	want := map[kind]int{kScale: 1, kU8: 1, kS8: 1, kU16: 2, kS16: 2, kF16: 2, kU32: 4, kS32: 4, kF32: 4, kString: 14}[t.kind]
-	if len(data) != want {
-		return nil, fmt.Errorf("DPT %s: want %d bytes, got %d", t.ID, want, len(data))
+	if want := t.size(); len(data) != want {
+		return nil, fmt.Errorf("DPT %s: want %d bytes, got %d", t.ID, t.size(), len(data))
 	}
 	switch t.kind {
 	case kScale:
@@ -367,6 +366,21 @@ func (t *DPT) Decode(data []byte, small byte, isSmall bool) (any, error) {
 		return b.String(), nil
 	}
 	return nil, fmt.Errorf("DPT %s: unsupported", t.ID)
+}
+
+// size is the payload length of a non-small type.
+func (t *DPT) size() int {
+	switch t.kind {
+	case kScale, kU8, kS8:
+		return 1
+	case kU16, kS16, kF16:
+		return 2
+	case kU32, kS32, kF32:
+		return 4
+	case kString:
+		return 14
+	}
+	return 0
 }
 
 func encodeF16(f float64) uint16 {
