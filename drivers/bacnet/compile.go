@@ -157,7 +157,7 @@ type rpcPlan struct {
 // maxExpanded bounds how many objects one item may expand to.
 const maxExpanded = 100000
 
-func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
+func compile(doc *conf.Doc, cfg *fileConfig, dir string, warn func(error)) (*plan, error) {
 	p := &plan{
 		objectName: "Gateway", vendorID: 15, maxAPDU: 1476, seg: bacnet.SegmentedBoth, window: 8,
 		discoverTimeout: 5 * time.Second, discoverPeriod: 30 * time.Second, rescanPeriod: 60 * time.Second,
@@ -317,8 +317,23 @@ func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
 			p.foreign = netip.AddrPortFrom(bip, uint16(bport))
 		}
 	}
-	if cfg.EDEFilePath != "" || len(cfg.EDEConfig) > 0 {
-		warn(fmt.Errorf("%s: edeFilePath/edeConfig: EDE files are not read by tbgw; list the objects in devices[]", doc.Pos("edeFilePath")))
+	if cfg.EDEFilePath != "" || (len(cfg.EDEConfig) > 0 && string(cfg.EDEConfig) != "null") {
+		key := "edeFilePath"
+		if cfg.EDEFilePath == "" {
+			key = "edeConfig"
+		}
+		raw, err := loadEDE(cfg, dir)
+		if err != nil {
+			return nil, doc.Errorf(key, "%v", err)
+		}
+		devs, err := edeDevices(raw)
+		if err != nil {
+			return nil, doc.Errorf(key, "%v", err)
+		}
+		if len(devs) == 0 {
+			warn(fmt.Errorf("%s: %s: the EDE data lists no device with analog or binary objects", doc.Pos(key), key))
+		}
+		cfg.Devices = append(cfg.Devices, devs...)
 	}
 	for i := range cfg.Devices {
 		d, err := compileDevice(doc, i, &cfg.Devices[i], warn)

@@ -74,7 +74,7 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 		return nil, err
 	}
 	warn := func(w error) { env.Log.Warn(w.Error()) }
-	p, err := compile(doc, &cfg, warn)
+	p, err := compile(doc, &cfg, env.ConfigDir, warn)
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}

@@ -14,6 +14,6 @@
 // discovery, the device registry and the conversion to datapoints.
 //
 // Non-goals: acting as a BACnet router or BBMD, serving objects other than
-// the gateway's own device object, EDE files, and the alarm and event,
+// the gateway's own device object, and the alarm and event,
 // schedule and trend log services.
 package bacnet

@@ -24,6 +24,7 @@ func FuzzNew(f *testing.F) {
 	f.Add([]byte(`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [{"address": "5:*", "deviceId": ["1-5", 9],
 		"timeseries": [{"key": "${objectName}", "objectType": ["analogInput", "binaryValue"], "objectId": "*", "propertyId": "*"}]}]}`))
 	f.Add([]byte(`{"application": {"address": "10.0.0.1/255.255.0.0:47809", "objectIdentifier": "7"}, "foreignDevice": {"address": "10.0.0.2:47808", "ttl": "60"}}`))
+	f.Add([]byte(`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "edeConfig": "IyBrZXluYW1lO2RldmljZSBvYmouLWluc3RhbmNlO29iamVjdC1uYW1lO29iamVjdC10eXBlO29iamVjdC1pbnN0YW5jZQpEO0Q7RDs4OzEKQTsxO0E7MDsx"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		env := connector.Env{Log: slog.New(slog.DiscardHandler)}
 		c, err := New(b, env)
