@@ -45,8 +45,8 @@ func TestEDE(t *testing.T) {
 	}
 	for cfg, want := range map[string]string{
 		`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "edeFilePath": "missing.csv"}`: "edeFilePath",
-		`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "edeConfig": "%%%"}`:          "edeConfig",
-		`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "edeConfig": "YSxi"}`:         "keyname",
+		`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "edeConfig": "%%%"}`:           "edeConfig",
+		`{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "edeConfig": "YSxi"}`:          "keyname",
 	} {
 		if _, err := New([]byte(cfg), env); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v", cfg, err)
