@@ -303,3 +303,10 @@ func TestStopEscalatesToSIGTERM(t *testing.T) {
 	}
 	assertGone(t, pid)
 }
+
+func TestProgramEnvDropsGatewaySettings(t *testing.T) {
+	got := programEnv([]string{"PATH=/bin", "TB_GW_ACCESS_TOKEN=secret", "HOME=/root"})
+	if len(got) != 2 || got[0] != "PATH=/bin" || got[1] != "HOME=/root" {
+		t.Fatal(got)
+	}
+}

@@ -79,3 +79,13 @@ func FuzzLineReader(f *testing.F) {
 func newReader(b []byte, max int) *bufio.Reader {
 	return bufio.NewReaderSize(bytes.NewReader(b), max+1)
 }
+
+// FuzzConfig: any connector file is a connector or a clear error.
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte(`{"command":["sh","-c","true"],"config":{"a":1},"env":{"A":"b"},"maxLineBytes":1024}`))
+	f.Add([]byte(`{"command":"x"}`))
+	f.Add([]byte(`{"command":["x"],"restartMinMs":5,"restartMaxMs":1}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		New(raw, connector.Env{Name: "fuzz"})
+	})
+}

@@ -61,7 +61,7 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 	}
 	cmd := osexec.Command(c.s.argv[0], c.s.argv[1:]...)
 	cmd.Dir = c.s.dir
-	cmd.Env = append(os.Environ(), c.s.env...)
+	cmd.Env = append(programEnv(os.Environ()), c.s.env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	// Its own process group, so that stopping reaches its children too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -136,6 +136,19 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 		return fmt.Errorf("program exited: %w", werr)
 	}
 	return errors.New("program exited with status 0")
+}
+
+// programEnv is tbgw's environment without its own TB_GW_* settings,
+// which may hold ThingsBoard credentials the program has no business
+// seeing.
+func programEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "TB_GW_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // stop asks the program to stop, then sends SIGTERM, then SIGKILL.
