@@ -23,8 +23,24 @@ type handler struct {
 // device whose address pattern matches: an attribute request is answered
 // on the same connection, anything else is converted and sent.
 func (h *handler) handle(ctx context.Context, msg []byte, from string) {
+	h.send(ctx, h.collect(ctx, msg, from, nil))
+}
+
+// send hands converted messages to the gateway.
+func (h *handler) send(ctx context.Context, out []connector.Data) {
+	if len(out) == 0 {
+		return
+	}
+	if err := h.sender.Send(ctx, out); err != nil && ctx.Err() == nil {
+		h.c.log.Warn("socket: send", "err", err)
+	}
+}
+
+// collect converts one message, answering attribute requests, and appends
+// the data to out.
+func (h *handler) collect(ctx context.Context, msg []byte, from string, out []connector.Data) []connector.Data {
 	c := h.c
-	var out []connector.Data
+	n := len(out)
 	for _, d := range c.plan.devices {
 		if from != d.pattern && !d.addr.FullMatch(from) {
 			continue
@@ -43,13 +59,10 @@ func (h *handler) handle(ctx context.Context, msg []byte, from string) {
 		}
 		out = append(out, data...)
 	}
-	if len(out) == 0 {
-		return
+	if len(out) > n {
+		c.messages.Add(1)
 	}
-	c.messages.Add(1)
-	if err := h.sender.Send(ctx, out); err != nil && ctx.Err() == nil {
-		c.log.Warn("socket: send", "err", err)
-	}
+	return out
 }
 
 func (d *device) attrRequest(msg []byte) *attrReq {

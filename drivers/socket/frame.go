@@ -170,6 +170,46 @@ func (rd *reader) next() ([]byte, error) {
 	}
 }
 
+// ready reports whether a whole message is already buffered, so that next
+// returns it without waiting for the network.
+func (rd *reader) ready() bool {
+	if rd.r == nil {
+		return false
+	}
+	n := rd.r.Buffered()
+	switch rd.f.kind {
+	case frameFixed:
+		return n >= rd.f.n
+	case frameLength:
+		if n < rd.f.n {
+			return false
+		}
+		hdr, _ := rd.r.Peek(rd.f.n)
+		var l int
+		switch rd.f.n {
+		case 1:
+			l = int(hdr[0])
+		case 2:
+			if rd.f.little {
+				l = int(binary.LittleEndian.Uint16(hdr))
+			} else {
+				l = int(binary.BigEndian.Uint16(hdr))
+			}
+		case 4:
+			if rd.f.little {
+				l = int(binary.LittleEndian.Uint32(hdr))
+			} else {
+				l = int(binary.BigEndian.Uint32(hdr))
+			}
+		}
+		return l > rd.f.max || n >= rd.f.n+l // an overlong one errors at once
+	case frameDelimiter:
+		b, _ := rd.r.Peek(n)
+		return bytes.Contains(b, rd.f.delim)
+	}
+	return false
+}
+
 // splitDatagram applies delimiter framing to a datagram, which may carry
 // several messages; other framings take the datagram whole.
 func (f framing) splitDatagram(p []byte) [][]byte {
