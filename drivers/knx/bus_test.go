@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,6 +144,20 @@ func TestBus(t *testing.T) {
 		r.seen("write after restart", "to 1/0/9", "A_GroupValue_Write 14")
 		if st := c.Stats(); st["reconnects"] < 1 || st["telegramsSent"] < 10 {
 			t.Errorf("stats %v", st)
+		}
+	})
+
+	t.Run("Search", func(t *testing.T) {
+		// No gateway configured: AUTOMATIC finds knxd by a multicast
+		// search and tunnels to it.
+		sink := drivertest.NewSink()
+		c := startConn(t, sample(t, func(cl, _ map[string]any) {
+			delete(cl, "gatewayIP")
+			cl["gatewaysScanner"] = map[string]any{"enabled": true, "scanPeriod": 1, "stopOnFound": true}
+		}), sink)
+		waitFor(t, "polled values", func() bool { return latest(sink, dev, "temperature", true) == "21.5" })
+		if l := c.bus.link(); l == nil || !strings.Contains(l.String(), "tunnel to "+knxdIP+":3671") {
+			t.Errorf("link %v", l)
 		}
 	})
 
