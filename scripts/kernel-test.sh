@@ -14,6 +14,7 @@
 #     gobin=/dst=pkg  a Go main package built (static) to /dst in the VM
 #     tags=t,u        build tags for `go test -c` (default: kerneltest)
 #     timeout=90s     the binary's -test.timeout (default 120s)
+#     args=a,b        more arguments for the binary (-test.run=..., -test.bench=...)
 #
 # Test files that need the kernel carry `//go:build kerneltest` so the
 # ordinary `go test ./...` on the host does not compile them. A failing or
@@ -44,11 +45,11 @@ apt_install() {
 
 # ---- read the list
 pkgs=(); mods=""; apts=""; bins=""; gobins=""
-declare -A tags timeouts
+declare -A tags timeouts targs
 while read -r pkg rest; do
   case "$pkg" in ''|'#'*) continue ;; esac
   [[ "$pkg" =~ $SELECT ]] || continue
-  pkgs+=("$pkg"); tags[$pkg]=kerneltest; timeouts[$pkg]=120s
+  pkgs+=("$pkg"); tags[$pkg]=kerneltest; timeouts[$pkg]=120s; targs[$pkg]=""
   for kv in $rest; do
     case "$kv" in
       modules=*) mods="$mods ${kv#modules=}" ;;
@@ -57,6 +58,7 @@ while read -r pkg rest; do
       gobin=*)   gobins="$gobins ${kv#gobin=}" ;;
       tags=*)    tags[$pkg]=${kv#tags=} ;;
       timeout=*) timeouts[$pkg]=${kv#timeout=} ;;
+      args=*)    targs[$pkg]=$(echo "${kv#args=}" | tr ',' ' ') ;;
       *) echo "kernel-test: $LIST: $pkg: unknown field $kv" >&2; exit 2 ;;
     esac
   done
@@ -102,14 +104,14 @@ export CGO_ENABLED=0
 go build -trimpath -ldflags='-s -w' -o "$STAGE/init" ./scripts/kernelinit
 : > "$STAGE/etc/rig/tests"
 for pkg in "${pkgs[@]}"; do
-  name=$(echo "${pkg#./}" | tr '/' '_').test
+  name=$(echo "$pkg" | sed 's#^\./##; s#^\.$#tbgw#; s#/#_#g').test
   go test -c -trimpath -tags "${tags[$pkg]}" -o "$STAGE/tests/$name" "$pkg"
   # The binary runs in a copy of its package directory's testdata, as go
   # test runs it in the package directory.
-  dir=/src/${pkg#./}
+  dir=/src/${name%.test}
   mkdir -p "$STAGE$dir"
   [ -d "$pkg/testdata" ] && cp -r "$pkg/testdata" "$STAGE$dir/"
-  echo "/tests/$name ${timeouts[$pkg]} $dir" >> "$STAGE/etc/rig/tests"
+  echo "/tests/$name ${timeouts[$pkg]} $dir ${targs[$pkg]}" >> "$STAGE/etc/rig/tests"
 done
 for g in $gobins; do
   dst=${g%%=*}; src=${g#*=}

@@ -18,6 +18,11 @@ func init() { connector.Register("can", New) }
 // readBatch is how many frames one wake-up takes off the socket at most.
 const readBatch = 64
 
+// readBuffer is the socket's receive buffer: about 2500 frames, a third
+// of a second of a saturated 1 Mbit/s bus, so a busy moment of the
+// gateway does not lose frames.
+const readBuffer = 512 << 10
+
 // Connector is one configured CAN bus.
 type Connector struct {
 	env   connector.Env
@@ -99,7 +104,7 @@ func (c *Connector) loop(ctx context.Context, sink connector.Sink, sender *kit.S
 func (c *Connector) session(ctx context.Context, sink connector.Sink, sender *kit.Sender) (connected bool, err error) {
 	p := c.plan
 	conn, err := socketcan.Open(p.channel, socketcan.Options{
-		FD: p.fd, Filters: p.filters, ErrorFrames: true, ReceiveOwn: p.recvOwn,
+		FD: p.fd, Filters: p.filters, ErrorFrames: true, ReceiveOwn: p.recvOwn, ReadBuffer: readBuffer,
 	})
 	if err != nil {
 		return false, err

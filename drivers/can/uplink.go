@@ -25,11 +25,11 @@ func newConverter(c *Connector) *converter {
 		errLog: map[string]time.Time{}, errSeen: map[string]uint64{}}
 }
 
-// convert returns the data of frames, one Data per device. The returned
-// slice is reused by the next call.
+// convert returns the data of frames: one Data per frame and device, so
+// that every frame's values get their own timestamp (the gateway stamps
+// each Data once). The returned slice is reused by the next call.
 func (v *converter) convert(frames []socketcan.Frame) []connector.Data {
 	v.out = v.out[:0]
-	clear(v.idx)
 	st := &v.c.stats
 	st.Add("framesReceived", uint64(len(frames)))
 	for i := range frames {
@@ -38,6 +38,7 @@ func (v *converter) convert(frames []socketcan.Frame) []connector.Data {
 			v.errorFrame(f)
 			continue
 		}
+		clear(v.idx)
 		items := v.c.plan.routes[route{id: f.ID, ext: f.Extended}]
 		payload := f.Payload()
 		matched := false

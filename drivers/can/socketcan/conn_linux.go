@@ -101,6 +101,11 @@ func setup(fd, ifindex int, o Options) error {
 			return os.NewSyscallError("setsockopt(CAN_RAW_RECV_OWN_MSGS)", err)
 		}
 	}
+	if o.ReadBuffer > 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, o.ReadBuffer); err != nil {
+			return os.NewSyscallError("setsockopt(SO_RCVBUF)", err)
+		}
+	}
 	if err := unix.Bind(fd, &unix.SockaddrCAN{Ifindex: ifindex}); err != nil {
 		return os.NewSyscallError("bind", err)
 	}

@@ -23,4 +23,9 @@ type Options struct {
 	ErrorFrames bool
 	// ReceiveOwn delivers the socket's own sent frames back to it.
 	ReceiveOwn bool
+	// ReadBuffer, when positive, is the socket's receive buffer in bytes
+	// (SO_RCVBUF; the kernel counts about 200 bytes of it per frame and
+	// caps it at net.core.rmem_max). Frames arriving while it is full are
+	// dropped by the kernel.
+	ReadBuffer int
 }
