@@ -77,3 +77,27 @@ func TestCOV(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestConfirmedCOV: confirmed COV notifications are acknowledged (the
+// device sees a SimpleACK for each) and converted.
+func TestConfirmedCOV(t *testing.T) {
+	t.Parallel()
+	port := freeUDPPort(t)
+	peer := startPeer(t, peerConfig{ChangeMs: 100, Devices: []peerDevice{{Port: port, Instance: 2003, Name: "Chiller", AnalogInputs: 1, ConfirmedCOV: true}}})
+	cfg := fmt.Sprintf(`{%s, "devices": [{"host": "127.0.0.1", "port": %d, "pollPeriod": 60000, "cov": true,
+		"timeseries": [{"key": "t", "objectType": "analogInput", "objectId": 0}]}]}`, appConfig, port)
+	c := newConnector(t, cfg)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	waitFor(t, 10*time.Second, "acknowledged notifications", func() bool { return peer.count(fmt.Sprintf("covack %d", port)) >= 5 })
+	sink.Wait(t, 5*time.Second, "values", func(data []connector.Data) bool {
+		n := 0
+		for _, d := range data {
+			n += len(d.Telemetry)
+		}
+		return n >= 5
+	})
+	if peer.count("covfail") != 0 {
+		t.Error("unacknowledged notifications")
+	}
+}

@@ -31,6 +31,7 @@ type peerDevice struct {
 	COV          *bool  `json:"cov,omitempty"`
 	Bind         string `json:"bind,omitempty"`
 	BBMDNak      bool   `json:"bbmdNak,omitempty"`
+	ConfirmedCOV bool   `json:"confirmedCov,omitempty"`
 	Broadcast    string `json:"broadcast,omitempty"`
 }
 

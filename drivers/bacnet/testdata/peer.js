@@ -202,6 +202,13 @@ function makeDevice(d) {
   });
   const send = s => {
     const left = Math.max(0, Math.round((s.until - Date.now()) / 1000));
+    if (d.confirmedCov) {
+      // Confirmed notifications: the subscriber must acknowledge each.
+      c.confirmedCOVNotification({ address: s.addr }, { type: s.o.type, instance: s.o.instance }, s.pid, d.instance, left, [
+        { property: { id: P.PRESENT_VALUE, index: 0xFFFFFFFF }, value: prop(s.o, P.PRESENT_VALUE) }])
+        .then(() => log(`covack ${d.port}`), e => log(`covfail ${d.port} ${e.message}`));
+      return;
+    }
     c.unconfirmedCOVNotification({ address: s.addr }, s.pid, d.instance, { type: s.o.type, instance: s.o.instance }, left, [
       { property: { id: P.PRESENT_VALUE, index: 0xFFFFFFFF }, value: prop(s.o, P.PRESENT_VALUE) },
       { property: { id: P.STATUS_FLAGS, index: 0xFFFFFFFF }, value: prop(s.o, P.STATUS_FLAGS) }]);
