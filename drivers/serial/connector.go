@@ -115,6 +115,13 @@ func (c *Conn) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 		return nil, fmt.Errorf("unknown device %q", req.Device)
 	}
 	r, ok := d.spec.rpcs[req.Method]
+	if !ok && (req.Method == "get" || req.Method == "set") {
+		res, err := c.reserved(ctx, d, req)
+		if err != nil {
+			return nil, fmt.Errorf("device %s: serial_%s: %w", req.Device, req.Method, err)
+		}
+		return res, nil
+	}
 	if !ok {
 		return nil, fmt.Errorf("device %s: method %q is not in serverSideRpc", req.Device, req.Method)
 	}

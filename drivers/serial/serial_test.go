@@ -339,3 +339,34 @@ func TestDownlinkWhileStopped(t *testing.T) {
 		t.Fatal("attribute update accepted while stopped")
 	}
 }
+
+func TestReservedGetSet(t *testing.T) {
+	p := newPty(t)
+	c := build(t, sample(t, p.cli))
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	waitFor(t, 10*time.Second, "connect", func() bool { return len(sink.Connects()) == 1 })
+	dev := p.device()
+	res, err := rpc(t, c, "SerialDevice1", "set", `"value=PING\r\n;"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.expect([]byte("PING\r\n"))
+	if _, err := rpc(t, c, "SerialDevice1", "set", `"hex=01ff;"`); err != nil {
+		t.Fatal(err)
+	}
+	dev.expect([]byte{0x01, 0xff})
+	go func() { dev.expect([]byte("T?")); dev.write("21.5#") }()
+	res, err = rpc(t, c, "SerialDevice1", "get", `"delimiter=#;type=float;timeout=5;value=T?;"`)
+	if got, _ := json.Marshal(res); err != nil || string(got) != `{"result":21.5}` {
+		t.Fatalf("get: %s, %v", got, err)
+	}
+	for _, bad := range []string{`"nothing=1;"`, `"hex=zz;"`, `"value=\\x4;"`, `5`} {
+		if _, err := rpc(t, c, "SerialDevice1", "set", bad); err == nil {
+			t.Errorf("set %s accepted", bad)
+		}
+	}
+	if _, err := rpc(t, c, "SerialDevice1", "get", `"type=blob;"`); err == nil {
+		t.Error("get with an unknown type accepted")
+	}
+}
