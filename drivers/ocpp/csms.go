@@ -152,6 +152,23 @@ func (s *session) setProfile(ctx context.Context, prof map[string]any, boot bool
 	}
 }
 
+// sampleTime is the timestamp of the first meter value of a MeterValues
+// call, "" for other calls.
+func sampleTime(action string, payload []byte) string {
+	if action != "MeterValues" {
+		return ""
+	}
+	var m struct {
+		MeterValue []struct {
+			Timestamp string `json:"timestamp"`
+		} `json:"meterValue"`
+	}
+	if json.Unmarshal(payload, &m) != nil || len(m.MeterValue) == 0 {
+		return ""
+	}
+	return m.MeterValue[0].Timestamp
+}
+
 // uplink converts a message by the datapoints whose messageTypeFilter
 // names its action (BootNotification: the profile, see bootProfile) and hands the result to the event storage.
 func (s *session) uplink(ctx context.Context, action string, payload, view []byte) error {
@@ -172,8 +189,14 @@ func (s *session) uplink(ctx context.Context, action string, payload, view []byt
 		_ = s.sink.Connect(ctx, name, typ)
 	}
 	if view == nil {
+		extra := map[string]any{"chargePointId": s.id}
+		if ts := sampleTime(action, payload); ts != "" {
+			// Meter values carry their sampling time; a charger flushing
+			// values stored while offline must not have them stamped now.
+			extra["ts"] = ts
+		}
 		var err error
-		view, err = ocpp.View(payload, action == "DataTransfer", map[string]any{"chargePointId": s.id})
+		view, err = ocpp.View(payload, action == "DataTransfer", extra)
 		if err != nil {
 			return err
 		}

@@ -73,6 +73,12 @@ func TestOCPP201(t *testing.T) {
 	if v, _ := sink.Latest(dev, "energy", false); jsonOf(v) != "175.5" {
 		t.Errorf("energy %v", v)
 	}
+	// Meter values sampled while offline keep their sampling time.
+	s.ok(map[string]any{"op": "call", "action": "MeterValues", "params": map[string]any{"evseId": 1,
+		"meterValue": []any{map[string]any{"timestamp": "2024-03-01T10:00:00Z", "sampledValue": []any{map[string]any{"value": 150}}}}}})
+	if d := sink.Data(); len(d[len(d)-1].Telemetry) != 1 || d[len(d)-1].Telemetry[0].TS != 1709287200000 {
+		t.Errorf("meter value time: %+v", d[len(d)-1])
+	}
 	s.ok(tx("Ended", 1, 250))
 	if v, _ := sink.Latest(dev, "txState", false); v != "Ended" {
 		t.Errorf("txState %v", v)
