@@ -13,7 +13,7 @@ import (
 // appConfig is an application block on loopback with a random port.
 const appConfig = `"application": {"objectName": "TB_gateway", "host": "127.0.0.1", "port": 0, "mask": "8",
 	"objectIdentifier": 599, "maxApduLengthAccepted": 1476, "segmentationSupported": "segmentedBoth",
-	"vendorIdentifier": 15, "devicesDiscoverPeriodSeconds": 1, "apduTimeout": 500, "numberOfApduRetries": 1}`
+	"vendorIdentifier": 15, "devicesDiscoverPeriodSeconds": 1, "apduTimeout": 1000, "numberOfApduRetries": 1}`
 
 func newConnector(t testing.TB, cfg string) *Connector {
 	t.Helper()
