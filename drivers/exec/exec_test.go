@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -308,5 +309,27 @@ func TestProgramEnvDropsGatewaySettings(t *testing.T) {
 	got := programEnv([]string{"PATH=/bin", "TB_GW_ACCESS_TOKEN=secret", "HOME=/root"})
 	if len(got) != 2 || got[0] != "PATH=/bin" || got[1] != "HOME=/root" {
 		t.Fatal(got)
+	}
+}
+
+// A program that honours the stop message exits on it: no signal needed.
+func TestStopMessage(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "stopped")
+	t.Setenv("STOP_MARKER", marker)
+	c := helperConn(t, "echo", "")
+	sink := drivertest.NewSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, sink) }()
+	sink.Wait(t, 10*time.Second, "started", func(d []connector.Data) bool { return len(d) >= 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(marker); err != nil || string(b) != "stop" {
+		t.Fatalf("the program did not get the stop message: %v", err)
+	}
+	if c.Stats()["killed"] != 0 {
+		t.Fatal("SIGKILL was needed")
 	}
 }

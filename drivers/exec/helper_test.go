@@ -94,6 +94,9 @@ func helper(mode string) {
 				}
 			case "stop":
 				fmt.Fprintln(os.Stderr, "stopping on request")
+				if p := os.Getenv("STOP_MARKER"); p != "" {
+					os.WriteFile(p, []byte("stop"), 0o600)
+				}
 				os.Exit(0)
 			}
 		}

@@ -81,7 +81,9 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 	s.enqueue(helloOut{Type: "hello", Protocol: ProtocolVersion, Connector: c.env.Name, ConnectorType: "exec", Config: c.s.config})
 	c.sess.Store(s)
 
-	sctx, scancel := context.WithCancel(ctx)
+	// The session's goroutines outlive a cancelled ctx until the program
+	// has ended: the writer still has the stop message to deliver.
+	sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer scancel()
 	g, gctx := kit.NewGroup(sctx)
 	// exited is closed once the program has ended but before it is reaped,
@@ -105,9 +107,12 @@ func (c *Conn) runOnce(ctx context.Context, sink connector.Sink) error {
 	stopping := false
 	select {
 	case <-exited:
-	case <-gctx.Done():
+	case <-ctx.Done():
 		stopping = true
-		s.stop(pid, exited, ctx.Err() == nil)
+		s.stop(pid, exited, false)
+	case <-gctx.Done(): // one of our goroutines failed
+		stopping = true
+		s.stop(pid, exited, true)
 	}
 	// Whatever the program left behind in its group goes with it.
 	unix.Kill(-pid, unix.SIGKILL)
