@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tbgw/tbgw/codec/field"
 	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
+
+// attrRequestTimeout bounds the wait for ThingsBoard's answer to a
+// device's attribute request (the connection's reading waits meanwhile).
+const attrRequestTimeout = 10 * time.Second
 
 type handler struct {
 	c      *Connector
@@ -135,7 +140,9 @@ func (h *handler) attributeRequest(ctx context.Context, d *device, a *attrReq, m
 		}
 		keys = append(keys, decode(sel, "utf-8"))
 	}
-	vals, err := h.sink.RequestAttributes(ctx, d.name, a.client, keys)
+	rctx, cancel := context.WithTimeout(ctx, attrRequestTimeout)
+	defer cancel()
+	vals, err := h.sink.RequestAttributes(rctx, d.name, a.client, keys)
 	if err != nil {
 		c.log.Warn("socket: attribute request", "device", d.name, "keys", keys, "err", err)
 		return
