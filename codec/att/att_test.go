@@ -128,3 +128,13 @@ func TestCharDecl(t *testing.T) {
 		t.Error("short declaration accepted")
 	}
 }
+
+func BenchmarkDecodeNotification(b *testing.B) {
+	pdu := h("1b 0300 37 00 16")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Decode(pdu); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

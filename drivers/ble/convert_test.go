@@ -137,3 +137,25 @@ func FuzzConvert(f *testing.F) {
 		_, _, _ = advValue(it, 0, &d)
 	})
 }
+
+func BenchmarkConvertBytes(b *testing.B) {
+	it := mkItem(&testing.T{}, "[0:2]cm [2:]A", convBytes, "")
+	data := []byte{1, 2, 3, 4}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := convert(it, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkConvertHexCompute(b *testing.B) {
+	it := mkItem(&testing.T{}, "[0:2]", convHex, "value / 100")
+	data := []byte{0x09, 0xC4}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := convert(it, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

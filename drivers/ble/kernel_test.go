@@ -5,6 +5,7 @@ package ble
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,13 @@ func TestKernelUpstreamConfig(t *testing.T) {
 	})
 	t.Logf("FIGURE %d notifications sent and stored in %v (%.0f/s); dropped %d", n, time.Since(start),
 		n/time.Since(start).Seconds(), c.Stats()["notificationsDropped"])
+	if st, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "VmHWM") {
+				t.Logf("FIGURE test process (connector, peripheral and test harness): %s", strings.Join(strings.Fields(l), " "))
+			}
+		}
+	}
 }
 
 // Two configured devices, one of which does not exist, and a beacon that
