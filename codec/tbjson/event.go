@@ -207,26 +207,28 @@ func AppendValue(dst []byte, v any) []byte {
 	return append(dst, b...)
 }
 
-// AppendFloat renders f the way encoding/json does, with null for NaN/Inf.
+// AppendFloat renders f as Python's repr does (upstream's json.dumps): a
+// float always reads as a float, so ThingsBoard stores the key as a double
+// even when the value is whole (25.0, -0.0, 1e+16). NaN and infinities
+// become null. Shortest round-trip digits; scientific notation when the
+// decimal exponent is below -4 or at least 16, with a two-digit exponent.
 func AppendFloat(dst []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
+	// The shortest representation's exponent is below -4 exactly when
+	// |f| < 1e-4, and at least 16 exactly when |f| >= 1e16.
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-4 || abs >= 1e16) {
+		return strconv.AppendFloat(dst, f, 'e', -1, 64)
 	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// Like encoding/json: e-07 -> e-7.
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	for _, c := range dst[start:] {
+		if c == '.' {
+			return dst
 		}
 	}
-	return dst
+	return append(dst, ".0"...)
 }
 
 const hex = "0123456789abcdef"

@@ -65,19 +65,31 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// Floats render as Python's repr (upstream's json.dumps), so a whole float
+// stays a float in ThingsBoard. Expected strings are CPython 3's repr().
 func TestAppendFloat(t *testing.T) {
-	for _, f := range []float64{0, 1, -2.5, 1e-7, 1e21, 123456789.125, math.Inf(1)} {
+	for f, want := range map[float64]string{
+		0: "0.0", math.Copysign(0, -1): "-0.0", 1: "1.0", 25: "25.0", -2.5: "-2.5",
+		0.1: "0.1", 0.0001: "0.0001", 0.00009: "9e-05", 1e-7: "1e-07", 1.5e-10: "1.5e-10",
+		123456789.125: "123456789.125", 9999999999999998: "9999999999999998.0", 1e16: "1e+16",
+		1e21: "1e+21", 1.2345678901234568e+17: "1.2345678901234568e+17", -3.4e38: "-3.4e+38",
+		math.MaxFloat64: "1.7976931348623157e+308", 5e-324: "5e-324", 100: "100.0", 6.25: "6.25",
+		math.Inf(1): "null", math.NaN(): "null",
+	} {
 		got := string(AppendFloat(nil, f))
-		if math.IsInf(f, 0) {
-			if got != "null" {
-				t.Fatal(got)
+		if got != want {
+			t.Errorf("%v: got %s want %s", f, got, want)
+		}
+		if want != "null" {
+			var back float64
+			if err := json.Unmarshal([]byte(got), &back); err != nil || back != f {
+				t.Errorf("%s does not read back as %v: %v", got, f, err)
 			}
-			continue
 		}
-		want, _ := json.Marshal(f)
-		if got != string(want) {
-			t.Fatalf("%v: got %s want %s", f, got, want)
-		}
+	}
+	// Integers stay integers.
+	if got := string(AppendValue(nil, int64(25))); got != "25" {
+		t.Fatal(got)
 	}
 }
 
