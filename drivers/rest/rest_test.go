@@ -569,3 +569,39 @@ func TestBadConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestStopWhileWaiting: a request waiting for its response attribute when
+// the connector stops gets 503, never an empty 200.
+func TestStopWhileWaiting(t *testing.T) {
+	sink := drivertest.NewSink()
+	c, err := New(fmt.Appendf(nil, expectCfg, 64, "30"), drivertest.Env(t, "REST", "rest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := c.(*Connector)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rc.Run(ctx, sink) }()
+	defer func() { cancel(); <-done }()
+	drivertest.Eventually(t, 5*time.Second, "listening", func() bool { return rc.ListenAddr() != "" })
+	codes := make(chan int, 1)
+	go func() {
+		resp, err := http.Post("http://"+rc.ListenAddr()+"/ask", "application/json", strings.NewReader(`{"name":"Q","v":1}`))
+		if err != nil {
+			codes <- -1
+			return
+		}
+		resp.Body.Close()
+		codes <- resp.StatusCode
+	}()
+	sink.Wait(t, 5*time.Second, "the question", func(d []connector.Data) bool { return len(d) > 0 })
+	cancel()
+	select {
+	case code := <-codes:
+		if code == 200 {
+			t.Fatal("stopping connector answered 200 without the response")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiting request not ended by the stop")
+	}
+}

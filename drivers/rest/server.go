@@ -169,7 +169,11 @@ func (h *handler) serveData(w http.ResponseWriter, req *http.Request, r *route, 
 			w.Header().Set("Retry-After", "5")
 			h.reply(w, r, http.StatusServiceUnavailable, r.failBody)
 		case req.Context().Err() != nil:
-			// The client is gone; nothing to answer.
+			// The client is gone or the connector is stopping: never an
+			// empty 200 (net/http's default for a handler that writes
+			// nothing).
+			w.Header().Set("Retry-After", "5")
+			h.reply(w, r, http.StatusServiceUnavailable, r.failBody)
 		default:
 			c.errors.Add(1)
 			c.log.Warn("rest: send", "endpoint", r.path, "err", err)
@@ -190,6 +194,8 @@ func (h *handler) serveData(w http.ResponseWriter, req *http.Request, r *route, 
 	case <-t.C:
 		h.reply(w, r, http.StatusRequestTimeout, r.failBody)
 	case <-req.Context().Done():
+		w.Header().Set("Retry-After", "5")
+		h.reply(w, r, http.StatusServiceUnavailable, r.failBody)
 	}
 }
 
@@ -232,6 +238,8 @@ func (h *handler) serveAttrRequest(w http.ResponseWriter, req *http.Request, r *
 			w.Header().Set("Retry-After", "5")
 			h.reply(w, r, http.StatusServiceUnavailable, nil)
 		case req.Context().Err() != nil:
+			w.Header().Set("Retry-After", "5")
+			h.reply(w, r, http.StatusServiceUnavailable, nil)
 		default:
 			c.errors.Add(1)
 			h.reply(w, r, http.StatusBadGateway, []byte(err.Error()))
