@@ -54,6 +54,7 @@ class Link:
         self.unacked = set()
         self.max_unacked = max_unacked
         self.closed = False
+        self.requests = {}
 
     def send(self, msg):
         line = json.dumps(msg, separators=(",", ":"), default=str) + "\n"
@@ -73,6 +74,22 @@ class Link:
             self.out.write(json.dumps(msg, separators=(",", ":"), default=str) + "\n")
             self.out.flush()
             return self.seq
+
+    def request_attributes(self, device, keys, client, callback):
+        """Sends an attributeRequest; callback(content, error) runs on the
+        downlink thread with {"device", "values"[, "value"]}."""
+        with self.cond:
+            self.seq += 1
+            seq = self.seq
+            self.requests[seq] = (callback, list(keys or []))
+            self.out.write(json.dumps({"type": "attributeRequest", "seq": seq, "device": device, "client": client,
+                                       "keys": list(keys or [])}, separators=(",", ":")) + "\n")
+            self.out.flush()
+        return seq
+
+    def answered(self, seq):
+        with self.cond:
+            return self.requests.pop(seq, (None, None))
 
     def acked(self, seq):
         with self.cond:
@@ -220,6 +237,30 @@ def converters_main():
     return 0
 
 
+class _MQTTClientShim:
+    """gateway.tb_client.client: the attribute requests extensions make."""
+
+    def __init__(self, link):
+        self.link = link
+
+    def gw_request_shared_attributes(self, device_name, keys, callback):
+        return self.link.request_attributes(device_name, keys, False, callback)
+
+    def gw_request_client_attributes(self, device_name, keys, callback):
+        return self.link.request_attributes(device_name, keys, True, callback)
+
+    def is_connected(self):
+        return True
+
+
+class _TBClient:
+    def __init__(self, link):
+        self.client = _MQTTClientShim(link)
+
+    def is_connected(self):
+        return True
+
+
 class Gateway:
     """What a connector receives as `gateway`."""
 
@@ -230,6 +271,7 @@ class Gateway:
         self.replied = set()
         self.warned = set()
         self.name = "tbgw"
+        self.tb_client = _TBClient(link)
 
     # Data.
     def send_to_storage(self, connector_name, connector_id=None, data=None):
@@ -367,7 +409,9 @@ def main():
             if msg is None:
                 return
             try:
-                if msg["type"] == "attributes":
+                if msg["type"] == "callback":
+                    msg["fn"](msg["content"], msg["error"])
+                elif msg["type"] == "attributes":
                     connector.on_attributes_update({"device": msg["device"], "data": msg["values"]})
                 else:
                     req_id = msg["id"]
@@ -396,6 +440,17 @@ def main():
                 except queue.Full:
                     if kind == "rpc":
                         link.send({"type": "rpcReply", "id": msg["id"], "error": "extension host busy"})
+            elif kind == "attributeValues":
+                callback, keys = link.answered(msg.get("seq"))
+                if callback is not None:
+                    content = {"device": msg.get("device"), "values": msg.get("values") or {}}
+                    if keys and len(keys) == 1 and keys[0] in content["values"]:
+                        content["value"] = content["values"][keys[0]]
+                    try:
+                        work.put_nowait({"type": "callback", "fn": callback, "content": content,
+                                         "error": msg.get("error")})
+                    except queue.Full:
+                        log.error("attribute answer dropped: extension host busy")
             elif kind == "error":
                 log.warning("tbgw rejected line %s: %s", msg.get("line"), msg.get("error"))
             elif kind == "stop":

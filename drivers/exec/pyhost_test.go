@@ -30,11 +30,17 @@ func TestPythonExtensionHost(t *testing.T) {
 	}
 	conn := c.(*Conn)
 	sink := drivertest.NewSink()
+	sink.Attrs["Demo Device"] = map[string]any{"initial": "from TB"}
 	drivertest.Run(t, conn, sink)
 	sink.Wait(t, 15*time.Second, "converted telemetry and attributes", func(d []connector.Data) bool {
 		h, ok1 := drivertest.Latest(d, "Demo Device", "humidity", false)
 		s, ok2 := drivertest.Latest(d, "Demo Device", "status", true)
 		return ok1 && ok2 && h == 40.0 && s == "ok"
+	})
+	// gateway.tb_client.client.gw_request_shared_attributes, answered.
+	sink.Wait(t, 10*time.Second, "shared attribute request answered", func(d []connector.Data) bool {
+		v, ok := drivertest.Latest(d, "Demo Device", "initial_seen", true)
+		return ok && v == "from TB"
 	})
 	if cs := sink.Connects(); len(cs) == 0 || cs[0] != "Demo Device" {
 		t.Fatalf("connects %v", cs)

@@ -37,6 +37,8 @@ class DemoConnector(Thread, Connector):
         for name, dev in self.__devices.items():
             self.__gateway.add_device(name, {"connector": self}, device_type=dev["config"].get("type", "default"))
         self.__connected = True
+        for name in self.__devices:
+            self.__gateway.tb_client.client.gw_request_shared_attributes(name, ["initial"], self.__on_initial)
         self._log.info("demo connector %s started with %d devices", self.name, len(self.__devices))
         while not self.__stopped.is_set():
             for name, dev in self.__devices.items():
@@ -44,6 +46,14 @@ class DemoConnector(Thread, Connector):
                 frame = ("T=%.1f;H=40;S=ok" % dev["t"]).encode()
                 self.__gateway.send_to_storage(self.name, self.__id, dev["up"].convert(None, frame))
             sleep(self.__config.get("periodMs", 1000) / 1000.0)
+
+    def __on_initial(self, content, error=None):
+        if error:
+            self._log.error("shared attribute request failed: %s", error)
+            return
+        self.__gateway.send_to_storage(self.name, self.__id, {
+            "deviceName": content["device"], "deviceType": self.__devices[content["device"]]["config"].get("type", "default"),
+            "attributes": [{"initial_seen": content.get("value")}]})
 
     def close(self):
         self.__stopped.set()
