@@ -8,7 +8,9 @@ package can_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/tbgw/tbgw/drivers/can/cantest"
 	"github.com/tbgw/tbgw/drivers/drivertest"
 	"github.com/tbgw/tbgw/gw/connector"
+	"golang.org/x/sys/unix"
 )
 
 func start(t *testing.T, cfg string) (*can.Connector, *drivertest.Sink) {
@@ -33,7 +36,7 @@ func start(t *testing.T, cfg string) (*can.Connector, *drivertest.Sink) {
 }
 
 // waitConnected waits until the connector announced its devices.
-func waitConnected(t *testing.T, c *can.Connector, sink *drivertest.Sink) {
+func waitConnected(t testing.TB, c *can.Connector, sink *drivertest.Sink) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(sink.Connects()) == 0 {
@@ -351,4 +354,67 @@ func TestConformance(t *testing.T) {
 		},
 		RPC: connector.RPC{Device: "K", Method: "m", Params: json.RawMessage(`{}`)},
 	})
+}
+
+// BenchmarkKernelConnector: the connector alone (socket, filters, decode,
+// a recording sink) under a cangen flood of one mapped identifier; it
+// reports frames/s that became datapoints, CPU time per 1000 frames and
+// the share of the flood the kernel kept.
+func BenchmarkKernelConnector(b *testing.B) {
+	cantest.Require(b)
+	c, err := can.New([]byte(`{"channel":"vcan0","devices":[{"name":"B","timeseries":[
+	  {"key":"v","nodeId":256,"value":"0:2:little:int"},
+	  {"key":"marker","nodeId":257,"value":"0:1:int"}]}]}`), drivertest.Env(b, "can", "can"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink := drivertest.NewSink()
+	drivertest.Run(b, c, sink)
+	waitConnected(b, c.(*can.Connector), sink)
+	const frames = 20000
+	for i := 0; i < b.N; i++ {
+		sink.Reset()
+		var ru0, ru1 unix.Rusage
+		unix.Getrusage(unix.RUSAGE_SELF, &ru0)
+		start := time.Now()
+		cantest.Run(b, "cangen", cantest.Iface, "-g", "0", "-n", strconv.Itoa(frames), "-I", "100", "-L", "2", "-D", "i")
+		marker := int64(i%250 + 1)
+		for try := 0; ; try++ {
+			cantest.Send(b, fmt.Sprintf("101#%02X", marker))
+			if awaitValue(sink, "B", "marker", marker, 3*time.Second) {
+				break
+			}
+			if try == 5 {
+				b.Fatal("marker frame not received")
+			}
+		}
+		el := time.Since(start)
+		unix.Getrusage(unix.RUSAGE_SELF, &ru1)
+		got := 0
+		for _, d := range sink.Data() {
+			for _, p := range d.Telemetry {
+				if p.Key == "v" {
+					got++
+				}
+			}
+		}
+		cpu := time.Duration(unix.TimevalToNsec(ru1.Utime)+unix.TimevalToNsec(ru1.Stime)-
+			unix.TimevalToNsec(ru0.Utime)-unix.TimevalToNsec(ru0.Stime)) * time.Nanosecond
+		b.ReportMetric(float64(got)/el.Seconds(), "frames/s")
+		b.ReportMetric(float64(cpu.Microseconds())/1000/(float64(got)/1000), "cpu-ms/1000frames")
+		b.ReportMetric(float64(got)/frames*100, "%delivered")
+		b.Logf("cangen flooded %d frames; %d became datapoints in %v; CPU %v", frames, got, el, cpu)
+	}
+}
+
+// awaitValue reports whether key reaches want within timeout.
+func awaitValue(sink *drivertest.Sink, device, key string, want any, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if v, ok := sink.Latest(device, key, false); ok && v == want {
+			return true
+		}
+		sink.WaitChange(100 * time.Millisecond)
+	}
+	return false
 }
