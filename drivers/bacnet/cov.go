@@ -9,12 +9,29 @@ import (
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
-// covSub is one SubscribeCOV the gateway holds.
+// covSub is one SubscribeCOV (prop nil) or SubscribeCOVProperty the
+// gateway holds.
 type covSub struct {
 	id      uint32
 	dev     *device
 	obj     bacnet.ObjectID
+	prop    *bacnet.PropertyRef
 	renewAt time.Time
+}
+
+// covers lists the properties a subscription delivers.
+func (s *covSub) covers() []bacnet.PropertyID {
+	if s.prop != nil {
+		return []bacnet.PropertyID{s.prop.Property}
+	}
+	return covProps
+}
+
+func (s *covSub) String() string {
+	if s.prop != nil {
+		return s.obj.String() + " " + s.prop.Property.String()
+	}
+	return s.obj.String()
 }
 
 // covTable holds the live subscriptions by subscriber process identifier.
@@ -40,39 +57,60 @@ func (t *covTable) poke() {
 var covProps = []bacnet.PropertyID{bacnet.PropPresentValue, bacnet.PropStatusFlags}
 
 // subscribeDevice subscribes COV for the objects of groups that want it
-// and are not subscribed yet. Objects whose subscription the device
-// refuses stay polled.
+// and are not subscribed yet: SubscribeCOV where an item reads
+// presentValue or statusFlags, SubscribeCOVProperty for each other
+// property an item reads (not those only naming a key). What the device
+// refuses stays polled.
 func (c *Connector) subscribeDevice(ctx context.Context, d *device, groups []*group) {
 	cl, ok := c.live()
 	if !ok {
 		return
 	}
-	want := map[bacnet.ObjectID]bool{}
-	var order []bacnet.ObjectID
+	type want struct {
+		obj   bacnet.ObjectID
+		prop  bacnet.PropertyID // 0 with whole: SubscribeCOV
+		whole bool
+	}
+	seen := map[want]bool{}
+	var order []want
 	for _, g := range groups {
 		on := d.plan.cov
 		if g.it.cov != nil {
 			on = *g.it.cov
 		}
-		if !on || want[g.obj] {
+		if !on {
 			continue
 		}
+		keyOnly := map[bacnet.PropertyID]bool{}
+		for _, kp := range g.it.keyProps {
+			keyOnly[kp] = true
+		}
 		for _, p := range g.props {
-			if p == bacnet.PropPresentValue || p == bacnet.PropStatusFlags {
-				want[g.obj] = true
-				order = append(order, g.obj)
-				break
+			w := want{obj: g.obj, prop: p}
+			switch {
+			case p == bacnet.PropPresentValue || p == bacnet.PropStatusFlags:
+				w = want{obj: g.obj, whole: true}
+			case p == bacnet.PropAll || keyOnly[p]:
+				continue
+			}
+			if !seen[w] {
+				seen[w] = true
+				order = append(order, w)
 			}
 		}
 	}
 	t := c.cov
-	for _, obj := range order {
+	for _, w := range order {
+		s := &covSub{dev: d, obj: w.obj}
+		if !w.whole {
+			s.prop = &bacnet.PropertyRef{Property: w.prop, Index: bacnet.NoIndex}
+		}
 		t.mu.Lock()
 		dup := false
-		for _, s := range t.byID {
-			dup = dup || (s.dev == d && s.obj == obj)
+		for _, o := range t.byID {
+			dup = dup || (o.dev == d && o.obj == w.obj && (o.prop == nil) == w.whole && (w.whole || o.prop.Property == w.prop))
 		}
-		id := t.next
+		s.id = t.next
 		if !dup {
 			t.next++
 		}
@@ -80,17 +118,16 @@ func (c *Connector) subscribeDevice(ctx context.Context, d *device, groups []*gr
 		if dup {
 			continue
 		}
-		s := &covSub{id: id, dev: d, obj: obj}
 		if err := c.subscribe(ctx, cl, s); err != nil {
-			c.log.Info("bacnet: COV not available, polling instead", "device", d.name, "object", obj.String(), "err", err)
+			c.log.Info("bacnet: COV not available, polling instead", "device", d.name, "subscription", s.String(), "err", err)
 			continue
 		}
 		t.mu.Lock()
-		t.byID[id] = s
+		t.byID[s.id] = s
 		t.mu.Unlock()
 		d.mu.Lock()
-		for _, p := range covProps {
-			d.covered[objProp{obj, p}] = true
+		for _, p := range s.covers() {
+			d.covered[objProp{s.obj, p}] = true
 		}
 		d.mu.Unlock()
 		c.counters.Add("covSubscriptions", 1)
@@ -100,8 +137,12 @@ func (c *Connector) subscribeDevice(ctx context.Context, d *device, groups []*gr
 
 func (c *Connector) subscribe(ctx context.Context, cl *client, s *covSub) error {
 	life := s.dev.plan.covLife
-	req := bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: s.id, Object: s.obj, Lifetime: uint32(life / time.Second)})
-	if _, err := cl.request(ctx, s.dev.target(), bacnet.ServiceSubscribeCOV, req); err != nil {
+	service := byte(bacnet.ServiceSubscribeCOV)
+	if s.prop != nil {
+		service = bacnet.ServiceSubscribeCOVProperty
+	}
+	req := bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: s.id, Object: s.obj, Lifetime: uint32(life / time.Second), Property: s.prop})
+	if _, err := cl.request(ctx, s.dev.target(), service, req); err != nil {
 		return err
 	}
 	s.renewAt = time.Now().Add(life / 2)
@@ -138,7 +179,7 @@ func (c *Connector) renewCOV(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				c.log.Warn("bacnet: COV renewal failed, polling instead", "device", s.dev.name, "object", s.obj.String(), "err", err)
+				c.log.Warn("bacnet: COV renewal failed, polling instead", "device", s.dev.name, "subscription", s.String(), "err", err)
 				c.dropSub(s)
 				continue
 			}
@@ -170,7 +211,7 @@ func (c *Connector) dropSub(s *covSub) {
 	delete(c.cov.byID, s.id)
 	c.cov.mu.Unlock()
 	s.dev.mu.Lock()
-	for _, p := range covProps {
+	for _, p := range s.covers() {
 		delete(s.dev.covered, objProp{s.obj, p})
 	}
 	s.dev.mu.Unlock()
@@ -181,9 +222,13 @@ func (c *Connector) cancelCOV(cl *client) {
 	c.cov.mu.Lock()
 	defer c.cov.mu.Unlock()
 	for id, s := range c.cov.byID {
-		req := bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: s.id, Object: s.obj, Cancel: true})
+		req := bacnet.AppendSubscribeCOV(nil, bacnet.SubscribeCOV{ProcessID: s.id, Object: s.obj, Cancel: true, Property: s.prop})
 		tgt := s.dev.target()
-		_ = cl.send(tgt.peer, true, bacnet.APDU{Type: bacnet.PDUConfirmedRequest, InvokeID: uint8(id), Service: bacnet.ServiceSubscribeCOV,
+		service := byte(bacnet.ServiceSubscribeCOV)
+		if s.prop != nil {
+			service = bacnet.ServiceSubscribeCOVProperty
+		}
+		_ = cl.send(tgt.peer, true, bacnet.APDU{Type: bacnet.PDUConfirmedRequest, InvokeID: uint8(id), Service: service,
 			ServiceData: req, MaxAPDU: bacnet.EncodeMaxAPDU(c.plan.maxAPDU)})
 		delete(c.cov.byID, id)
 	}

@@ -1,6 +1,7 @@
 package bacnet
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,8 +11,9 @@ import (
 )
 
 // TestCOV: with "cov": true the presentValue of subscribed objects arrives
-// by notification and is not polled any more; properties COV does not
-// carry are still polled; a device that refuses COV is polled.
+// by notification and is not polled any more; another property (units) is
+// subscribed on its own (SubscribeCOVProperty); an item with "cov": false
+// is polled; a device that refuses COV is polled.
 func TestCOV(t *testing.T) {
 	t.Parallel()
 	port, port2 := freeUDPPort(t), freeUDPPort(t)
@@ -59,7 +61,7 @@ func TestCOV(t *testing.T) {
 	if n := c.Stats()["covNotifications"]; n < 10 {
 		t.Errorf("%d notifications", n)
 	}
-	if c.Stats()["covSubscriptions"] != 2 {
+	if c.Stats()["covSubscriptions"] != 3 {
 		t.Errorf("stats %v", c.Stats())
 	}
 	if peer.count(fmt.Sprintf("subscribe %d", port2)) != 0 {
@@ -99,5 +101,34 @@ func TestConfirmedCOV(t *testing.T) {
 	})
 	if peer.count("covfail") != 0 {
 		t.Error("unacknowledged notifications")
+	}
+}
+
+// TestCOVProperty: a property other than presentValue/statusFlags is
+// subscribed with SubscribeCOVProperty; a change arrives without polling.
+func TestCOVProperty(t *testing.T) {
+	t.Parallel()
+	port := freeUDPPort(t)
+	peer := startPeer(t, peerConfig{Devices: []peerDevice{{Port: port, Instance: 2004, Name: "Room", AnalogValues: 1}}})
+	cfg := fmt.Sprintf(`{%s, "devices": [{"host": "127.0.0.1", "port": %d, "pollPeriod": 60000, "cov": true,
+		"attributes": [{"key": "label", "objectType": "analogValue", "objectId": 0, "propertyId": "objectName"}],
+		"attributeUpdates": [{"key": "label", "objectType": "analogValue", "objectId": 0, "propertyId": "objectName"}]}]}`, appConfig, port)
+	c := newConnector(t, cfg)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	dev := "BACnet Device Room"
+	if !peer.waitLine(fmt.Sprintf("subscribeprop %d 2:0 77 300", port), 10*time.Second) {
+		t.Fatal("no SubscribeCOVProperty")
+	}
+	sink.Wait(t, 10*time.Second, "the first notification", has(dev, "label", true))
+	if err := c.OnAttributes(context.Background(), dev, map[string]any{"label": "Lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	sink.Wait(t, 10*time.Second, "the renamed object by COV", func(data []connector.Data) bool {
+		v, _ := drivertest.Latest(data, dev, "label", true)
+		return v == "Lobby"
+	})
+	if n := c.Stats()["polls"]; n != 0 {
+		t.Errorf("%d polls", n)
 	}
 }

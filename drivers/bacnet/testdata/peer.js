@@ -164,7 +164,7 @@ function makeDevice(d) {
     if (!o) return [1, 31];
     const v = pv.value[0] ? pv.value[0].value : null;
     const prio = pv.priority || 16;
-    if (pv.property.id === P.OBJECT_NAME) { o.name = String(v); return null; }
+    if (pv.property.id === P.OBJECT_NAME) { o.name = String(v); log(`rename ${d.port} ${o.type}:${o.instance} ${o.name}`); notify(o); return null; }
     if (pv.property.id !== P.PRESENT_VALUE) return [2, 40];
     if (o.type === OT.ANALOG_INPUT || o.type === OT.BINARY_INPUT) return [2, 40];
     const tag = pv.value[0] ? pv.value[0].type : T.NULL;
@@ -200,8 +200,27 @@ function makeDevice(d) {
     log(`subscribe ${d.port} ${o.type}:${o.instance} ${p.lifetime}`);
     setTimeout(() => send(s), 20);
   });
+  c.on("subscribeProperty", m => {
+    const p = m.payload;
+    if (d.cov === false) return c.errorResponse(m.header.sender, m.service, m.invokeId, 5, 29);
+    const o = find(p.monitoredObjectId);
+    if (!o || !prop(o, p.monitoredProperty.id)) return c.errorResponse(m.header.sender, m.service, m.invokeId, 1, 31);
+    for (let i = subs.length - 1; i >= 0; i--)
+      if (subs[i].pid === p.subscriberProcessId && subs[i].addr === m.header.sender.address && subs[i].o === o) subs.splice(i, 1);
+    c.simpleAckResponse(m.header.sender, m.service, m.invokeId);
+    if (p.cancellationRequest) { log(`cancel ${d.port} ${o.type}:${o.instance}`); return; }
+    const s = { addr: m.header.sender.address, pid: p.subscriberProcessId, o, prop: p.monitoredProperty.id, until: Date.now() + (p.lifetime || 3600) * 1000 };
+    subs.push(s);
+    log(`subscribeprop ${d.port} ${o.type}:${o.instance} ${s.prop} ${p.lifetime}`);
+    setTimeout(() => send(s), 20);
+  });
   const send = s => {
     const left = Math.max(0, Math.round((s.until - Date.now()) / 1000));
+    if (s.prop !== undefined) {
+      c.unconfirmedCOVNotification({ address: s.addr }, s.pid, d.instance, { type: s.o.type, instance: s.o.instance }, left, [
+        { property: { id: s.prop, index: 0xFFFFFFFF }, value: prop(s.o, s.prop) }]);
+      return;
+    }
     if (d.confirmedCov) {
       // Confirmed notifications: the subscriber must acknowledge each.
       c.confirmedCOVNotification({ address: s.addr }, { type: s.o.type, instance: s.o.instance }, s.pid, d.instance, left, [
