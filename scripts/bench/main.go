@@ -61,6 +61,7 @@ type options struct {
 	MBPeriods   string
 	Profile     string
 	GWEnv       string
+	Fsync       string
 	Keep        bool
 	Verbose     bool
 }
@@ -90,6 +91,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MBDevices, "modbus-devices", o.MBDevices, "Modbus slaves polled")
 	fs.IntVar(&o.MBTags, "modbus-tags", o.MBTags, "16-bit registers per Modbus slave")
 	fs.StringVar(&o.MBPeriods, "modbus-periods", o.MBPeriods, "poll periods of the Modbus steps")
+	fs.StringVar(&o.Fsync, "fsync", "", "the log's fsync policy (batch, interval, never; default batch)")
 	fs.StringVar(&o.GWEnv, "gw-env", "", "comma-separated VAR=value added to the gateway's environment (e.g. GOMEMLIMIT=20MiB)")
 	fs.StringVar(&o.Profile, "profile", "", "save CPU and heap profiles of each load step here (needs a gateway built with -tags pprof)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory (logs, configurations)")

@@ -58,6 +58,9 @@ func (b *bench) loadShape(name string, gc rig.GatewayConfig, rateDP float64, sh 
 	res.Scenario = name
 	dpPerMsg := sh.values + 2
 	gc.Bin, gc.Values = b.o.Bin, sh.values
+	if gc.Fsync == "" {
+		gc.Fsync = b.o.Fsync
+	}
 	gc.Env = b.gwEnv()
 	pport := 0
 	if b.o.Profile != "" {
