@@ -94,7 +94,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		c.mu.Unlock()
 		closers = append(closers, pc)
 		c.addr.Store(pc.LocalAddr().String())
-		g.Go("udp", func() error { return c.serveUDP(ctx, pc, h) })
+		g.Go("udp", func() error { return c.serveUDP(ctx, g, pc, h) })
 	default:
 		ln, err := net.Listen("tcp", c.plan.addr)
 		if err != nil {
@@ -221,7 +221,42 @@ func (c *Connector) serveConn(ctx context.Context, conn net.Conn, h *handler) {
 // maxBatch bounds the messages of one connection sent together.
 const maxBatch = 64
 
-func (c *Connector) serveUDP(ctx context.Context, pc net.PacketConn, h *handler) error {
+// datagram is a received UDP message and its sender.
+type datagram struct {
+	from string
+	b    []byte
+}
+
+// udpQueue bounds the datagrams read but not yet converted; beyond it the
+// reader waits and the kernel's socket buffer takes (or drops) the rest.
+const udpQueue = 64
+
+// serveUDP reads datagrams in one goroutine and converts them in another,
+// which hands everything already queued to the gateway at once (one
+// storage write for a burst).
+func (c *Connector) serveUDP(ctx context.Context, g *kit.Group, pc net.PacketConn, h *handler) error {
+	q := make(chan datagram, udpQueue)
+	g.Go("udp convert", func() error {
+		for {
+			var d datagram
+			select {
+			case d = <-q:
+			case <-ctx.Done():
+				return nil
+			}
+			batch := c.collectDatagram(ctx, h, d, nil)
+		drain:
+			for n := 1; n < maxBatch; n++ {
+				select {
+				case d = <-q:
+					batch = c.collectDatagram(ctx, h, d, batch)
+				default:
+					break drain
+				}
+			}
+			h.send(ctx, batch)
+		}
+	})
 	buf := make([]byte, max(c.plan.bufSize, 1))
 	for {
 		n, from, err := pc.ReadFrom(buf)
@@ -236,10 +271,19 @@ func (c *Connector) serveUDP(ctx context.Context, pc net.PacketConn, h *handler)
 			continue
 		}
 		c.bytesIn.Add(uint64(n))
-		for _, msg := range c.plan.frame.splitDatagram(buf[:n]) {
-			h.handle(ctx, msg, from.String())
+		select {
+		case q <- datagram{from: from.String(), b: append([]byte(nil), buf[:n]...)}:
+		case <-ctx.Done():
+			return nil
 		}
 	}
+}
+
+func (c *Connector) collectDatagram(ctx context.Context, h *handler, d datagram, out []connector.Data) []connector.Data {
+	for _, msg := range c.plan.frame.splitDatagram(d.b) {
+		out = h.collect(ctx, msg, d.from, out)
+	}
+	return out
 }
 
 // client keeps a connection to the device server at the configured

@@ -13,8 +13,10 @@
 //
 // At most maxConnections connections are served (further clients wait in
 // the backlog), each with one buffer of bufferSize (or the framing's
-// maxLength) and an idle timeout. Data goes through kit.Sender: a device
-// cannot be refused, so a full storage drops and counts.
+// maxLength) and an idle timeout. Messages that arrived together (framed
+// TCP messages already buffered, queued UDP datagrams; up to 64) go to the
+// gateway in one Send. Data goes through kit.Sender: a device cannot be
+// refused, so a full storage drops and counts.
 //
 // Non-goals: TLS; upstream's Python converters.
 package socket

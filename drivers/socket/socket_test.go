@@ -432,3 +432,27 @@ func TestBadConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPBurst: datagrams that arrive together are all converted, in order.
+func TestUDPBurst(t *testing.T) {
+	sink := drivertest.NewSink()
+	cfg := `{"socket":{"type":"UDP","address":"127.0.0.1","port":0},
+	  "devices":[{"address":"127.0.0.1:*","deviceName":"U","telemetry":[{"key":"m","byteFrom":0,"byteTo":-1}]}]}`
+	_, addr := start(t, []byte(cfg), sink)
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const n = 100
+	for i := range n {
+		fmt.Fprintf(conn, "d%03d", i)
+	}
+	sink.Wait(t, 5*time.Second, "every datagram", func(d []connector.Data) bool { return len(d) >= n })
+	got := values(sink.Data())
+	for i, v := range got {
+		if v != fmt.Sprintf("d%03d", i) {
+			t.Fatalf("datagram %d is %q", i, v)
+		}
+	}
+}
