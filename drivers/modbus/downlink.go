@@ -194,6 +194,19 @@ func adHocTag(typ string, fc, count, addr int) (mb.Tag, error) {
 	return t, nil
 }
 
+// unsupportedFunction is upstream's reply text for a function code an RPC
+// cannot use.
+const unsupportedFunction = "Unsupported function code in RPC request."
+
+// rpcFunction tells whether an RPC may use function code fc.
+func rpcFunction(fc int) bool {
+	switch fc {
+	case 1, 2, 3, 4, 5, 6, 15, 16:
+		return true
+	}
+	return false
+}
+
 // connectorParams are the parameters of a connector RPC.
 type connectorParams struct {
 	FunctionCode int             `json:"functionCode"`
@@ -214,6 +227,14 @@ func (c *Connector) connectorRPC(ctx context.Context, req connector.RPC) (any, e
 	var p connectorParams
 	if err := json.Unmarshal(paramsOrNull(req.Params), &p); err != nil {
 		return nil, fmt.Errorf("modbus: connector rpc params: %w", err)
+	}
+	if !rpcFunction(p.FunctionCode) && p.Host == "" && len(p.Port) == 0 && p.UnitID == nil {
+		// As upstream: every device answers, each with the same error.
+		results := make([]any, 0, len(c.devices))
+		for _, d := range c.devices {
+			results = append(results, map[string]any{"error": unsupportedFunction, "device_name": d.def.name})
+		}
+		return results, nil
 	}
 	t, err := adHocTag(p.Type, p.FunctionCode, p.ObjectsCount, p.Address)
 	if err != nil {

@@ -153,6 +153,9 @@ func TestPymodbusRPC(t *testing.T) {
 		{"W", "setF", `"x"`, `{"result":{"error":"could not convert string to float: 'x'"}}`},
 		{"", "read", `{"functionCode":3,"address":600,"objectsCount":1,"type":"16int"}`, `[{"device_name":"W","result":-10}]`},
 		{"", "write", `{"functionCode":6,"address":601,"objectsCount":1,"type":"16int","value":77}`, `[{"device_name":"W","result":77}]`},
+		// Upstream's vectors (tests/unit/connectors/modbus/test_server_side_connector_rpc.py).
+		{"", "get", `{"functionCode":333,"address":2,"objectsCount":1,"type":"16int"}`, `[{"device_name":"W","error":"Unsupported function code in RPC request."}]`},
+		{"", "set", `{"functionCode":333,"address":2,"objectsCount":1,"type":"16int","value":"78"}`, `[{"device_name":"W","error":"Unsupported function code in RPC request."}]`},
 		{"", "read", fmt.Sprintf(`{"host":"127.0.0.1","port":%d,"type":"tcp","method":"socket","unitId":2,"deviceName":"adhoc","functionCode":3,"address":601,"objectsCount":1,"type":"16int"}`, port),
 			`[{"device_name":"adhoc","result":0}]`},
 		{"", "read", `{"host":"127.0.0.1","port":1,"type":"tcp","method":"socket","unitId":2,"deviceName":"gone","functionCode":3,"address":0,"objectsCount":1,"type":"16int","timeout":1}`,
