@@ -70,3 +70,50 @@ func TestPythonExtensionHost(t *testing.T) {
 		t.Fatalf("stats %v", st)
 	}
 }
+
+// While the storage is full the host's send_to_storage blocks (maxUnacked)
+// instead of piling up or losing data: after the storage frees, the demo
+// device's temperatures arrive without a gap.
+func TestPythonExtensionHostBackpressure(t *testing.T) {
+	py := python3(t)
+	ext, _ := filepath.Abs("../../extensions")
+	cmd, _ := json.Marshal([]string{py, filepath.Join(ext, "tbgw_host.py")})
+	hostCfg, _ := json.Marshal(map[string]any{
+		"type": "demo", "class": "DemoConnector", "maxUnacked": 4,
+		"connector": map[string]any{"periodMs": 10, "devices": []any{map[string]any{
+			"name": "BP", "converter": "DemoUplinkConverter", "downlink_converter": "DemoDownlinkConverter",
+			"timeseries": []any{map[string]any{"key": "temperature", "tag": "T"}}}}},
+		"extensionsPath": []string{filepath.Join(ext, "examples")},
+	})
+	raw := `{"command":` + string(cmd) + `,"config":` + string(hostCfg) + `,"stopTimeoutMs":2000}`
+	c, err := New([]byte(raw), drivertest.Env(t, "BP", "exec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := c.(*Conn)
+	sink := &fullSink{Sink: drivertest.NewSink()}
+	sink.full.Store(true)
+	drivertest.Run(t, conn, sink)
+	waitFor(t, 15*time.Second, "storage-full retries", func() bool { return conn.Stats()["storageFullWaits"] >= 5 })
+	if n := conn.Stats()["stored"]; n != 0 {
+		t.Fatalf("%d stored while full", n)
+	}
+	sink.full.Store(false)
+	sink.Wait(t, 15*time.Second, "30 values", func(d []connector.Data) bool {
+		n := 0
+		for _, x := range d {
+			n += len(x.Telemetry)
+		}
+		return n >= 30
+	})
+	var prev float64
+	for _, x := range sink.Data() {
+		for _, p := range x.Telemetry {
+			v := p.Value.(float64)
+			if prev != 0 && v != prev+0.5 {
+				t.Fatalf("temperature %v after %v: data lost", v, prev)
+			}
+			prev = v
+		}
+	}
+}
