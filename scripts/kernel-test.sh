@@ -11,6 +11,8 @@
 #     modules=a,b     kernel modules to load (dependencies are added)
 #     apt=p,q         Debian packages providing the bins (installed here)
 #     bins=/x,/y      host binaries copied in, with their shared libraries
+#     dirs=/d,/e      host directories or files copied in as they are (shared
+#                     objects in them bring their libraries)
 #     gobin=/dst=pkg  a Go main package built (static) to /dst in the VM
 #     tags=t,u        build tags for `go test -c` (default: kerneltest)
 #     timeout=90s     the binary's -test.timeout (default 120s)
@@ -44,7 +46,7 @@ apt_install() {
 }
 
 # ---- read the list
-pkgs=(); mods=""; apts=""; bins=""; gobins=""
+pkgs=(); mods=""; apts=""; bins=""; dirs=""; gobins=""
 declare -A tags timeouts targs
 while read -r pkg rest; do
   case "$pkg" in ''|'#'*) continue ;; esac
@@ -55,6 +57,7 @@ while read -r pkg rest; do
       modules=*) mods="$mods ${kv#modules=}" ;;
       apt=*)     apts="$apts ${kv#apt=}" ;;
       bins=*)    bins="$bins ${kv#bins=}" ;;
+      dirs=*)    dirs="$dirs ${kv#dirs=}" ;;
       gobin=*)   gobins="$gobins ${kv#gobin=}" ;;
       tags=*)    tags[$pkg]=${kv#tags=} ;;
       timeout=*) timeouts[$pkg]=${kv#timeout=} ;;
@@ -66,6 +69,7 @@ done < "$LIST"
 [ ${#pkgs[@]} -gt 0 ] || { echo "kernel-test: no package selected"; exit 2; }
 mods=$(echo "$mods" | tr ', ' '\n\n' | awk 'NF && !seen[$0]++')
 bins=$(echo "$bins" | tr ', ' '\n\n' | awk 'NF && !seen[$0]++')
+dirs=$(echo "$dirs" | tr ', ' '\n\n' | awk 'NF && !seen[$0]++')
 
 # ---- host packages and the kernel (cached)
 echo "== kernel-test: host packages"
@@ -140,6 +144,15 @@ for b in $bins; do
   mkdir -p "$STAGE/$(dirname "$b")"; cp -L "$b" "$STAGE/$b"
   for lib in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*' || true); do
     mkdir -p "$STAGE/$(dirname "$lib")"; cp -Ln "$lib" "$STAGE/$lib"
+  done
+done
+for d in $dirs; do
+  [ -e "$d" ] || { echo "kernel-test: $d missing (apt= in $LIST?)" >&2; exit 2; }
+  mkdir -p "$STAGE/$(dirname "$d")"; cp -a "$d" "$STAGE/$d"
+  find "$d" -name '*.so*' -type f 2>/dev/null | while read -r so; do
+    for lib in $(ldd "$so" 2>/dev/null | grep -o '/[^ ]*' || true); do
+      [ -e "$STAGE/$lib" ] || { mkdir -p "$STAGE/$(dirname "$lib")"; cp -L "$lib" "$STAGE/$lib"; }
+    done
   done
 done
 (cd "$STAGE" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 > "$WORK/initrd.gz"
