@@ -30,6 +30,15 @@ define TBGW_INSTALL_CONFIG
 endef
 TBGW_POST_INSTALL_TARGET_HOOKS += TBGW_INSTALL_CONFIG
 
+ifeq ($(BR2_PACKAGE_TBGW_PYTHON_EXTENSIONS),y)
+define TBGW_INSTALL_PYTHON_EXTENSIONS
+	mkdir -p $(TARGET_DIR)/usr/share/tbgw
+	cp -r $(@D)/extensions $(TARGET_DIR)/usr/share/tbgw/
+	rm -rf $(TARGET_DIR)/usr/share/tbgw/extensions/examples
+endef
+TBGW_POST_INSTALL_TARGET_HOOKS += TBGW_INSTALL_PYTHON_EXTENSIONS
+endif
+
 define TBGW_INSTALL_INIT_SYSV
 	$(INSTALL) -D -m 0755 $(@D)/etc/init.d/S95tbgw $(TARGET_DIR)/etc/init.d/S95tbgw
 endef
