@@ -45,6 +45,7 @@ type serverConfig struct {
 	Mechanisms     []string `json:"saslMechanisms"` // allowed, in order of preference
 	ReconnectDelay *float64 `json:"reconnectDelay"` // s, first delay after a lost session
 	ReconnectMax   *float64 `json:"reconnectMax"`   // s, cap of the back-off
+	PingInterval   *float64 `json:"pingInterval"`   // s, XEP-0199 pings to the server; 0 disables
 }
 
 type deviceConfig struct {
@@ -83,6 +84,7 @@ type plan struct {
 	mechanisms       []string
 	reconnMin        time.Duration
 	reconnMax        time.Duration
+	ping             time.Duration
 	devices          []*device
 }
 
@@ -115,7 +117,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn func(string)
 	s := &cfg.Server
 	p := &plan{password: s.Password, useSSL: s.UseSSL, disableStartTLS: s.DisableStartTLS, forceStartTLS: true,
 		plainUnencrypted: true, timeout: 10 * time.Second, mechanisms: xmpp.Mechanisms,
-		reconnMin: time.Second, reconnMax: time.Minute}
+		reconnMin: time.Second, reconnMax: time.Minute, ping: time.Minute}
 	var err error
 	if s.JID == "" {
 		return nil, doc.Errorf("server.jid", "required")
@@ -177,6 +179,12 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn func(string)
 	}
 	if err := secs(s.ReconnectMax, "server.reconnectMax", &p.reconnMax); err != nil {
 		return nil, err
+	}
+	if s.PingInterval != nil {
+		if *s.PingInterval < 0 {
+			return nil, doc.Errorf("server.pingInterval", "must not be negative")
+		}
+		p.ping = time.Duration(*s.PingInterval * float64(time.Second))
 	}
 	if s.Mechanisms != nil {
 		p.mechanisms = nil

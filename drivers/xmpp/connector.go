@@ -125,9 +125,38 @@ func (c *Connector) session(ctx context.Context, send *kit.Sender) error {
 		}
 		return nil
 	})
+	if c.plan.ping > 0 {
+		g.Go("ping", func() error { return c.keepAlive(gctx, cl) })
+	}
 	err = g.Wait()
 	cl.close()
 	return err
+}
+
+// keepAlive pings the server (XEP-0199) every pingInterval; a ping left
+// unanswered for the login timeout ends the session, so a connection
+// that died silently is noticed.
+func (c *Connector) keepAlive(ctx context.Context, cl *client) error {
+	t := time.NewTimer(c.plan.ping)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, c.plan.timeout)
+		_, err := cl.iq(pctx, "get", "<ping xmlns='urn:xmpp:ping'/>")
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !strings.Contains(err.Error(), "service-unavailable") && !strings.Contains(err.Error(), "feature-not-implemented") {
+			return fmt.Errorf("ping: %w", err)
+		}
+		c.counters.Add("pings", 1)
+		t.Reset(c.plan.ping)
+	}
 }
 
 func (c *Connector) read(ctx context.Context, cl *client, send *kit.Sender) error {

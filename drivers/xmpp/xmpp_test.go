@@ -50,7 +50,8 @@ func TestSample(t *testing.T) {
 	s := startServer(t, true)
 	dev := s.device(t)
 	sink := drivertest.NewSink()
-	c := startConn(t, s.config(t, nil), sink)
+	c := startConn(t, s.config(t, func(srv map[string]any) { srv["pingInterval"] = 0.2 }), sink)
+	drivertest.Eventually(t, 10*time.Second, "pings answered", func() bool { return c.Stats()["pings"] >= 2 })
 	if cl := c.cur.Load(); !cl.tls || !strings.HasPrefix(cl.mech, "SCRAM-") {
 		t.Errorf("session tls=%v mechanism %s", cl.tls, cl.mech)
 	}
