@@ -29,7 +29,11 @@ func FuzzFrames(f *testing.F) {
 		rd := newReader(bytes.NewReader(stream), fr, 16)
 		total := 0
 		for i := 0; ; i++ {
+			ready := rd.ready()
 			msg, err := rd.next()
+			if ready && err != nil && err != errFrameTooLong {
+				t.Fatalf("ready, but next failed: %v", err)
+			}
 			if err != nil {
 				break
 			}
