@@ -349,13 +349,17 @@ func (s *session) read(ctx context.Context, g *kit.Group, r io.Reader, sink conn
 		seqs = seqs[:0]
 		return nil
 	}
+	// The gateway stopping is no failure of the program: stop reading.
+	fatal := func(err error) error {
+		if err == nil || ctx.Err() != nil || errors.Is(err, connector.ErrStopping) {
+			return nil
+		}
+		return err
+	}
 	for {
 		line, long, err := lr.next()
 		if err != nil {
-			if ferr := flush(); ferr != nil && ctx.Err() == nil {
-				return ferr
-			}
-			return nil
+			return fatal(flush())
 		}
 		c.n.lines.Add(1)
 		if long {
@@ -380,18 +384,12 @@ func (s *session) read(ctx context.Context, g *kit.Group, r io.Reader, sink conn
 				continue
 			}
 			if err := flush(); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
+				return fatal(err)
 			}
 			continue
 		}
 		if err := flush(); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return fatal(err)
 		}
 		switch m.Type {
 		case mConnect, mDisconnect:
