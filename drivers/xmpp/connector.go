@@ -214,7 +214,9 @@ func (c *Connector) message(ctx context.Context, cl *client, e *xmpp.Element, se
 	if th := e.Child("thread"); th != nil {
 		thread = th.Text
 	}
-	if c.deliverReply(from.String(), reply{thread: thread, body: body.Text}) {
+	// A reply in an RPC's thread is only a reply; a message without a
+	// thread taken as a reply may also be data, so it is converted too.
+	if c.deliverReply(from.String(), reply{thread: thread, body: body.Text}) && thread != "" {
 		return
 	}
 	d := c.deviceFor(from)
