@@ -52,8 +52,9 @@ type devicePlan struct {
 	poll     time.Duration
 	report   *codec.Strategy
 	items    []*item
-	allAttrs bool // "attributes": "*"
-	allTS    bool // "timeseries": "*"
+	allAttrs bool          // "attributes": "*"
+	allTS    bool          // "timeseries": "*"
+	rescan   time.Duration // 0: the application's
 	writes   []*writePlan
 	rpcs     map[string]*rpcPlan
 	cov      bool
@@ -413,6 +414,12 @@ func compileDevice(doc *conf.Doc, i int, c *deviceConfig, warn func(error)) (*de
 			return nil, doc.Errorf(path+".covLifetime", "want 10-86400 seconds")
 		}
 		d.covLife = time.Duration(*c.COVLifetime) * time.Second
+	}
+	if v := c.DevicesRescanObjectsPeriodSeconds; v != nil {
+		if *v < 1 {
+			return nil, doc.Errorf(path+".devicesRescanObjectsPeriodSeconds", "must be at least 1")
+		}
+		d.rescan = time.Duration(*v * float64(time.Second))
 	}
 	if c.UplinkConverter != nil {
 		warn(fmt.Errorf("%s: %s.uplink_converter: custom Python converters are not supported; the built-in conversion is used", doc.Pos(path+".uplink_converter"), path))

@@ -71,6 +71,9 @@ type deviceConfig struct {
 	AttributeUpdates      []writeConfig         `json:"attributeUpdates"`
 	ServerSideRPC         []rpcConfig           `json:"serverSideRpc"`
 	UplinkConverter       json.RawMessage       `json:"uplink_converter"`
+	// The application's rescan period, per device (upstream copies it
+	// into every device section; its test data has it there).
+	DevicesRescanObjectsPeriodSeconds *float64 `json:"devicesRescanObjectsPeriodSeconds"`
 	// tbgw keys: COV subscriptions ("cov": true subscribes every item whose
 	// object supports it; polling remains the fallback) and their lifetime.
 	COV         *bool    `json:"cov"`

@@ -92,7 +92,13 @@ func TestUpstreamTestConfigs(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg := `{"application": {"host": "127.0.0.1", "objectIdentifier": 1}, "devices": [` + string(dev) + `]}`
-		_, err = New([]byte(cfg), drivertest.Env(t, "bacnet", "bacnet"))
+		var logs bytes.Buffer
+		env := drivertest.Env(t, "bacnet", "bacnet")
+		env.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		_, err = New([]byte(cfg), env)
+		if strings.Contains(logs.String(), "WARN") {
+			t.Errorf("%s: warnings: %s", f.Name(), logs.String())
+		}
 		want, isBad := bad[f.Name()]
 		switch {
 		case isBad && err == nil:

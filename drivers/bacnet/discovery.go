@@ -288,7 +288,11 @@ func (c *Connector) pollDevice(ctx context.Context, d *device) error {
 // first poll and again every devicesRescanObjectsPeriodSeconds.
 func (c *Connector) resolve(ctx context.Context, d *device) error {
 	d.mu.Lock()
-	fresh := !d.resolved.IsZero() && (c.env.Now().Sub(d.resolved) < c.plan.rescanPeriod || !d.needsList())
+	rescan := c.plan.rescanPeriod
+	if d.plan.rescan > 0 {
+		rescan = d.plan.rescan
+	}
+	fresh := !d.resolved.IsZero() && (c.env.Now().Sub(d.resolved) < rescan || !d.needsList())
 	d.mu.Unlock()
 	if fresh {
 		return nil
