@@ -36,6 +36,7 @@ var (
 	_ connector.Connector        = (*Connector)(nil)
 	_ connector.AttributeHandler = (*Connector)(nil)
 	_ connector.RPCHandler       = (*Connector)(nil)
+	_ connector.Statser          = (*Connector)(nil)
 )
 
 // New is the connector.Factory of the "can" type. It validates the
