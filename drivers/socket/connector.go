@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tbgw/tbgw/drivers/kit"
@@ -309,6 +310,7 @@ func (c *Connector) client(ctx context.Context, g *kit.Group, h *handler) error 
 		}
 		c.connections.Add(1)
 		start := time.Now()
+		c.claimPeer(conn.RemoteAddr().String())
 		if uc, ok := conn.(*net.UDPConn); ok {
 			c.mu.Lock()
 			c.udpc = uc
@@ -331,6 +333,19 @@ func (c *Connector) client(ctx context.Context, g *kit.Group, h *handler) error 
 	return nil
 }
 
+// claimPeer makes remote, the device server of client mode, the peer of
+// every device whose address matches it, so that attribute updates and
+// RPCs reach it before it has sent anything.
+func (c *Connector) claimPeer(remote string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range c.plan.devices {
+		if remote == d.pattern || d.addr.FullMatch(remote) {
+			c.peers[d] = remote
+		}
+	}
+}
+
 func (c *Connector) readUDPClient(ctx context.Context, uc *net.UDPConn, h *handler) {
 	defer func() {
 		c.mu.Lock()
@@ -345,6 +360,12 @@ func (c *Connector) readUDPClient(ctx context.Context, uc *net.UDPConn, h *handl
 	remote := uc.RemoteAddr().String()
 	for {
 		n, err := uc.Read(buf)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			// An ICMP answer to an earlier datagram (the server was not
+			// up yet): the socket stays usable, one error per ICMP.
+			c.log.Debug("socket: udp server refused a datagram", "addr", remote)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 				c.log.Warn("socket: udp read", "addr", remote, "err", err)

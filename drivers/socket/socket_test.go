@@ -456,3 +456,41 @@ func TestUDPBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPClientModeWithSocat: in client mode over UDP the connector writes
+// an RPC to the device server first; the server's answers are data.
+func TestUDPClientModeWithSocat(t *testing.T) {
+	port := drivertest.FreeUDPPort(t)
+	srv := peer(t, "socat", fmt.Sprintf("UDP-LISTEN:%d,bind=127.0.0.1", port), "-")
+	cfg := fmt.Sprintf(`{"socket":{"type":"UDP","mode":"client","address":"127.0.0.1","port":%d},
+	  "devices":[{"address":"127.0.0.1:%d","deviceName":"UDP Server","telemetry":[{"key":"v","byteFrom":0,"byteTo":-1}],
+	    "serverSideRpc":[{"methodRPC":"poke"}]}]}`, port, port)
+	sink := drivertest.NewSink()
+	c, _ := start(t, []byte(cfg), sink)
+	waitFor(t, "connected", func() bool { return c.connections.Load() >= 1 })
+	// socat may not be bound yet: poke until it has read the datagram.
+	got := make(chan []byte, 1)
+	go func() { b := make([]byte, 4); io.ReadFull(srv.out, b); got <- b }()
+	deadline := time.After(5 * time.Second)
+poke:
+	for {
+		if _, err := c.OnRPC(context.Background(), connector.RPC{Device: "UDP Server", Method: "poke", Params: json.RawMessage(`"ping"`)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case b := <-got:
+			if string(b) != "ping" {
+				t.Fatalf("server got %q", b)
+			}
+			break poke
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("server got nothing")
+		}
+	}
+	fmt.Fprint(srv.in, "pong")
+	sink.Wait(t, 5*time.Second, "the server's answer", func(d []connector.Data) bool { return len(d) > 0 })
+	if v, _ := sink.Latest("UDP Server", "v", false); v != "pong" {
+		t.Fatalf("v = %#v", v)
+	}
+}
