@@ -10,8 +10,9 @@
 //
 // Each database driver sits in its own file behind its own build tag, so
 // a product can leave out the ones it does not need: odbc.postgres
-// (github.com/lib/pq). In a default build all of them are in; with the
-// custom tag only those named.
+// (github.com/lib/pq), odbc.mysql (github.com/go-sql-driver/mysql, also
+// MariaDB) and odbc.sqlite (modernc.org/sqlite, large, not on mips). In a
+// default build all of them are in; with the custom tag only those named.
 //
 // # Polling
 //
