@@ -605,3 +605,22 @@ func TestStopWhileWaiting(t *testing.T) {
 		t.Fatal("waiting request not ended by the stop")
 	}
 }
+
+// TestEndpointReportStrategy: an endpoint's reportStrategy reaches its
+// datapoints.
+func TestEndpointReportStrategy(t *testing.T) {
+	cfg := strings.Replace(basicCfg, `"security":{"type":"basic","username":"u","password":"p"},`,
+		`"reportStrategy":{"type":"ON_CHANGE_OR_REPORT_PERIOD","reportPeriod":3000},`, 1)
+	sink := drivertest.NewSink()
+	_, addr := start(t, []byte(cfg), sink)
+	if code, _ := do(t, "POST", "http://"+addr+"/secure", "application/json", `{"v":5}`); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	d := sink.Data()
+	if len(d) != 1 || len(d[0].Telemetry) != 1 {
+		t.Fatalf("data %+v", d)
+	}
+	if r := d[0].Telemetry[0].Report; r == nil || r.Type != "ON_CHANGE_OR_REPORT_PERIOD" || r.PeriodMs != 3000 {
+		t.Fatalf("report strategy %+v", r)
+	}
+}
