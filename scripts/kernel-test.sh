@@ -21,7 +21,8 @@
 # Test files that need the kernel carry `//go:build kerneltest` so the
 # ordinary `go test ./...` on the host does not compile them. A failing or
 # skipped test fails the run; the whole run is bounded by
-# $TBGW_KERNEL_TIMEOUT seconds (default 600).
+# $TBGW_KERNEL_TIMEOUT seconds (default 1200, above the sum of the
+# binaries' timeouts).
 #
 # Environment: TBGW_KERNEL_TESTS=<regexp> selects list lines by package;
 # TBGW_KERNEL_RUN=<regexp> is passed as -test.run to every binary.
@@ -163,7 +164,7 @@ append="console=ttyS0 panic=-1 quiet"
 [ -n "${TBGW_KERNEL_RUN:-}" ] && append="$append rig.run=$TBGW_KERNEL_RUN"
 log=$TBGW_CACHE/kernel-test.log
 set +e
-timeout -k 5 "${TBGW_KERNEL_TIMEOUT:-600}" qemu-system-x86_64 -m 768M -smp "${TBGW_KERNEL_CPUS:-2}" \
+timeout -k 5 "${TBGW_KERNEL_TIMEOUT:-1200}" qemu-system-x86_64 -m 768M -smp "${TBGW_KERNEL_CPUS:-2}" \
   -nographic -no-reboot -nodefaults -no-user-config -serial stdio -monitor none \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
   -kernel "$VMLINUZ" -initrd "$WORK/initrd.gz" -append "$append" </dev/null 2>&1 | tee "$log"
