@@ -89,6 +89,7 @@ func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
 		return err
 	}
 	c.env.Log.Info("using Bluetooth controller", "adapter", a.String())
+	a.Refresh = c.scanRefresh()
 	c.adapter.Store(a)
 	defer c.adapter.Store(nil)
 	c.send = kit.NewSender(sink, c.env.Log)
@@ -107,6 +108,25 @@ func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
 		return nil
 	}
 	return err
+}
+
+// scanRefresh: devices with advertisement items want a fresh report every
+// pollPeriod; discovery rounds (within which controllers drop duplicate
+// reports) are ended that often, at most every second. Zero leaves the
+// kernel's rounds of about ten seconds.
+func (c *Conn) scanRefresh() time.Duration {
+	var r time.Duration
+	for _, d := range c.spec.devices {
+		for _, it := range d.items {
+			if it.adv && (r == 0 || d.pollPeriod < r) {
+				r = d.pollPeriod
+			}
+		}
+	}
+	if r > 0 && r < time.Second {
+		r = time.Second
+	}
+	return r
 }
 
 func (c *Conn) onFound(f bluetooth.Found) {

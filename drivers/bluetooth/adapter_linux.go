@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,6 +17,15 @@ type Adapter struct {
 	Info
 	mu  sync.Mutex // one command at a time on ctl
 	ctl *sock
+
+	// Refresh, if set, makes Scan end each discovery round after this
+	// long (at least a second) instead of the kernel's ~10 s. Controllers
+	// filter duplicate reports within a round, so a beacon's changing
+	// data is seen at most once per round.
+	Refresh time.Duration
+
+	// Discovery rounds Scan started, and starts refused as busy.
+	Rounds, Busy atomic.Uint64
 }
 
 // OpenAdapter opens controller index (hciN), or with index < 0 the first
@@ -181,11 +191,16 @@ func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 	}
 	defer ev.Close()
 	retry := false // discovery refused as busy and nobody seen discovering
+	ours := false  // the running round is ours (never stop someone else's)
 	start := func() error {
 		_, err := a.cmd(ctx, mgmtStartDiscovery, a.Index, []byte{scanLE})
-		retry = errors.Is(err, ErrBusy)
+		retry, ours = errors.Is(err, ErrBusy), err == nil
 		if retry {
+			a.Busy.Add(1)
 			return nil
+		}
+		if err == nil {
+			a.Rounds.Add(1)
 		}
 		return err
 	}
@@ -193,15 +208,26 @@ func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 		return fmt.Errorf("%v: start discovery: %w", a, err)
 	}
 	defer func() {
+		if !ours {
+			return
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, _ = a.cmd(sctx, mgmtStopDiscovery, a.Index, []byte{scanLE})
 	}()
+	refresh := a.Refresh
+	if refresh > 0 {
+		refresh = max(refresh, time.Second)
+	}
+	roundStart := time.Now()
 	buf := make([]byte, 1024)
 	for {
 		rctx, cancel := ctx, context.CancelFunc(func() {})
-		if retry {
+		switch {
+		case retry:
 			rctx, cancel = context.WithTimeout(ctx, time.Second)
+		case refresh > 0 && ours:
+			rctx, cancel = context.WithDeadline(ctx, roundStart.Add(refresh))
 		}
 		n, err := ev.read(rctx, buf)
 		cancel()
@@ -209,9 +235,17 @@ func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if retry && errors.Is(err, context.DeadlineExceeded) {
-				if err := start(); err != nil {
-					return fmt.Errorf("%v: restart discovery: %w", a, err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				if retry {
+					if err := start(); err != nil {
+						return fmt.Errorf("%v: restart discovery: %w", a, err)
+					}
+				} else {
+					// End the round; its Discovering event starts the next.
+					roundStart = time.Now()
+					if _, err := a.cmd(ctx, mgmtStopDiscovery, a.Index, []byte{scanLE}); err != nil && ctx.Err() == nil {
+						ours, retry = false, true
+					}
 				}
 				continue
 			}
@@ -232,7 +266,11 @@ func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
 			}
 			if e.Params[1] == 1 {
 				retry = false // a round runs (ours or someone else's)
-			} else if err := start(); err != nil && ctx.Err() == nil {
+				roundStart = time.Now()
+				continue
+			}
+			ours = false
+			if err := start(); err != nil && ctx.Err() == nil {
 				return fmt.Errorf("%v: restart discovery: %w", a, err)
 			}
 		case evIndexRemoved:

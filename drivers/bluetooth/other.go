@@ -5,10 +5,14 @@ package bluetooth
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Adapter is a local controller (Linux only).
-type Adapter struct{ Info }
+type Adapter struct {
+	Info
+	Refresh time.Duration
+}
 
 // Channel is an ATT channel (Linux only).
 type Channel struct {
