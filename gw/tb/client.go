@@ -1,13 +1,14 @@
 package tb
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
+
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"strconv"
@@ -176,37 +177,31 @@ func (c *Client) Run(ctx context.Context) error {
 	wg.Go(func() { c.dispatch(ctx) })
 	defer wg.Wait()
 
-	delay := c.cfg.ReconnectMin
+	p := backoff.Policy{Min: c.cfg.ReconnectMin, Max: c.cfg.ReconnectMax}
+	b := p.New()
 	for {
 		up, err := c.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !up {
+		if up {
+			b.Reset()
+		} else {
 			c.connFails.Add(1)
 		}
-		if up {
-			delay = c.cfg.ReconnectMin
-		}
-		d := jitter(delay)
-		refused := !up && isRefused(err)
-		if refused {
+		var d time.Duration
+		if !up && isRefused(err) {
 			// Nothing listens (ThingsBoard restarting): try again soon,
 			// so data flows within a second of its return. Only
 			// rejections and errors back off.
-			d = jitter(min(refusedRetry, delay))
+			d = p.Jittered(min(refusedRetry, b.Current()))
+		} else {
+			d = b.Next()
 		}
 		c.log.Warn("ThingsBoard connection down, retrying",
 			"server", c.addr(), "error", err, "retry_in", d.Round(time.Millisecond))
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Sleep(ctx, d) != nil {
 			return nil
-		case <-t.C:
-		}
-		if !refused {
-			delay = min(delay*2, c.cfg.ReconnectMax)
 		}
 	}
 }
@@ -226,11 +221,6 @@ func isRefused(err error) bool {
 	}
 	// paho may flatten the dial error into text.
 	return strings.Contains(err.Error(), "connection refused")
-}
-
-// jitter draws a reconnect delay uniformly from [d/2, d].
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
 }
 
 func (c *Client) addr() string {

@@ -279,22 +279,6 @@ func FuzzParseRateLimit(f *testing.F) {
 	})
 }
 
-func TestJitter(t *testing.T) {
-	for _, d := range []time.Duration{time.Millisecond, time.Second, 120 * time.Second} {
-		lo, hi := d, time.Duration(0)
-		for range 1000 {
-			j := jitter(d)
-			if j < d/2 || j > d {
-				t.Fatalf("jitter(%v) = %v", d, j)
-			}
-			lo, hi = min(lo, j), max(hi, j)
-		}
-		if d >= time.Second && hi-lo < d/4 {
-			t.Fatalf("jitter(%v) spread only %v..%v", d, lo, hi)
-		}
-	}
-}
-
 // FuzzSessionLimits: any getSessionLimits answer yields sane limits.
 func FuzzSessionLimits(f *testing.F) {
 	f.Add(`{"maxPayloadSize":65536,"maxInflightMessages":100,"rateLimits":{"messages":"10:1"},"gatewayRateLimits":{"telemetryMessages":"5:1,100:60","telemetryDataPoints":"0:0"}}`)

@@ -84,12 +84,28 @@ func (b *Backoff) Next() time.Duration {
 		}
 		b.cur = n
 	}
-	d := b.cur
-	if b.p.Jitter > 0 {
-		lo := float64(d) * (1 - b.p.Jitter)
+	return jitter(b.cur, b.p.Jitter)
+}
+
+// Jittered applies the policy's jitter to d: a delay drawn uniformly
+// from [d*(1-Jitter), d].
+func (p Policy) Jittered(d time.Duration) time.Duration { return jitter(d, p.norm().Jitter) }
+
+func jitter(d time.Duration, j float64) time.Duration {
+	if j > 0 {
+		lo := float64(d) * (1 - j)
 		d = time.Duration(lo + rand.Float64()*(float64(d)-lo))
 	}
 	return d
+}
+
+// Current is the delay (before jitter) Next handed out last, or Min when
+// none since the last Reset; it does not grow the back-off.
+func (b *Backoff) Current() time.Duration {
+	if b.cur == 0 {
+		return b.p.Min
+	}
+	return b.cur
 }
 
 // Attempts is how many delays Next has handed out since the last Reset.

@@ -126,3 +126,21 @@ func TestRetryResetsAfterHealthyRun(t *testing.T) {
 		}
 	}
 }
+
+func TestCurrentAndJittered(t *testing.T) {
+	p := Policy{Min: time.Second, Max: 8 * time.Second}
+	b := p.New()
+	if b.Current() != time.Second {
+		t.Fatal(b.Current())
+	}
+	b.Next()
+	b.Next()
+	if b.Current() != 2*time.Second || b.Current() != 2*time.Second {
+		t.Fatal(b.Current())
+	}
+	for range 100 {
+		if d := p.Jittered(time.Second); d < 500*time.Millisecond || d > time.Second {
+			t.Fatal(d)
+		}
+	}
+}
