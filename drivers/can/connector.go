@@ -142,10 +142,18 @@ func (c *Connector) session(ctx context.Context, sink connector.Sink, sender *ki
 	c.log.Info("connected to CAN bus", "channel", p.channel, "fd", p.fd, "filters", len(p.filters), "polls", len(p.polls))
 	frames := make([]socketcan.Frame, readBatch)
 	conv := newConverter(c)
+	var dropped uint64
 	for {
 		n, err := conn.Read(ctx, frames)
 		if err != nil {
 			return true, err
+		}
+		if d := conn.Dropped(); d != dropped {
+			if dropped == 0 {
+				c.log.Warn("frames arrive faster than the gateway reads them; the kernel drops the excess (counted in framesDropped)", "channel", p.channel)
+			}
+			c.stats.Add("framesDropped", d-dropped)
+			dropped = d
 		}
 		batch := conv.convert(frames[:n])
 		if len(batch) == 0 {

@@ -403,7 +403,8 @@ func BenchmarkKernelConnector(b *testing.B) {
 		b.ReportMetric(float64(got)/el.Seconds(), "frames/s")
 		b.ReportMetric(float64(cpu.Microseconds())/1000/(float64(got)/1000), "cpu-ms/1000frames")
 		b.ReportMetric(float64(got)/frames*100, "%delivered")
-		b.Logf("cangen flooded %d frames; %d became datapoints in %v; CPU %v", frames, got, el, cpu)
+		b.Logf("cangen flooded %d frames; %d became datapoints in %v; CPU %v; the kernel dropped %d so far (framesDropped)",
+			frames, got, el, cpu, c.(*can.Connector).Stats()["framesDropped"])
 	}
 }
 

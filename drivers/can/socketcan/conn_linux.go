@@ -27,7 +27,9 @@ type Conn struct {
 	closeOnce sync.Once
 	closeErr  error
 	closed    atomic.Bool
+	dropped   atomic.Uint32 // SO_RXQ_OVFL: frames the kernel dropped for a full buffer
 	rbuf      [FDMTU]byte
+	oob       [64]byte
 	rmu       sync.Mutex // one reader at a time (rbuf)
 	wmu       sync.Mutex
 	wbuf      []byte
@@ -101,6 +103,11 @@ func setup(fd, ifindex int, o Options) error {
 			return os.NewSyscallError("setsockopt(CAN_RAW_RECV_OWN_MSGS)", err)
 		}
 	}
+	// Count the frames the kernel drops because the receive buffer is
+	// full; the count arrives with every frame read.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
+		return os.NewSyscallError("setsockopt(SO_RXQ_OVFL)", err)
+	}
 	if o.ReadBuffer > 0 {
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, o.ReadBuffer); err != nil {
 			return os.NewSyscallError("setsockopt(SO_RCVBUF)", err)
@@ -158,7 +165,7 @@ func (c *Conn) Read(ctx context.Context, frames []Frame) (int, error) {
 	var opErr error
 	err := c.rc.Read(func(fd uintptr) bool {
 		for n < len(frames) {
-			m, err := unix.Read(int(fd), c.rbuf[:])
+			m, oobn, _, _, err := unix.Recvmsg(int(fd), c.rbuf[:], c.oob[:], 0)
 			if err == unix.EAGAIN {
 				return n > 0
 			}
@@ -168,6 +175,9 @@ func (c *Conn) Read(ctx context.Context, frames []Frame) (int, error) {
 			if err != nil {
 				opErr = err
 				return true
+			}
+			if oobn > 0 {
+				c.parseOOB(c.oob[:oobn])
 			}
 			if frames[n].UnmarshalBinary(c.rbuf[:m]) != nil {
 				continue // not a frame size: nothing we asked for
@@ -187,6 +197,23 @@ func (c *Conn) Read(ctx context.Context, frames []Frame) (int, error) {
 	}
 	return 0, c.opError("read", err)
 }
+
+// parseOOB takes the drop counter out of a frame's control messages.
+func (c *Conn) parseOOB(oob []byte) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_RXQ_OVFL && len(m.Data) >= 4 {
+			c.dropped.Store(binary.NativeEndian.Uint32(m.Data))
+		}
+	}
+}
+
+// Dropped is how many frames the kernel dropped on this socket because
+// its receive buffer was full, as of the last frame read.
+func (c *Conn) Dropped() uint64 { return uint64(c.dropped.Load()) }
 
 func (c *Conn) opError(op string, err error) error {
 	if err == nil {

@@ -29,6 +29,9 @@ func (c *Conn) Write(ctx context.Context, f *Frame) error { return errNoSocketCA
 // Close does nothing.
 func (c *Conn) Close() error { return nil }
 
+// Dropped is zero.
+func (c *Conn) Dropped() uint64 { return 0 }
+
 // Periodic is a CAN_BCM transmission; on this system it cannot start.
 type Periodic struct{}
 

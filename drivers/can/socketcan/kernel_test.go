@@ -242,3 +242,40 @@ func TestMissingInterface(t *testing.T) {
 		t.Fatalf("Open(vcan9): %v", err)
 	}
 }
+
+// TestDropsCounted: frames the kernel drops for a full receive buffer are
+// counted, so a flood that outruns the reader is visible.
+func TestDropsCounted(t *testing.T) {
+	c := open(t, socketcan.Options{ReadBuffer: 4096, Filters: []socketcan.Filter{{ID: 0x100}, {ID: 0x101}}})
+	cantest.Run(t, "cangen", cantest.Iface, "-g", "0", "-n", "500", "-I", "100", "-L", "2", "-D", "i")
+	buf := make([]socketcan.Frame, 64)
+	got := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		n, err := c.Read(ctx, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+		if n < len(buf) {
+			break // the queue is empty
+		}
+	}
+	cantest.Send(t, "101#01") // carries the final count
+	for {
+		n, err := c.Read(ctx, buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if buf[n-1].ID == 0x101 {
+			got += n - 1
+			break
+		}
+		got += n
+	}
+	if c.Dropped() == 0 || uint64(got)+c.Dropped() != 500 {
+		t.Fatalf("read %d, dropped %d: want a sum of 500 with drops", got, c.Dropped())
+	}
+	t.Logf("read %d, kernel dropped %d", got, c.Dropped())
+}
