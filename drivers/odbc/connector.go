@@ -69,14 +69,11 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	if p.targetErr != nil {
 		return p.targetErr
 	}
-	db, err := sql.Open(p.target.driver, p.target.dsn)
+	db, err := openDB(c)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", p.target.kind, err)
+		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(2) // one for polling, one for RPCs
-	db.SetMaxIdleConns(2)
-	db.SetConnMaxIdleTime(5 * time.Minute)
 
 	bo := backoff.Policy{Min: min(time.Second, p.reconnectP), Max: p.reconnectP}.New()
 	retry := func(what string, err error) error {
@@ -153,6 +150,19 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 			return nil
 		}
 	}
+}
+
+// openDB opens the connection pool (no I/O yet).
+func openDB(c *Connector) (*sql.DB, error) {
+	p := c.plan
+	db, err := sql.Open(p.target.driver, p.target.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p.target.kind, err)
+	}
+	db.SetMaxOpenConns(2) // one for polling, one for RPCs
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
 }
 
 func (c *Connector) ping(ctx context.Context, db *sql.DB) error {

@@ -40,7 +40,10 @@ func pgBin() string {
 }
 
 // startPG returns the shared server, starting it on first use.
-func startPG(t *testing.T) *pgServer {
+func startPG(t *testing.T) *pgServer { return startPGB(t) }
+
+// startPGB is startPG for tests and benchmarks.
+func startPGB(t testing.TB) *pgServer {
 	t.Helper()
 	bin := pgBin()
 	drivertest.RequirePeer(t, bin != "", "PostgreSQL (scripts/peers/postgres.sh)")
@@ -112,7 +115,7 @@ func (s *pgServer) connStr(db string) string {
 }
 
 // newDB creates a fresh database and returns a handle to it.
-func (s *pgServer) newDB(t *testing.T) (string, *sql.DB) {
+func (s *pgServer) newDB(t testing.TB) (string, *sql.DB) {
 	t.Helper()
 	admin, err := sql.Open("postgres", fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=postgres sslmode=disable", s.port))
 	if err != nil {
