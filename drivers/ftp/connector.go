@@ -3,15 +3,14 @@ package ftp
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -45,34 +44,15 @@ type envInfo struct {
 // New is the connector.Factory of the "ftp" type: it parses and validates
 // config without network I/O.
 func New(config []byte, env connector.Env) (connector.Connector, error) {
-	if env.Log == nil {
-		env.Log = slog.New(slog.DiscardHandler)
-	}
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.Name == "" {
-		env.Name = "ftp"
-	}
-	if env.File == "" {
-		env.File = env.Name + ".json"
-	}
-	doc, err := conf.Parse(env.File, config)
-	if err != nil {
-		return nil, fmt.Errorf("ftp connector %q: %w", env.Name, err)
-	}
 	var cfg fileConfig
-	warns, err := doc.Decode(&cfg)
+	doc, err := kit.Setup("ftp", config, &env, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("ftp connector %q: %w", env.Name, err)
+		return nil, err
 	}
 	warn := func(w error) { env.Log.Warn("ftp: " + w.Error()) }
-	for _, w := range warns {
-		warn(w)
-	}
 	p, err := compile(doc, &cfg, envInfo{configDir: env.ConfigDir, warn: warn})
 	if err != nil {
-		return nil, fmt.Errorf("ftp connector %q: %w", env.Name, err)
+		return nil, kit.Errorf(env, err)
 	}
 	return &Connector{env: env, log: env.Log, plan: p}, nil
 }
@@ -117,6 +97,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	}
 	var s *session
 	defer func() { s.close() }()
+	bo := backoff.Policy{Min: time.Second, Max: time.Minute}.New()
 	delay := time.Duration(0)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -156,7 +137,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				delay = nextDelay(delay)
+				delay = bo.Next()
 				c.stats.errors.Add(1)
 				c.log.Warn("ftp: cannot connect", "server", c.plan.srv.addr, "err", err, "retryIn", delay.Round(time.Millisecond))
 				continue
@@ -177,7 +158,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 					continue
 				}
 				c.stats.errors.Add(1)
-				delay = nextDelay(delay)
+				delay = bo.Next()
 				c.log.Warn("ftp: poll failed, reconnecting", "path", p.pattern, "err", err, "retryIn", delay.Round(time.Millisecond))
 				s.close()
 				s = nil
@@ -188,20 +169,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		}
 		if !failed {
 			delay = 0
+			bo.Reset()
 		}
 	}
-}
-
-// nextDelay doubles the reconnect delay from 1 s up to 1 min, with jitter
-// drawn from [d/2, d].
-func nextDelay(d time.Duration) time.Duration {
-	switch {
-	case d <= 0:
-		d = time.Second
-	case d < 30*time.Second:
-		d *= 2
-	default:
-		d = time.Minute
-	}
-	return d/2 + rand.N(d/2+1)
 }

@@ -9,7 +9,7 @@
 //
 // One goroutine (Run) owns one control connection, opened on the first
 // poll, checked with NOOP before every round and re-opened with a
-// back-off after a failure. Each "paths" entry is listed every pollPeriod:
+// back-off (kit/backoff, 1 s doubling to 1 min) after a failure. Each "paths" entry is listed every pollPeriod:
 // directory segments and the file name may be glob patterns (path.Match).
 // FULL reads a file again whole when its size or modification time
 // changed; PARTIAL reads only complete lines appended since the last read,

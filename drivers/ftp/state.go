@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
 )
 
 // fileState is what the connector remembers about one remote file across
@@ -82,43 +84,8 @@ func (st *stateStore) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(st.path, b)
-}
-
-// writeFileAtomic replaces path with data (0600, directory 0700): a
-// temporary file is synced and renamed over it, then the directory is
-// synced.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := atomicfile.MkdirPrivate(filepath.Dir(st.path)); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	d.Close()
-	return err
+	return atomicfile.Write(st.path, b, 0o600)
 }
