@@ -170,9 +170,19 @@ func TestKernelScanConnectGATT(t *testing.T) {
 	c.Close()
 
 	// Reconnect.
-	ch, err = central.Dial(ctx, f.Addr, f.AddrType)
-	if err != nil {
-		t.Fatalf("reconnect: %v", err)
+	// The peer advertises again once the link is gone; an attempt that
+	// races with that fails (the emulated controller refuses it) and is
+	// retried, as the connector does.
+	for attempt := 1; ; attempt++ {
+		ch, err = central.Dial(ctx, f.Addr, f.AddrType)
+		if err == nil {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("reconnect: %v", err)
+		}
+		t.Logf("reconnect attempt %d: %v", attempt, err)
+		time.Sleep(200 * time.Millisecond)
 	}
 	c = NewClient(ch, nil)
 	go func() { serveErr <- c.Serve(ctx) }()
