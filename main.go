@@ -46,7 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tbgw", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("c", "", "configuration directory (default $TB_GW_CONFIG_DIR or "+defaultConfigDir+")")
-	dataDir := fs.String("data", "", "directory for state (connected_devices.json, connector state); default: the configuration directory")
+	dataDir := fs.String("data", "", "directory for state (connected_devices.json, connector state); default $TB_GW_DATA_DIR, else the configuration directory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	ota := fs.Bool("ota", true, "accept firmware updates of tbgw itself from ThingsBoard")
 	if err := fs.Parse(args); err != nil {
@@ -57,6 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *dir == "" {
 		*dir = defaultConfigDir
+	}
+	if *dataDir == "" {
+		*dataDir = os.Getenv("TB_GW_DATA_DIR")
 	}
 	switch cmd {
 	case "version":

@@ -259,6 +259,9 @@ func (b *bench) idleSample() (res rig.Result, err error) {
 		return res, err
 	}
 	main["thingsboard"].(map[string]any)["port"] = r.TB.Port
+	// The shipped configuration enables no connector; the sample run is
+	// the shipped simulator.json.
+	main["connectors"] = []any{map[string]any{"type": "simulator", "name": "Simulator", "configuration": "simulator.json"}}
 	out, _ := json.MarshalIndent(main, "", "  ")
 	if err := os.WriteFile(filepath.Join(r.GW.Cfg.Dir, "tb_gateway.json"), out, 0o644); err != nil {
 		return res, err

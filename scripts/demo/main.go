@@ -94,6 +94,9 @@ func run() error {
 	tbSec := cfg["thingsboard"].(map[string]any)
 	tbSec["port"] = port
 	tbSec["statistics"] = map[string]any{"enable": true, "statsSendPeriodInSeconds": 10}
+	// The shipped configuration enables no connector: the demo runs the
+	// simulator with the shipped simulator.json.
+	cfg["connectors"] = []any{map[string]any{"type": "simulator", "name": "Simulator", "configuration": "simulator.json"}}
 	out, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "tb_gateway.json"), out, 0o644); err != nil {
 		return err

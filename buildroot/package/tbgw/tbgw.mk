@@ -4,29 +4,73 @@
 #
 ################################################################################
 
-TBGW_VERSION = $(call qstrip,$(BR2_PACKAGE_TBGW_VERSION))
-ifeq ($(TBGW_VERSION),)
-TBGW_VERSION = local
-endif
-# Build from the tree this external lives in.
+# Built from the source tree this BR2_EXTERNAL lives in. Buildroot names
+# the version of a local package "custom", so the version stamped into
+# the binary (reported to ThingsBoard and compared by OTA) is kept in its
+# own variable: the menuconfig value, else `git describe` of the tree.
+TBGW_VERSION = custom
 TBGW_SITE = $(BR2_EXTERNAL_TBGW_PATH)/..
 TBGW_SITE_METHOD = local
 TBGW_LICENSE = Apache-2.0
+TBGW_LICENSE_FILES = LICENSE
 TBGW_GOMOD = github.com/tbgw/tbgw
+
+TBGW_GW_VERSION = $(call qstrip,$(BR2_PACKAGE_TBGW_VERSION))
+ifeq ($(TBGW_GW_VERSION),)
+TBGW_GW_VERSION := $(or $(shell git -C $(BR2_EXTERNAL_TBGW_PATH)/.. describe --tags --always --dirty 2>/dev/null),custom)
+endif
+
+# Build outputs and packaging trees of the source checkout stay out of the
+# build directory.
+TBGW_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
+	--exclude /dist --exclude /tbgw --exclude /.cache \
+	--exclude /buildroot --exclude /openwrt --exclude '*.test'
+
+# A local site has no download step (the hook runs once host-go is built), so Buildroot's download
+# post-processing (go mod vendor) never runs, and the build uses
+# GOFLAGS=-mod=vendor GOPROXY=off. Vendor here the same way, unless the
+# tree is already vendored (run `go mod vendor` in it for offline builds).
+TBGW_GOPROXY = $(call qstrip,$(BR2_PACKAGE_TBGW_GOPROXY))
+define TBGW_VENDOR_MODULES
+	if [ ! -f $(@D)/vendor/modules.txt ]; then \
+		cd $(@D) && $(HOST_GO_COMMON_ENV) GOFLAGS=-mod=mod \
+			GOPROXY=$(TBGW_GOPROXY) $(TBGW_GO_ENV) \
+			$(GO_BIN) mod vendor -v -modcacherw; \
+	fi
+endef
+TBGW_PRE_CONFIGURE_HOOKS += TBGW_VENDOR_MODULES
 
 TBGW_CONNECTORS = $(call qstrip,$(BR2_PACKAGE_TBGW_CONNECTORS))
 ifneq ($(TBGW_CONNECTORS),)
 TBGW_TAGS = custom $(addprefix drivers.,$(TBGW_CONNECTORS))
 endif
-TBGW_LDFLAGS = -X main.version=$(TBGW_VERSION)
-TBGW_BUILD_TARGETS = .
-TBGW_INSTALL_BINS = tbgw
+TBGW_LDFLAGS = -s -w -X main.version=$(TBGW_GW_VERSION)
 TBGW_GO_ENV = CGO_ENABLED=0
 
+# TLS to ThingsBoard is verified against the system trust store.
+TBGW_DEPENDENCIES = ca-certificates
+
+# The gateway runs unprivileged; dialout for serial ports.
+define TBGW_USERS
+	tbgw -1 tbgw -1 * /var/lib/tbgw - dialout tbgw gateway
+endef
+
+define TBGW_PERMISSIONS
+	/etc/tbgw d 750 tbgw tbgw - - - - -
+	/etc/tbgw/tb_gateway.json f 640 tbgw tbgw - - - - -
+	/etc/tbgw/simulator.json f 640 tbgw tbgw - - - - -
+	/var/lib/tbgw d 700 tbgw tbgw - - - - -
+endef
+
+# The shipped configuration enables no connector (add one and restart);
+# simulator.json is there to try one. State (storage, device registry,
+# connector state) lives in /var/lib/tbgw, given by the init files.
 define TBGW_INSTALL_CONFIG
-	$(INSTALL) -d -m 0755 $(TARGET_DIR)/etc/tbgw
-	$(INSTALL) -m 0644 $(@D)/etc/tbgw/tb_gateway.json $(TARGET_DIR)/etc/tbgw/tb_gateway.json
-	$(INSTALL) -m 0644 $(@D)/etc/tbgw/simulator.json $(TARGET_DIR)/etc/tbgw/simulator.json
+	$(INSTALL) -d -m 0750 $(TARGET_DIR)/etc/tbgw
+	$(INSTALL) -d -m 0700 $(TARGET_DIR)/var/lib/tbgw
+	$(INSTALL) -m 0640 $(@D)/etc/tbgw/tb_gateway.json $(TARGET_DIR)/etc/tbgw/tb_gateway.json
+	$(INSTALL) -m 0640 $(@D)/etc/tbgw/simulator.json $(TARGET_DIR)/etc/tbgw/simulator.json
+	$(INSTALL) -D -m 0644 $(@D)/etc/default/tbgw $(TARGET_DIR)/etc/default/tbgw
 endef
 TBGW_POST_INSTALL_TARGET_HOOKS += TBGW_INSTALL_CONFIG
 
