@@ -364,3 +364,46 @@ func childMain() {
 		panic(err)
 	}
 }
+
+// The database going away and coming back: polls fail and are retried
+// with a back-off; rows written meanwhile arrive once it is back, none
+// twice.
+func TestPostgresAwayAndBack(t *testing.T) {
+	srv := startPG(t)
+	name, db := srv.newDB(t)
+	mustExec(t, db, `CREATE TABLE r (id int, v int)`)
+	mustExec(t, db, `INSERT INTO r VALUES (1, 10)`)
+	cfg := fmt.Sprintf(`{"connection":{"str":%q,"reconnectPeriod":1},
+	  "polling":{"query":"SELECT id, v FROM r WHERE id > ? ORDER BY id","period":0.1,"iterator":{"column":"id","value":0,"persistent":true}},
+	  "mapping":{"device":{"name":"'d'"},"timeseries":[{"name":"v","column":"v"}]}}`, srv.connStr(name))
+	c := newConn(t, drivertest.Env(t, "away", "odbc"), []byte(cfg))
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	sink.Wait(t, 20*time.Second, "first row", func(d []connector.Data) bool { return len(d) >= 1 })
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	errs := c.stats.Get("errors")
+	deadline := time.Now().Add(20 * time.Second)
+	for c.stats.Get("errors") <= errs {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed poll while the server was down")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := srv.start(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, db2 := srv.reopen(t, name)
+	mustExec(t, db2, `INSERT INTO r VALUES (2, 20), (3, 30)`)
+	sink.Wait(t, 30*time.Second, "rows written after the restart", func(d []connector.Data) bool { return len(d) >= 3 })
+	waitPolls(t, c, 3)
+	got := []string{}
+	for _, d := range sink.Data() {
+		got = append(got, fmt.Sprint(d.Telemetry[0].Value))
+	}
+	if strings.Join(got, ",") != "10,20,30" {
+		t.Errorf("got %v", got)
+	}
+}

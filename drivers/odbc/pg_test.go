@@ -134,6 +134,17 @@ func (s *pgServer) newDB(t testing.TB) (string, *sql.DB) {
 	return name, db
 }
 
+// reopen returns a new handle to database name (after a server restart).
+func (s *pgServer) reopen(t testing.TB, name string) (string, *sql.DB) {
+	t.Helper()
+	db, err := sql.Open("postgres", fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=%s sslmode=disable", s.port, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return name, db
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		childMain()
