@@ -91,7 +91,7 @@ func (g *Gateway) deliverAttributes(ctx context.Context, tbName string, data map
 	}
 	lctx, leave, live := r.enter(ctx)
 	if !live {
-		r.cs.errors.Add(1)
+		r.cs.addError()
 		r.log.Warn("attribute update not applied", "device", dev.Name, "err", r.notRunning())
 		return
 	}
@@ -99,7 +99,7 @@ func (g *Gateway) deliverAttributes(ctx context.Context, tbName string, data map
 	actx, cancel := context.WithTimeout(lctx, rpcDefaultTimeout)
 	defer cancel()
 	if err := h.OnAttributes(actx, dev.Name, data); err != nil {
-		r.cs.errors.Add(1)
+		r.cs.addError()
 		r.log.Warn("attribute update failed", "device", dev.Name, "err", err)
 	}
 }
@@ -157,7 +157,7 @@ func (g *Gateway) serveDeviceRPC(ctx context.Context, m inbound) {
 	}
 	lctx, leave, live := r.enter(ctx)
 	if !live {
-		r.cs.errors.Add(1)
+		r.cs.addError()
 		reply(map[string]any{"success": false, "error": r.notRunning().Error()})
 		return
 	}
@@ -167,7 +167,7 @@ func (g *Gateway) serveDeviceRPC(ctx context.Context, m inbound) {
 	method := ReservedMethod(r.cfg.Type, msg.Data.Method)
 	res, err := h.OnRPC(rctx, connector.RPC{Device: dev.Name, ID: id, Method: method, Params: params, Timeout: timeout})
 	if err != nil {
-		r.cs.errors.Add(1)
+		r.cs.addError()
 		if errors.Is(err, context.DeadlineExceeded) {
 			reply(map[string]any{"success": false, "error": "Timeout rpc has been reached for " + dev.Name})
 			return
@@ -346,13 +346,11 @@ func (g *Gateway) serveOwnAttributes(payload []byte) {
 	}
 	g.applyRemote(m)
 	g.otaAttributes(m)
-	if raw, ok := m["RemoteLoggingLevel"]; ok && g.opts.Level != nil {
+	if raw, ok := m["RemoteLoggingLevel"]; ok {
 		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			if lv, ok := parseLevel(s); ok {
-				g.opts.Level.Set(lv)
-				g.log.Info("log level changed by ThingsBoard", "level", s)
-			}
+		if json.Unmarshal(raw, &s) == nil && g.setRemoteLevel(s) {
+			g.log.Info("remote logging level changed by ThingsBoard", "level", s)
+			g.publishControl(context.Background(), TopicOwnAttributes, map[string]any{"RemoteLoggingLevel": strings.ToUpper(s)})
 		}
 	}
 }

@@ -34,7 +34,7 @@ var ErrRestart = errors.New("gateway restart requested")
 type Options struct {
 	Version string
 	Log     *slog.Logger
-	Level   *slog.LevelVar // the service log level (RemoteLoggingLevel changes it)
+	Level   *slog.LevelVar // the local service log level (RemoteLoggingLevel sets the remote one)
 	// Handler is the unfiltered log handler connector loggers are built
 	// on, each with its own level (default: Log's handler).
 	Handler slog.Handler
@@ -72,6 +72,8 @@ type Gateway struct {
 	cfg    *config.Config
 	opts   Options
 	log    *slog.Logger
+	rawLog *slog.Logger // the service logger without remote logging
+	rlog   *remoteLog
 	now    func() time.Time
 	store  storage.Store
 	link   LinkRunner
@@ -124,8 +126,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g := &Gateway{
 		cfg:       cfg,
 		opts:      opts,
-		log:       opts.Log,
+		rawLog:    opts.Log,
 		now:       opts.Now,
+		rlog:      newRemoteLog(opts.Now),
 		lastTS:    map[string]int64{},
 		hkKick:    make(chan struct{}, 1),
 		running:   map[string]*running{},
@@ -135,6 +138,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		control:   make(chan controlMsg, 1024),
 	}
 	g.ota.chunks = make(chan otaChunk, 4)
+	g.log = slog.New(g.rlog.handler(opts.Log.Handler(), "SERVICE_LOGS", "service", true, &g.rlog.svc))
 	g.qos = byte(*cfg.ThingsBoard.QoS)
 	g.filter.Store(cfg.Filter)
 	sc := cfg.Storage
@@ -157,7 +161,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	// fsync gap (appends waiting to share an fsync) and the uplink's wait
 	// for more records together.
 	g.packDelay = max(time.Duration(cfg.ThingsBoard.MinPackSendDelayMS)*time.Millisecond-sc.SyncGap(), 0)
-	st, err := storage.Open(sc, opts.Log.With("component", "storage"))
+	st, err := storage.Open(sc, g.log.With("component", "storage"))
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -224,6 +228,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.spawn(func() { g.report.Run(runCtx, g.resend) })
 	g.spawn(func() { g.housekeeping(runCtx) })
 	g.spawn(func() { g.watchConfig(runCtx) })
+	g.spawn(func() { g.remoteLogLoop(runCtx) })
+	g.spawn(func() { g.errorsLoop(runCtx) })
 	if g.statsEnabled() {
 		g.spawn(func() { g.statsLoop(runCtx) })
 	}
@@ -307,6 +313,7 @@ func (g *Gateway) onConnect() {
 		}
 	}
 	g.sendControl(controlMsg{kind: ctlReannounce})
+	g.rlog.kickErrors()
 }
 
 func (g *Gateway) onDisconnect(err error) {

@@ -36,8 +36,10 @@ type probe struct {
 		Once    bool     `json:"once"`     // send one message only
 		Big     int      `json:"big"`      // first message: one value of this many bytes
 		Fail    int      `json:"failRuns"` // the first N runs return an error after one message
+		Chatty  bool     `json:"chatty"`   // log one INFO line per message
 	}
 	name string
+	log  *slog.Logger
 	mu   sync.Mutex
 	attr map[string]map[string]any
 }
@@ -49,7 +51,7 @@ var (
 
 func init() {
 	connector.Register("probe", func(raw []byte, env connector.Env) (connector.Connector, error) {
-		p := &probe{name: env.Name, attr: map[string]map[string]any{}}
+		p := &probe{name: env.Name, attr: map[string]map[string]any{}, log: env.Log}
 		if err := json.Unmarshal(raw, &p.cfg); err != nil {
 			return nil, err
 		}
@@ -105,6 +107,9 @@ func (p *probe) Run(ctx context.Context, sink connector.Sink) error {
 				}
 			}
 			continue
+		}
+		if p.cfg.Chatty && p.log != nil {
+			p.log.Info("polled the devices of a busy connector", "seq", seq, "devices", len(p.cfg.Devices))
 		}
 		var items []connector.Data
 		for _, d := range p.cfg.Devices {

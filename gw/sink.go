@@ -83,7 +83,7 @@ func (s *sink) Send(ctx context.Context, items []connector.Data) error {
 		bufPool.Put(bp)
 	}
 	if err != nil {
-		s.cs.errors.Add(1)
+		s.cs.addError()
 		switch {
 		case errors.Is(err, storage.ErrFull):
 			g.stats.rejected.Add(uint64(len(recs)))

@@ -59,6 +59,22 @@ type connStats struct {
 	invalid  atomic.Uint64 // items without device or data
 	errors   atomic.Uint64 // failed sends, attribute updates, RPCs
 	restarts atomic.Uint64 // supervisor restarts
+	onError  func()        // wakes the error-count publisher (may be nil)
+}
+
+// remoteErrors are the errors not also logged at ERROR (a restart is
+// counted by its log record).
+func (c *connStats) remoteErrors() uint64 {
+	e := c.errors.Load() // read first: a restart adds errors before restarts
+	return e - min(e, c.restarts.Load())
+}
+
+// addError counts one connector error and wakes the error-count publisher.
+func (c *connStats) addError() {
+	c.errors.Add(1)
+	if c.onError != nil {
+		c.onError()
+	}
 }
 
 const (
@@ -93,7 +109,11 @@ func (g *Gateway) connectorEnv(c config.Connector) connector.Env {
 	if h == nil {
 		h = g.log.Handler()
 	}
-	log := slog.New(LevelHandler(h, lv)).With("connector", c.Name)
+	var remote slog.Leveler = levelOff
+	if c.Remote {
+		remote = lv // enableRemoteLogging: stream at the connector's level
+	}
+	log := slog.New(g.rlog.handler(LevelHandler(h, lv), c.Name+"_LOGS", c.Name, false, remote)).With("connector", c.Name)
 	dataDir := filepath.Join(g.opts.DataDir, "connectors", safeName(c.Name))
 	_ = os.MkdirAll(dataDir, 0o755)
 	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, File: filepath.Base(c.Path), ConfigDir: g.cfg.Dir, DataDir: dataDir}
@@ -171,7 +191,7 @@ func (g *Gateway) applyConnectors(ctx context.Context, cfg *config.Config) {
 			continue
 		}
 		cctx, cancel := context.WithCancel(ctx)
-		cs := &connStats{}
+		cs := &connStats{onError: g.rlog.kickErrors}
 		r := &running{cfg: c, conn: conn, log: env.Log, cs: cs, cancel: cancel, done: make(chan struct{})}
 		r.sink = &sink{g: g, name: c.Name, id: c.ID, typ: c.Type, report: toStrategy(c.Report), log: env.Log, cs: cs}
 		if r.sink.report != nil {
@@ -183,6 +203,7 @@ func (g *Gateway) applyConnectors(ctx context.Context, cfg *config.Config) {
 		go g.supervise(cctx, r)
 		env.Log.Info("connector started", "type", c.Type)
 	}
+	g.rlog.kickErrors()
 }
 
 // supervise runs a connector until ctx ends, restarting it with capped
@@ -196,8 +217,8 @@ func (g *Gateway) supervise(ctx context.Context, r *running) {
 		if ctx.Err() != nil {
 			return
 		}
+		r.cs.errors.Add(1) // the ERROR record below counts it remotely
 		r.cs.restarts.Add(1)
-		r.cs.errors.Add(1)
 		if time.Since(start) >= healthyRun {
 			b.Reset()
 		}
