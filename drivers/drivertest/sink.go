@@ -218,12 +218,18 @@ func Run(t testing.TB, c connector.Connector, sink connector.Sink) {
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, sink) }()
 	t.Cleanup(func() {
-		cancel()
+		// Run returning before the test ended is a failure, with or
+		// without an error.
 		select {
 		case err := <-done:
-			if err != nil && ctx.Err() == nil {
-				t.Errorf("connector Run: %v", err)
-			}
+			cancel()
+			t.Errorf("connector Run returned before it was stopped: %v", err)
+			return
+		default:
+		}
+		cancel()
+		select {
+		case <-done:
 		case <-time.After(10 * time.Second):
 			t.Errorf("connector did not stop within 10s of cancel")
 		}
