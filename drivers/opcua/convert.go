@@ -3,6 +3,7 @@ package opcua
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -62,6 +63,30 @@ func statusText(c ua.StatusCode) string {
 }
 
 func isBad(c ua.StatusCode) bool { return uint32(c)&0x80000000 != 0 }
+
+// statusError is a bad status returned by the server. Its text is
+// upstream's: the description followed by the name in parentheses, e.g.
+// "The requested operation has no match to return.(BadNoMatch)"; RPC
+// replies carry exactly this text.
+type statusError ua.StatusCode
+
+func (e statusError) Error() string {
+	return statusText(ua.StatusCode(e)) + "(" + statusName(ua.StatusCode(e)) + ")"
+}
+
+// replyText is the text of an RPC error reply: a server status as upstream
+// words it (without our context prefixes), else the error's text.
+func replyText(err error) string {
+	var se statusError
+	if errors.As(err, &se) {
+		return se.Error()
+	}
+	var sc ua.StatusCode
+	if errors.As(err, &sc) && isBad(sc) {
+		return statusError(sc).Error()
+	}
+	return err.Error()
+}
 
 // badStatusValue is the value upstream reports for a bad status.
 func badStatusValue(c ua.StatusCode, node *ua.NodeID) string {

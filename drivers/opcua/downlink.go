@@ -89,7 +89,7 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 		v, err := c.reserved(ctx, s, d, method, params)
 		if err != nil {
 			c.log.Warn("rpc failed", "device", d.name, "method", req.Method, "err", err)
-			return errResult(err.Error()), nil
+			return errResult(c.failText(ctx, d, err)), nil
 		}
 		return map[string]any{"result": map[string]any{"value": v}}, nil
 	}
@@ -99,7 +99,8 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	}
 	args, err := methodArgs(spec, params)
 	if err != nil {
-		return errResult(err.Error()), nil
+		// Upstream answers argument validation errors as a bare text.
+		return map[string]any{"result": err.Error()}, nil
 	}
 	if s == nil {
 		return errResult(errNotConnected.Error()), nil
@@ -107,9 +108,19 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	out, err := c.call(ctx, s, d, spec, args)
 	if err != nil {
 		c.log.Warn("method call failed", "device", d.name, "method", req.Method, "err", err)
-		return errResult(err.Error()), nil
+		return errResult(c.failText(ctx, d, err)), nil
 	}
 	return map[string]any{"result": map[string]any{"result": out}}, nil
+}
+
+// failText is the error text of a failed device RPC, worded as upstream:
+// its timeout text when the request's deadline passed, a server status as
+// "<description>(<name>)".
+func (c *Connector) failText(ctx context.Context, d *device, err error) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "Timeout rpc has been reached for " + d.name
+	}
+	return replyText(err)
 }
 
 func errResult(msg string) map[string]any {
@@ -189,7 +200,7 @@ func methodArgs(spec *methodSpec, params any) ([]any, error) {
 		return list, nil
 	case len(configured) > 0 && len(configured) != len(spec.args):
 		return nil, errors.New("You must either define values for arguments in config or along with rpc request")
-	case len(list) > 0 && len(list) != len(spec.args), len(configured) == 0:
+	case len(list) > 0 && len(list) != len(spec.args), len(configured) == 0 && params == nil:
 		return nil, fmt.Errorf("Expected %d arguments, but got %d", len(spec.args), len(list))
 	}
 	return configured, nil
@@ -230,7 +241,8 @@ func (c *Connector) call(ctx context.Context, s *session, d *device, spec *metho
 		}
 	}
 	if method == nil {
-		return nil, fmt.Errorf("method %s not found on %s", spec.name, d.node)
+		// Upstream resolves the method by browse name: no match.
+		return nil, fmt.Errorf("method %s on %s: %w", spec.name, d.node, statusError(ua.StatusBadNoMatch))
 	}
 	defs := s.inputArguments(ctx, method)
 	in := make([]*ua.Variant, len(args))
@@ -259,10 +271,10 @@ func (c *Connector) call(ctx context.Context, s *session, d *device, spec *metho
 	if isBad(res.StatusCode) {
 		for i, st := range res.InputArgumentResults {
 			if isBad(st) {
-				return nil, fmt.Errorf("argument %d: %s (%s)", i+1, statusName(st), statusText(st))
+				return nil, fmt.Errorf("%w (argument %d: %s)", statusError(res.StatusCode), i+1, statusName(st))
 			}
 		}
-		return nil, fmt.Errorf("%s (%s)", statusName(res.StatusCode), statusText(res.StatusCode))
+		return nil, statusError(res.StatusCode)
 	}
 	switch len(res.OutputArguments) {
 	case 0:
@@ -363,7 +375,7 @@ func (c *Connector) connectorRPC(ctx context.Context, method string, params any)
 		}
 		out, err := c.call(ctx, s, d, &methodSpec{name: method}, args)
 		if err != nil {
-			results = append(results, map[string]any{"error": err.Error(), "device_name": d.name})
+			results = append(results, map[string]any{"error": replyText(err), "device_name": d.name})
 			continue
 		}
 		results = append(results, map[string]any{"result": out, "device_name": d.name})

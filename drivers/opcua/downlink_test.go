@@ -130,8 +130,8 @@ func TestUpstreamSampleWritesAndRPC(t *testing.T) {
 	}{
 		{"multiply", nil, `{"result":{"result":8}}`},
 		{"multiply", []any{7, 8}, `{"result":{"result":56}}`},
-		{"multiply", []any{7}, `{"result":{"error":"Expected 2 arguments, but got 1"}}`},
-		{"multiply", 7, `{"result":{"error":"The arguments must be specified in the square quotes []"}}`},
+		{"multiply", []any{7}, `{"result":"Expected 2 arguments, but got 1"}`},
+		{"multiply", 7, `{"result":"The arguments must be specified in the square quotes []"}`},
 		{"set_relay", []any{true}, `{"result":{"result":null}}`},
 		{"get_relay", nil, `{"result":{"result":true}}`},
 		{"nosuch", nil, `{"result":{"error":"Requested rpc method is not found in config"}}`},

@@ -339,7 +339,7 @@ func (s *session) readValue(ctx context.Context, node *ua.NodeID) (any, error) {
 	}
 	dv := res[0]
 	if isBad(dv.Status) {
-		return nil, fmt.Errorf("read %s: %s", node, statusText(dv.Status))
+		return nil, fmt.Errorf("read %s: %w", node, statusError(dv.Status))
 	}
 	return variantValue(dv.Value), nil
 }
@@ -371,7 +371,7 @@ func (s *session) typeOf(ctx context.Context, node *ua.NodeID) (typeInfo, error)
 		return typeInfo{}, fmt.Errorf("read type of %s: bad response", node)
 	}
 	if isBad(res.Results[1].Status) {
-		return typeInfo{}, fmt.Errorf("%s: %s", node, statusText(res.Results[1].Status))
+		return typeInfo{}, fmt.Errorf("%s: %w", node, statusError(res.Results[1].Status))
 	}
 	if v := res.Results[0].Value; v != nil && v.Type() != ua.TypeIDNull {
 		ti = typeInfo{typ: v.Type(), array: v.ArrayLength() > 0 || v.Has(0x80)}
@@ -423,7 +423,7 @@ func (s *session) write(ctx context.Context, node *ua.NodeID, v any) (any, error
 		return nil, fmt.Errorf("write %s: bad response", node)
 	}
 	if isBad(res.Results[0]) {
-		return nil, fmt.Errorf("write %s: %s (%s)", node, statusName(res.Results[0]), statusText(res.Results[0]))
+		return nil, fmt.Errorf("write %s: %w", node, statusError(res.Results[0]))
 	}
 	return variantValue(variant), nil
 }
