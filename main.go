@@ -49,6 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "", "directory for state (connected_devices.json, connector state); default $TB_GW_DATA_DIR, else the configuration directory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	ota := fs.Bool("ota", true, "accept firmware updates of tbgw itself from ThingsBoard")
+	strict := fs.Bool("strict", false, "refuse configurations with warnings (unknown keys, unusable entries) instead of skipping; also $TB_GW_STRICT_CONFIG=1")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,13 +67,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "tbgw", version, "connectors:", connector.Types())
 		return 0
 	case "check":
-		return check(*dir, stdout, stderr)
+		return check(*dir, *strict, stdout, stderr)
+	}
+	if *strict {
+		os.Setenv("TB_GW_STRICT_CONFIG", "1")
 	}
 	return serve(*dir, *dataDir, *logFormat, *ota, stderr)
 }
 
-func check(dir string, stdout, stderr io.Writer) int {
-	r := gw.Check(dir, os.Getenv)
+func check(dir string, strict bool, stdout, stderr io.Writer) int {
+	getenv := os.Getenv
+	if strict {
+		getenv = func(k string) string {
+			if k == "TB_GW_STRICT_CONFIG" {
+				return "1"
+			}
+			return os.Getenv(k)
+		}
+	}
+	r := gw.Check(dir, getenv)
 	for _, w := range r.Warnings {
 		fmt.Fprintln(stderr, "warning:", w)
 	}

@@ -34,13 +34,22 @@ func Check(dir string, getenv func(string) string) Report {
 	for _, w := range cfg.Warnings {
 		r.Warnings = append(r.Warnings, w.Error())
 	}
+	defer func() {
+		// Strict: every warning fails the check.
+		if cfg.Strict {
+			for _, w := range r.Warnings {
+				r.Errors = append(r.Errors, errors.New(w))
+			}
+			r.Warnings = nil
+		}
+	}()
 	for _, c := range cfg.Connectors {
 		if _, ok := connector.Lookup(c.Type); !ok {
 			r.Warnings = append(r.Warnings, c.Path+": connector type \""+c.Type+"\" is not built into this binary; it will not run")
 			continue
 		}
 		rec := &recorder{}
-		env := connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: slog.New(rec), Now: time.Now, File: filepath.Base(c.Path), ConfigDir: cfg.Dir, DataDir: os.TempDir()}
+		env := connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: slog.New(rec), Now: time.Now, File: filepath.Base(c.Path), ConfigDir: cfg.Dir, DataDir: os.TempDir(), Strict: cfg.Strict}
 		if _, err := Build(c, env); err != nil {
 			r.Errors = append(r.Errors, err)
 		}

@@ -116,7 +116,7 @@ func (g *Gateway) connectorEnv(c config.Connector) connector.Env {
 	log := slog.New(g.rlog.handler(LevelHandler(h, lv), c.Name+"_LOGS", c.Name, false, remote)).With("connector", c.Name)
 	dataDir := filepath.Join(g.opts.DataDir, "connectors", safeName(c.Name))
 	_ = os.MkdirAll(dataDir, 0o755)
-	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, File: filepath.Base(c.Path), ConfigDir: g.cfg.Dir, DataDir: dataDir}
+	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, File: filepath.Base(c.Path), ConfigDir: g.cfg.Dir, DataDir: dataDir, Strict: g.cfg.Strict}
 }
 
 func safeName(s string) string {

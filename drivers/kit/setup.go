@@ -54,3 +54,18 @@ func Errorf(env connector.Env, err error) error {
 	}
 	return fmt.Errorf("%s connector %q: %w", env.Type, env.Name, err)
 }
+
+// Skip handles an unusable entry of a configuration (err, made with
+// conf.Doc.Errorf, names file:line:col and the key path): upstream skips
+// such an entry and runs, so Skip logs it as a warning and returns nil, and
+// the caller leaves the entry out. With env.Strict it returns err and the
+// factory refuses the configuration.
+func Skip(env connector.Env, err error) error {
+	if env.Strict {
+		return err
+	}
+	if env.Log != nil {
+		env.Log.Warn(err.Error() + "; entry skipped")
+	}
+	return nil
+}

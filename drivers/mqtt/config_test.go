@@ -111,11 +111,46 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := newConnector([]byte(tc.cfg), connector.Env{Name: "m"})
+			_, err := newConnector([]byte(tc.cfg), connector.Env{Name: "m", Strict: true})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestUnusableEntriesSkipped: as upstream, an attributeUpdates or
+// serverSideRpc entry that cannot work is left out with a warning naming
+// its position and key path; the rest of the file runs. Strict refuses it.
+func TestUnusableEntriesSkipped(t *testing.T) {
+	cfg := `{"broker":{"host":"h"},
+"requestsMapping":{
+  "attributeUpdates":[
+    {"deviceNameFilter":".*","attributeFilter":"","topicExpression":"t","valueExpression":"v"},
+    {"deviceNameFilter":".*","attributeFilter":"a","topicExpression":"t","valueExpression":"v"}],
+  "serverSideRpc":[
+    {"type":"twoWay","deviceNameFilter":".*","methodFilter":"m"},
+    {"type":"oneWay","deviceNameFilter":".*","methodFilter":"m","requestTopicExpression":"r","valueExpression":"v"}]}}`
+	rec := &logRecorder{}
+	c, err := newConnector([]byte(cfg), connector.Env{Name: "m", File: "mqtt.json", Log: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.plan.attrUpds) != 1 || len(c.plan.rpcs) != 1 {
+		t.Errorf("kept %d attribute updates, %d rpcs; want 1, 1", len(c.plan.attrUpds), len(c.plan.rpcs))
+	}
+	all := strings.Join(rec.msgs, "\n")
+	for _, w := range []string{"mqtt.json:4:5: requestsMapping.attributeUpdates[0]: ", "mqtt.json:7:5: requestsMapping.serverSideRpc[0]: "} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning %q in:\n%s", w, all)
+		}
+	}
+	if !strings.Contains(all, "entry skipped") {
+		t.Errorf("warnings do not say the entry is skipped:\n%s", all)
+	}
+	_, err = newConnector([]byte(cfg), connector.Env{Name: "m", File: "mqtt.json", Strict: true})
+	if err == nil || !strings.Contains(err.Error(), "mqtt.json:4:5: requestsMapping.attributeUpdates[0]") {
+		t.Errorf("strict: err %v", err)
 	}
 }
 

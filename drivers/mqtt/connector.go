@@ -65,7 +65,7 @@ func newConnector(raw []byte, env connector.Env) (*Connector, error) {
 	for _, w := range dataKeyWarnings(doc, &cfg) {
 		env.Log.Warn(w.Error())
 	}
-	p, err := compile(&cfg, doc, envLike{Log: env.Log, ConfigDir: env.ConfigDir})
+	p, err := compile(&cfg, doc, envLike{Log: env.Log, ConfigDir: env.ConfigDir, Strict: env.Strict})
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}

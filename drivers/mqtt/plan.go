@@ -13,6 +13,8 @@ import (
 	"github.com/tbgw/tbgw/codec/jpath"
 	"github.com/tbgw/tbgw/codec/pyre"
 	"github.com/tbgw/tbgw/codec/tmpl"
+	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/gw/connector"
 )
 
 // Defaults and bounds of the broker block.
@@ -263,7 +265,10 @@ func compile(c *config, doc *conf.Doc, env envLike) (*plan, error) {
 	for i := range r.AttributeUpdates {
 		au, err := compileAttrUpdate(&r.AttributeUpdates[i], doc, fmt.Sprintf("%s[%d]", rpath("attributeUpdates"), i))
 		if err != nil {
-			return nil, err
+			if err = env.skip(err); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		p.attrUpds = append(p.attrUpds, au)
 	}
@@ -271,11 +276,17 @@ func compile(c *config, doc *conf.Doc, env envLike) (*plan, error) {
 		path := fmt.Sprintf("%s[%d]", rpath("serverSideRpc"), i)
 		rc := &r.ServerSideRPC[i]
 		if rc.DeviceNameFilter == "" || rc.MethodFilter == "" {
-			return nil, doc.Errorf(path, "deviceNameFilter and methodFilter are required")
+			if err := env.skip(doc.Errorf(path, "deviceNameFilter and methodFilter are required")); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		rr, err := compileRPC(rc, false)
 		if err != nil {
-			return nil, doc.Errorf(path, "%v", err)
+			if err = env.skip(doc.Errorf(path, "%v", err)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		p.rpcs = append(p.rpcs, rr)
 	}
@@ -603,4 +614,11 @@ func (n *nameExpr) eval(topic string, doc *jpath.Doc) (string, bool) {
 type envLike struct {
 	Log       *slog.Logger
 	ConfigDir string
+	Strict    bool
+}
+
+// skip leaves out an unusable attributeUpdates or serverSideRpc entry with
+// a warning, as upstream does (an error in strict mode).
+func (e envLike) skip(err error) error {
+	return kit.Skip(connector.Env{Log: e.Log, Strict: e.Strict}, err)
 }

@@ -44,9 +44,15 @@ func (w *warnLog) WithGroup(string) slog.Handler      { return w }
 
 func factory(t *testing.T, raw []byte) (*Connector, []string, error) {
 	t.Helper()
+	return factoryEnv(t, raw, false)
+}
+
+func factoryEnv(t *testing.T, raw []byte, strict bool) (*Connector, []string, error) {
+	t.Helper()
 	wl := &warnLog{}
 	env := drivertest.Env(t, "OPCUA", "opcua")
 	env.Log = slog.New(wl)
+	env.Strict = strict
 	c, err := New(raw, env)
 	if err != nil {
 		return nil, wl.warns, err
@@ -159,10 +165,48 @@ func TestConfigErrors(t *testing.T) {
 		{`{"server": {"url": "x"}, "mapping": [{"deviceNodePattern": "Root\\.X", "deviceInfo": {"deviceNameExpression": "a"},
 		   "rpc_methods": [{"method": "m", "arguments": 5}]}]}`, "mapping[0].rpc_methods[0].arguments"},
 	} {
-		_, _, err := factory(t, []byte(tc.cfg))
+		_, _, err := factoryEnv(t, []byte(tc.cfg), true)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestUnusableEntriesSkipped: as upstream, an attributes_updates or
+// rpc_methods entry that cannot work is left out with a warning naming its
+// position and key path; strict mode refuses the file.
+func TestUnusableEntriesSkipped(t *testing.T) {
+	cfg := `{"server": {"url": "opc.tcp://127.0.0.1:4840"}, "mapping": [{"deviceNodePattern": "Root\\.X",
+"deviceInfo": {"deviceNameExpression": "a"},
+"attributes_updates": [
+  {"key": "", "type": "path", "value": "${A}"},
+  {"key": "b", "type": "magic", "value": "${B}"},
+  {"key": "c", "type": "path", "value": "${C}"}],
+"rpc_methods": [
+  {"method": "", "arguments": []},
+  {"method": "m", "arguments": 5},
+  {"method": "ok"}]}]}`
+	c, warns, err := factoryEnv(t, []byte(cfg), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.cfg.mappings[0]
+	if strings.Join(m.updateKeys, ",") != "c" || len(m.methods) != 1 || m.methods["ok"] == nil {
+		t.Errorf("kept updates %v, methods %v", m.updateKeys, m.methods)
+	}
+	all := strings.Join(warns, "\n")
+	for _, w := range []string{
+		"OPCUA.json:4:11: mapping[0].attributes_updates[0].key: required; entry skipped",
+		"OPCUA.json:5:24: mapping[0].attributes_updates[1].type: unknown type",
+		"OPCUA.json:8:14: mapping[0].rpc_methods[0].method: required; entry skipped",
+		"OPCUA.json:9:32: mapping[0].rpc_methods[1].arguments: must be an array; entry skipped",
+	} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning %q in:\n%s", w, all)
+		}
+	}
+	if _, _, err := factoryEnv(t, []byte(cfg), true); err == nil || !strings.Contains(err.Error(), "mapping[0].attributes_updates[0].key: required") {
+		t.Errorf("strict: err %v", err)
 	}
 }
 

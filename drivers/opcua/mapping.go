@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tbgw/tbgw/codec/conf"
+	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -71,6 +72,9 @@ func compileMapping(doc *conf.Doc, path string, index int, mc *mappingConfig, en
 		}
 	}
 
+	// An attributes_updates or rpc_methods entry that cannot work is left
+	// out with a warning, as upstream does (an error in strict mode).
+	skip := func(err error) error { return kit.Skip(env, err) }
 	for i, u := range mc.AttributesUpdates {
 		up := fmt.Sprintf("%s.attributes_updates[%d]", path, i)
 		key, val := u.Key, u.Value
@@ -81,16 +85,25 @@ func compileMapping(doc *conf.Doc, path string, index int, mc *mappingConfig, en
 			val = u.AttributeOnDevice
 		}
 		if key == "" {
-			return nil, doc.Errorf(up+".key", "required")
+			if err := skip(doc.Errorf(up+".key", "required")); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		switch strings.ToLower(u.Type) {
 		case "", "path", "identifier":
 		default:
-			return nil, doc.Errorf(up+".type", "unknown type %q (want path or identifier)", u.Type)
+			if err := skip(doc.Errorf(up+".type", "unknown type %q (want path or identifier)", u.Type)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		r, err := parseTarget(val)
 		if err != nil {
-			return nil, doc.Errorf(up+".value", "%v", err)
+			if err := skip(doc.Errorf(up+".value", "%v", err)); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		if _, dup := m.updates[key]; !dup {
 			m.updateKeys = append(m.updateKeys, key)
@@ -101,13 +114,19 @@ func compileMapping(doc *conf.Doc, path string, index int, mc *mappingConfig, en
 	for i, r := range mc.RPCMethods {
 		rp := fmt.Sprintf("%s.rpc_methods[%d]", path, i)
 		if strings.TrimSpace(r.Method) == "" {
-			return nil, doc.Errorf(rp+".method", "required")
+			if err := skip(doc.Errorf(rp+".method", "required")); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		spec := &methodSpec{name: r.Method}
 		if len(r.Arguments) > 0 && string(r.Arguments) != "null" {
 			var raw []json.RawMessage
 			if err := json.Unmarshal(r.Arguments, &raw); err != nil {
-				return nil, doc.Errorf(rp+".arguments", "must be an array")
+				if err := skip(doc.Errorf(rp+".arguments", "must be an array")); err != nil {
+					return nil, err
+				}
+				continue
 			}
 			for _, a := range raw {
 				var obj struct {

@@ -41,6 +41,9 @@ type Config struct {
 	// Renaming says whether ThingsBoard's device rename notifications are
 	// honoured (handleDeviceRenaming at either level; default true).
 	Renaming bool
+	// Strict ($TB_GW_STRICT_CONFIG=1): connectors refuse a configuration
+	// with an unusable entry instead of skipping it with a warning.
+	Strict   bool
 	Warnings []error
 }
 
@@ -67,6 +70,10 @@ func Load(dir string, getenv func(string) string) (*Config, error) {
 		getenv = func(string) string { return "" }
 	}
 	c := &Config{Dir: dir, LogLevels: map[string]slog.Level{}}
+	switch strings.ToLower(strings.TrimSpace(getenv("TB_GW_STRICT_CONFIG"))) {
+	case "1", "true", "yes", "on":
+		c.Strict = true
+	}
 	path, src, err := readMain(dir)
 	if err != nil {
 		return nil, err

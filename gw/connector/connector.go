@@ -112,6 +112,9 @@ type Env struct {
 	File      string // the configuration file's name, for error messages (conf.Parse)
 	ConfigDir string // resolve relative file names (certificates, ...) against it
 	DataDir   string // a writable directory for this connector's own state
+	// Strict refuses a configuration with an unusable entry (see kit.Skip)
+	// instead of skipping the entry with a warning.
+	Strict bool
 }
 
 // Factory parses and validates a connector configuration and returns a
