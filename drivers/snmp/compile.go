@@ -76,7 +76,10 @@ type trapPlan struct {
 
 // compile validates cfg and builds the plan. Every problem is reported with
 // its position in the file.
-func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
+// skip (kit.Skip) decides about an unusable attributeUpdateRequests or
+// serverSideRpcRequests entry: nil leaves it out with a warning, as
+// upstream does; an error (strict mode) refuses the file.
+func compile(doc *conf.Doc, cfg *fileConfig, warn func(error), skip func(error) error) (*plan, error) {
 	p := &plan{}
 	if !doc.Has("devices") {
 		return nil, doc.Errorf("devices", "required")
@@ -95,7 +98,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
 	}
 	for i := range cfg.Devices {
 		path := fmt.Sprintf("devices[%d]", i)
-		d, err := compileDevice(doc, path, &cfg.Devices[i], warn)
+		d, err := compileDevice(doc, path, &cfg.Devices[i], warn, skip)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +130,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, warn func(error)) (*plan, error) {
 	return p, nil
 }
 
-func compileDevice(doc *conf.Doc, path string, c *deviceConfig, warn func(error)) (*device, error) {
+func compileDevice(doc *conf.Doc, path string, c *deviceConfig, warn func(error), skip func(error) error) (*device, error) {
 	d := &device{name: c.DeviceName, typ: c.DeviceType, host: strings.TrimSpace(c.IP)}
 	if d.name == "" {
 		return nil, doc.Errorf(path+".deviceName", "required")
@@ -218,32 +221,31 @@ func compileDevice(doc *conf.Doc, path string, c *deviceConfig, warn func(error)
 	for j := range c.AttributeUpdateRequests {
 		w := &c.AttributeUpdateRequests[j]
 		wp := fmt.Sprintf("%s.attributeUpdateRequests[%d]", path, j)
-		f, err := compileFilter(doc, wp+".attributeFilter", w.AttributeFilter)
+		r, err := compileWrite(doc, wp, w, d)
 		if err != nil {
-			return nil, err
+			if err = skip(err); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		o, err := compileOp(doc, wp, &w.opConfig, d)
-		if err != nil {
-			return nil, err
-		}
-		if o.method != "set" && o.method != "multiset" {
-			return nil, doc.Errorf(wp+".method", "must be set or multiset")
-		}
-		if o.method == "multiset" && len(o.mappings) == 0 {
-			return nil, doc.Errorf(wp+".mappings", "required for multiset")
-		}
-		d.writes = append(d.writes, &request{filter: f, op: o})
+		d.writes = append(d.writes, r)
 	}
 	for j := range c.ServerSideRPCRequests {
 		r := &c.ServerSideRPCRequests[j]
 		rp := fmt.Sprintf("%s.serverSideRpcRequests[%d]", path, j)
 		f, err := compileFilter(doc, rp+".requestFilter", r.RequestFilter)
 		if err != nil {
-			return nil, err
+			if err = skip(err); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		o, err := compileOp(doc, rp, &r.opConfig, d)
 		if err != nil {
-			return nil, err
+			if err = skip(err); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		d.rpcs = append(d.rpcs, &request{filter: f, op: o})
 	}
@@ -284,6 +286,25 @@ func seconds(v float64) (time.Duration, error) {
 		return 0, fmt.Errorf("must be a positive number of seconds up to 3600")
 	}
 	return time.Duration(v * float64(time.Second)), nil
+}
+
+// compileWrite compiles an attributeUpdateRequests entry.
+func compileWrite(doc *conf.Doc, wp string, w *writeConfig, d *device) (*request, error) {
+	f, err := compileFilter(doc, wp+".attributeFilter", w.AttributeFilter)
+	if err != nil {
+		return nil, err
+	}
+	o, err := compileOp(doc, wp, &w.opConfig, d)
+	if err != nil {
+		return nil, err
+	}
+	if o.method != "set" && o.method != "multiset" {
+		return nil, doc.Errorf(wp+".method", "must be set or multiset")
+	}
+	if o.method == "multiset" && len(o.mappings) == 0 {
+		return nil, doc.Errorf(wp+".mappings", "required for multiset")
+	}
+	return &request{filter: f, op: o}, nil
 }
 
 func compileOp(doc *conf.Doc, path string, c *opConfig, d *device) (op, error) {

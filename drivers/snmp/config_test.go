@@ -32,8 +32,13 @@ func (w *warnings) WithGroup(string) slog.Handler      { return w }
 
 func load(t *testing.T, raw string) (*Connector, []string, error) {
 	t.Helper()
+	return loadEnv(t, raw, false)
+}
+
+func loadEnv(t *testing.T, raw string, strict bool) (*Connector, []string, error) {
+	t.Helper()
 	w := &warnings{}
-	c, err := New([]byte(raw), connector.Env{Name: "snmp", Type: "snmp", File: "snmp.json", Log: slog.New(w)})
+	c, err := New([]byte(raw), connector.Env{Name: "snmp", Type: "snmp", File: "snmp.json", Log: slog.New(w), Strict: strict})
 	if err != nil {
 		return nil, w.msgs, err
 	}
@@ -139,7 +144,7 @@ func TestConfigErrors(t *testing.T) {
 		{"workers", `{"devices":[],"workers":0}`, "workers: must be between"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := load(t, tc.raw)
+			_, _, err := loadEnv(t, tc.raw, true)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -147,6 +152,39 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("no position: %v", err)
 			}
 		})
+	}
+}
+
+// TestUnusableEntriesSkipped: as upstream, an attributeUpdateRequests or
+// serverSideRpcRequests entry that cannot work is left out with a warning
+// naming its position and key path; strict mode refuses the file.
+func TestUnusableEntriesSkipped(t *testing.T) {
+	raw := `{"devices":[{"deviceName":"D","ip":"127.0.0.1",
+"attributeUpdateRequests":[
+  {"attributeFilter":"","method":"set","oid":"1.3"},
+  {"attributeFilter":"a","method":"set","oid":"1.3"}],
+"serverSideRpcRequests":[
+  {"requestFilter":"r","method":"fetch","oid":"1.3"},
+  {"requestFilter":"s","method":"get","oid":"1.3"}]}]}`
+	c, warns, err := load(t, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.plan.devices[0]
+	if len(d.writes) != 1 || len(d.rpcs) != 1 {
+		t.Errorf("kept %d writes, %d rpcs; want 1, 1", len(d.writes), len(d.rpcs))
+	}
+	all := strings.Join(warns, "\n")
+	for _, w := range []string{
+		"snmp.json:3:22: devices[0].attributeUpdateRequests[0].attributeFilter: required; entry skipped",
+		"snmp.json:6:33: devices[0].serverSideRpcRequests[0].method: unknown method \"fetch\"; entry skipped",
+	} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning %q in:\n%s", w, all)
+		}
+	}
+	if _, _, err := loadEnv(t, raw, true); err == nil || !strings.Contains(err.Error(), "attributeUpdateRequests[0].attributeFilter: required") {
+		t.Errorf("strict: err %v", err)
 	}
 }
 

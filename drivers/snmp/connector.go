@@ -38,7 +38,8 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	}
 	log := env.Log
 	warn := func(w error) { log.Warn(w.Error()) }
-	p, err := compile(doc, &cfg, warn)
+	skip := func(err error) error { return kit.Skip(env, err) }
+	p, err := compile(doc, &cfg, warn, skip)
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}
