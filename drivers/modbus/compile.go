@@ -115,14 +115,18 @@ type compiler struct {
 	warn      func(error)
 	note      func(error) // remarks on valid settings, logged at info level
 	configDir string
+	// skip (kit.Skip) decides about an unusable attributeUpdates or rpc
+	// entry: nil leaves it out with a warning, as upstream does; an error
+	// (strict mode) refuses the file.
+	skip func(error) error
 }
 
 func (c *compiler) errorf(path, format string, args ...any) error {
 	return c.doc.Errorf(path, format, args...)
 }
 
-func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn, note func(error)) (*plan, error) {
-	c := &compiler{doc: doc, warn: warn, note: note, configDir: configDir}
+func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn, note func(error), skip func(error) error) (*plan, error) {
+	c := &compiler{doc: doc, warn: warn, note: note, configDir: configDir, skip: skip}
 	p := &plan{}
 	var slaves []slaveConfig
 	var paths []string
@@ -314,7 +318,10 @@ func (c *compiler) slave(path string, s *slaveConfig) (*slaveDef, error) {
 	for i := range s.AttributeUpdates {
 		t, err := c.writeTag(fmt.Sprintf("%s.attributeUpdates[%d]", path, i), &s.AttributeUpdates[i], false)
 		if err != nil {
-			return nil, err
+			if err = c.skip(err); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		d.writes = append(d.writes, t)
 	}
@@ -325,7 +332,10 @@ func (c *compiler) slave(path string, s *slaveConfig) (*slaveDef, error) {
 	for i := range rpcs {
 		t, err := c.writeTag(rpaths[i], &rpcs[i], true)
 		if err != nil {
-			return nil, err
+			if err = c.skip(err); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		d.rpcs = append(d.rpcs, t)
 	}

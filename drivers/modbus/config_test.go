@@ -39,9 +39,15 @@ func (r *logRecorder) warnings() []string {
 
 func newWithLog(t *testing.T, cfg string) (*Connector, *logRecorder, error) {
 	t.Helper()
+	return newWithLogEnv(t, cfg, false)
+}
+
+func newWithLogEnv(t *testing.T, cfg string, strict bool) (*Connector, *logRecorder, error) {
+	t.Helper()
 	rec := &logRecorder{}
 	env := drivertest.Env(t, "Modbus", "modbus")
 	env.Log = slog.New(rec)
+	env.Strict = strict
 	c, err := New([]byte(cfg), env)
 	if err != nil {
 		return nil, rec, err
@@ -118,7 +124,7 @@ func TestConfigErrors(t *testing.T) {
 		{base(`,"pollPeriod":0`), "pollPeriod"},
 		{`{"master":{"slaves":[{"type":"serial","port":502,"method":"rtu","unitId":1,"deviceName":"D","pollPeriod":1}]}}`, "serial device path"},
 	} {
-		_, _, err := newWithLog(t, c.cfg)
+		_, _, err := newWithLogEnv(t, c.cfg, true)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s\n  got %v, want %q", c.cfg, err, c.want)
 		}
@@ -127,6 +133,40 @@ func TestConfigErrors(t *testing.T) {
 	_, _, err := newWithLog(t, "{\"master\":{\"slaves\":[{\"host\":\"h\",\"port\":1,\"method\":\"socket\",\"unitId\":1,\n\"deviceName\":\"D\",\"pollPeriod\":1,\"byteOrder\":\"X\"}]}}")
 	if err == nil || !strings.Contains(err.Error(), ":2:45") || !strings.Contains(err.Error(), "master.slaves[0].byteOrder") {
 		t.Errorf("position: %v", err)
+	}
+}
+
+// TestUnusableEntriesSkipped: as upstream, an attributeUpdates or rpc entry
+// that cannot work is left out with a warning naming its position and key
+// path; strict mode refuses the file.
+func TestUnusableEntriesSkipped(t *testing.T) {
+	cfg := `{"master":{"slaves":[{"host":"h","port":1,"method":"socket","unitId":1,"deviceName":"D","pollPeriod":1,
+"attributeUpdates":[
+  {"tag":"a","type":"16int","functionCode":3,"address":0},
+  {"tag":"b","type":"16int","functionCode":6,"address":1}],
+"rpc":[
+  {"tag":"r","type":"magic","functionCode":6,"address":2},
+  {"tag":"s","type":"16int","functionCode":6,"address":3}]}]}}`
+	c, rec, err := newWithLog(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.byName["D"].def
+	if len(d.writes) != 1 || d.writes[0].Key != "b" || len(d.rpcs) != 1 || d.rpcs[0].Key != "s" {
+		t.Errorf("kept writes %v, rpcs %v", d.writes, d.rpcs)
+	}
+	w := strings.Join(rec.warnings(), "\n")
+	for _, want := range []string{
+		"Modbus.json:3:44: master.slaves[0].attributeUpdates[0].functionCode: must be one of 5, 6, 15, 16",
+		"Modbus.json:6:21: master.slaves[0].rpc[0].type: unknown type",
+		"entry skipped",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warning %q missing in\n%s", want, w)
+		}
+	}
+	if _, _, err := newWithLogEnv(t, cfg, true); err == nil || !strings.Contains(err.Error(), "master.slaves[0].attributeUpdates[0].functionCode") {
+		t.Errorf("strict: err %v", err)
 	}
 }
 

@@ -44,7 +44,8 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	log := env.Log
 	warn := func(w error) { log.Warn(w.Error()) }
 	note := func(w error) { log.Info(w.Error()) }
-	p, err := compile(doc, &cfg, env.ConfigDir, warn, note)
+	skip := func(err error) error { return kit.Skip(env, err) }
+	p, err := compile(doc, &cfg, env.ConfigDir, warn, note, skip)
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}
