@@ -3,6 +3,7 @@ module github.com/tbgw/tbgw
 go 1.26.0
 
 require (
+	github.com/alexbrainman/odbc v0.0.0-20250601004241-49e6b2bc0cf0
 	github.com/dlclark/regexp2 v1.12.0
 	github.com/eclipse/paho.golang v0.23.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1

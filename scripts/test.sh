@@ -33,6 +33,9 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
+echo "== unixODBC through cgo (opt-in build tag odbc.cgo)"
+CGO_ENABLED=1 go test -count=1 -tags odbc.cgo -run UnixODBC ./drivers/odbc
+
 echo "== kernel tests (SocketCAN, Bluetooth) on a real kernel under qemu"
 bash scripts/kernel-test.sh >"$TBGW_CACHE/kernel-test.out" 2>&1 || { tail -60 "$TBGW_CACHE/kernel-test.out"; exit 1; }
 grep -E '^(RIG-PASS|RIG-FAIL|== kernel-test)' "$TBGW_CACHE/kernel-test.out" || true

@@ -13,6 +13,9 @@
 // (github.com/lib/pq), odbc.mysql (github.com/go-sql-driver/mysql, also
 // MariaDB) and odbc.sqlite (modernc.org/sqlite, large, not on mips). In a
 // default build all of them are in; with the custom tag only those named.
+// The opt-in tag odbc.cgo adds real ODBC through unixODBC
+// (github.com/alexbrainman/odbc, cgo) for DSN= strings and drivers without
+// a Go equivalent.
 //
 // # Polling
 //
