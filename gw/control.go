@@ -21,6 +21,7 @@ const (
 	ctlConnect controlKind = iota
 	ctlDisconnect
 	ctlReannounce
+	ctlConnectors // the running connectors changed
 )
 
 type controlMsg struct {
@@ -52,12 +53,17 @@ func (g *Gateway) controlLoop(ctx context.Context) {
 				g.announce(ctx, m.dev)
 			case ctlDisconnect:
 				g.publishControl(ctx, TopicDisconnect, map[string]any{"device": g.reg.tbName(m.dev.Name)})
+			case ctlConnectors:
+				g.publishOwnAttributes(ctx)
+				if g.remoteEnabled() {
+					g.publishRemoteConfig(ctx, false)
+				}
 			case ctlReannounce:
 				g.publishOwnAttributes(ctx)
 				g.otaReport(ctx)
 				g.otaCheck(ctx)
 				if g.remoteEnabled() {
-					g.publishRemoteConfig(ctx)
+					g.publishRemoteConfig(ctx, true)
 				}
 				for _, d := range g.reg.unannounceAll() {
 					g.announce(ctx, d)
@@ -139,6 +145,12 @@ func (g *Gateway) publishControl(ctx context.Context, topic string, v any) {
 	}
 }
 
+// UpstreamVersion is the tb-gateway release whose configuration formats and
+// remote management tbgw implements. It is reported as the Version
+// attribute, by which ThingsBoard's gateway UI picks its forms; tbgw's own
+// version goes in tbgwVersion.
+const UpstreamVersion = "3.8.3"
+
 // publishOwnAttributes reports the gateway's version and connectors as
 // client attributes of the gateway device.
 func (g *Gateway) publishOwnAttributes(ctx context.Context) {
@@ -149,10 +161,10 @@ func (g *Gateway) publishOwnAttributes(ctx context.Context) {
 	}
 	g.runMu.Unlock()
 	sort.Strings(names)
-	b, _ := json.Marshal(map[string]any{"Version": g.opts.Version, "active_connectors": names, "gatewayImplementation": "tbgw"})
+	b, _ := json.Marshal(map[string]any{"Version": UpstreamVersion, "tbgwVersion": g.opts.Version, "active_connectors": names, "gatewayImplementation": "tbgw"})
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := g.link.Publish(pctx, TopicOwnAttributes, b, g.qos, 3); err != nil {
+	if _, err := g.link.Publish(pctx, TopicOwnAttributes, b, g.qos, 4); err != nil {
 		g.log.Debug("publish own attributes", "err", err)
 	}
 }

@@ -50,8 +50,8 @@ func (g *Gateway) readMain() (map[string]any, error) {
 }
 
 // publishRemoteConfig reports the current configuration as client
-// attributes, then fetches the shared ones.
-func (g *Gateway) publishRemoteConfig(ctx context.Context) {
+// attributes, then (with request) fetches the shared ones.
+func (g *Gateway) publishRemoteConfig(ctx context.Context, request bool) {
 	m, err := g.readMain()
 	if err != nil {
 		g.log.Warn("remote configuration: reading the main file", "err", err)
@@ -81,17 +81,8 @@ func (g *Gateway) publishRemoteConfig(ctx context.Context) {
 	sort.Slice(conns, func(i, j int) bool { return conns[i].Name < conns[j].Name })
 	for _, c := range conns {
 		names = append(names, c.Name)
-		var js map[string]any
-		if json.Unmarshal(c.Raw, &js) != nil {
-			continue
-		}
-		for _, k := range []string{"logLevel", "enableRemoteLogging", "reportStrategy", "configVersion"} {
-			delete(js, k)
-		}
-		attrs[c.Name] = map[string]any{
-			"name": c.Name, "type": c.Type, "configuration": c.File, "id": c.ID,
-			"logLevel": levelName(c.LogLevel), "enableRemoteLogging": c.Remote,
-			"configurationJson": js, "ts": ts,
+		if a := connectorAttr(c, ts); a != nil {
+			attrs[c.Name] = a
 		}
 	}
 	attrs["active_connectors"] = names
@@ -105,7 +96,7 @@ func (g *Gateway) publishRemoteConfig(ctx context.Context) {
 		g.log.Debug("remote configuration: publishing", "err", err)
 	}
 	req, ok := g.link.(ownRequester)
-	if !ok {
+	if !ok || !request {
 		return
 	}
 	g.spawn(func() {
@@ -121,6 +112,32 @@ func (g *Gateway) publishRemoteConfig(ctx context.Context) {
 			g.serveOwnAttributes(b)
 		}
 	})
+}
+
+// connectorAttr is a connector's client attribute as ThingsBoard's gateway
+// UI reads it: the file without the keys it shows separately, which sit
+// beside it.
+func connectorAttr(c config.Connector, ts int64) map[string]any {
+	var js map[string]any
+	if json.Unmarshal(c.Raw, &js) != nil {
+		return nil
+	}
+	a := map[string]any{
+		"name": c.Name, "type": c.Type, "configuration": c.File, "id": c.ID,
+		"logLevel": levelName(c.LogLevel), "enableRemoteLogging": c.Remote,
+		"configurationJson": js, "ts": ts,
+	}
+	for _, k := range []string{"reportStrategy", "configVersion"} {
+		if v, ok := js[k]; ok && v != nil {
+			a[k] = v
+		}
+	}
+	for _, k := range []string{"logLevel", "enableRemoteLogging", "reportStrategy", "configVersion"} {
+		delete(js, k)
+	}
+	js["id"] = c.ID
+	js["name"] = c.Name
+	return a
 }
 
 func levelName(l interface{ String() string }) string {
@@ -139,6 +156,7 @@ func (g *Gateway) applyRemote(m map[string]json.RawMessage) {
 	}
 	ctx := context.Background()
 	changed := false
+	echo := map[string]int64{} // connector name -> ts of the pushed configuration
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -167,8 +185,13 @@ func (g *Gateway) applyRemote(m map[string]json.RawMessage) {
 				continue
 			}
 			var c bool
-			c, err = g.remoteConnector(k, raw)
+			var name string
+			var ts int64
+			name, ts, c, err = g.remoteConnector(k, raw)
 			changed = changed || c
+			if err == nil && name != "" {
+				echo[name] = ts
+			}
 		}
 		if err != nil {
 			g.log.Error("remote configuration rejected", "key", k, "err", err)
@@ -179,39 +202,111 @@ func (g *Gateway) applyRemote(m map[string]json.RawMessage) {
 			g.log.Error("remote configuration: reload", "err", err)
 		}
 	}
+	g.echoConnectors(ctx, echo)
+}
+
+// echoConnectors reports the applied configuration of the named connectors
+// back, so ThingsBoard's UI sees them in sync.
+func (g *Gateway) echoConnectors(ctx context.Context, echo map[string]int64) {
+	if len(echo) == 0 {
+		return
+	}
+	attrs := map[string]any{}
+	g.runMu.Lock()
+	for name, ts := range echo {
+		if r, ok := g.running[name]; ok {
+			if ts == 0 {
+				ts = g.now().UnixMilli()
+			}
+			if a := connectorAttr(r.cfg, ts); a != nil {
+				attrs[name] = a
+			}
+		}
+	}
+	g.runMu.Unlock()
+	if len(attrs) > 0 {
+		g.publishControl(ctx, TopicOwnAttributes, attrs)
+	}
 }
 
 // remoteConnector writes a connector configuration pushed by ThingsBoard.
-func (g *Gateway) remoteConnector(name string, raw json.RawMessage) (bool, error) {
+// It returns the connector's name and the pushed ts (for the echo), and
+// whether anything changed.
+func (g *Gateway) remoteConnector(key string, raw json.RawMessage) (string, int64, bool, error) {
 	var rc struct {
-		Name              string          `json:"name"`
-		Type              string          `json:"type"`
-		Configuration     string          `json:"configuration"`
-		ConfigurationJSON json.RawMessage `json:"configurationJson"`
-		LogLevel          string          `json:"logLevel"`
-		Class             string          `json:"class"`
+		Name                string          `json:"name"`
+		ID                  string          `json:"id"`
+		Type                string          `json:"type"`
+		Configuration       string          `json:"configuration"`
+		ConfigurationJSON   json.RawMessage `json:"configurationJson"`
+		LogLevel            string          `json:"logLevel"`
+		EnableRemoteLogging *bool           `json:"enableRemoteLogging"`
+		ReportStrategy      json.RawMessage `json:"reportStrategy"`
+		ConfigVersion       json.RawMessage `json:"configVersion"`
+		Class               string          `json:"class"`
+		TS                  int64           `json:"ts"`
 	}
 	if err := json.Unmarshal(raw, &rc); err != nil || len(rc.ConfigurationJSON) == 0 {
-		return false, nil // not a connector configuration
+		return "", 0, false, nil // not a connector configuration
 	}
-	if rc.Name == "" {
-		rc.Name = name
+	name, changed, err := g.writeRemoteConnector(key, rc.Name, rc.ID, rc.Type, rc.Configuration, rc.Class, rc.LogLevel,
+		rc.ConfigurationJSON, rc.EnableRemoteLogging, rc.ReportStrategy, rc.ConfigVersion)
+	return name, rc.TS, changed, err
+}
+
+func (g *Gateway) writeRemoteConnector(key, name, id, typ, file, class, logLevel string, cj json.RawMessage,
+	remoteLog *bool, strategy, version json.RawMessage) (string, bool, error) {
+	if name == "" {
+		name = key
 	}
-	if rc.Type == "" {
-		return false, fmt.Errorf("connector %q: no type", rc.Name)
+	var body map[string]any
+	if err := json.Unmarshal(cj, &body); err != nil {
+		return name, false, fmt.Errorf("connector %q: configurationJson: %w", name, err)
 	}
+	if s, ok := body["id"].(string); ok && s != "" {
+		id = s // ThingsBoard's UI identifies connectors by configurationJson.id
+	}
+	if typ == "" {
+		return name, false, fmt.Errorf("connector %q: no type", name)
+	}
+	rc := struct{ Name, Type, Configuration, LogLevel, Class string }{name, typ, file, logLevel, class}
 	main, err := g.readMain()
 	if err != nil {
-		return false, err
+		return name, false, err
 	}
 	list, _ := main["connectors"].([]any)
+	// Match by id first (a connector renamed in the UI keeps its id),
+	// then by name.
+	byID := ""
+	if id != "" {
+		g.runMu.Lock()
+		for n, r := range g.running {
+			if r.cfg.ID == id {
+				byID = n
+			}
+		}
+		g.runMu.Unlock()
+	}
 	var entry map[string]any
 	for _, e := range list {
-		if em, ok := e.(map[string]any); ok && em["name"] == rc.Name {
+		em, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		if eid, _ := em["id"].(string); id != "" && eid == id || byID != "" && em["name"] == byID {
 			entry = em
+			break
 		}
 	}
-	file := rc.Configuration
+	if entry == nil {
+		for _, e := range list {
+			if em, ok := e.(map[string]any); ok && em["name"] == rc.Name {
+				entry = em
+			}
+		}
+	}
+	renamed := entry != nil && entry["name"] != rc.Name
+	file = rc.Configuration
 	if entry != nil {
 		if f, ok := entry["configuration"].(string); ok && f != "" {
 			file = f
@@ -221,34 +316,48 @@ func (g *Gateway) remoteConnector(name string, raw json.RawMessage) (bool, error
 		file = strings.ReplaceAll(strings.ToLower(rc.Name), " ", "_") + ".json"
 	}
 	if strings.Contains(file, "..") || filepath.IsAbs(file) {
-		return false, fmt.Errorf("connector %q: configuration file %q outside the configuration directory", rc.Name, file)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(rc.ConfigurationJSON, &body); err != nil {
-		return false, fmt.Errorf("connector %q: configurationJson: %w", rc.Name, err)
+		return name, false, fmt.Errorf("connector %q: configuration file %q outside the configuration directory", rc.Name, file)
 	}
 	body["name"] = rc.Name
+	if id != "" {
+		body["id"] = id
+	}
 	if rc.LogLevel != "" {
 		body["logLevel"] = rc.LogLevel
 	}
+	if remoteLog != nil {
+		body["enableRemoteLogging"] = *remoteLog
+	}
+	for k, v := range map[string]json.RawMessage{"reportStrategy": strategy, "configVersion": version} {
+		if len(v) > 0 && string(v) != "null" {
+			body[k] = v
+		}
+	}
 	out, err := json.MarshalIndent(body, "", "  ")
 	if err != nil {
-		return false, err
+		return name, false, err
 	}
 	path := filepath.Join(g.cfg.Dir, file)
-	if old, err := os.ReadFile(path); err == nil && jsonEqual(old, out) {
-		return false, nil
+	if old, err := os.ReadFile(path); err == nil && jsonEqual(old, out) && !renamed {
+		return name, false, nil
 	}
 	// Validate with the connector's own factory before touching anything.
 	cn := config.Connector{Type: rc.Type, Name: rc.Name, Path: path, File: file, Raw: out}
 	if _, err := Build(cn, connector.Env{Name: rc.Name, Type: rc.Type, Log: g.log, Now: g.now, File: file, ConfigDir: g.cfg.Dir, DataDir: os.TempDir()}); err != nil {
-		return false, err
+		return name, false, err
 	}
 	if err := g.backup(path); err != nil {
-		return false, err
+		return name, false, err
 	}
 	if err := atomicfile.Write(path, out, 0o600); err != nil {
-		return false, err
+		return name, false, err
+	}
+	if renamed {
+		g.log.Info("remote configuration: connector renamed", "from", entry["name"], "to", rc.Name)
+		entry["name"] = rc.Name
+		if err := g.writeMain(main); err != nil {
+			return name, false, err
+		}
 	}
 	if entry == nil {
 		e := map[string]any{"type": rc.Type, "name": rc.Name, "configuration": file}
@@ -257,11 +366,11 @@ func (g *Gateway) remoteConnector(name string, raw json.RawMessage) (bool, error
 		}
 		main["connectors"] = append(list, e)
 		if err := g.writeMain(main); err != nil {
-			return false, err
+			return name, false, err
 		}
 	}
 	g.log.Info("remote configuration: connector written", "connector", rc.Name, "file", file)
-	return true, nil
+	return name, true, nil
 }
 
 // remoteActive removes the connectors not in names; for listed names the

@@ -2,7 +2,10 @@ package gw
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +124,62 @@ func TestRemoteLogRateLimit(t *testing.T) {
 	if !log.Enabled(context.Background(), slog.LevelError) {
 		t.Fatal("errors must always reach the counters")
 	}
+}
+
+// A connector pushed from ThingsBoard's UI keeps its id, report strategy,
+// configVersion and enableRemoteLogging, is matched by configurationJson.id
+// (a rename in the UI renames, not duplicates), and the applied
+// configuration is echoed back with the pushed ts.
+func TestRemoteConnectorFidelity(t *testing.T) {
+	r := newRig(t, map[string]any{
+		"thingsboard": map[string]any{"remoteConfiguration": true},
+		"connectors":  []any{probeConn("Fid", "fid.json")},
+	}, map[string]any{"fid.json": map[string]any{"devices": []string{"fid-dev"}}})
+	r.start()
+	r.tb.WaitAttribute(tbtest.Self, "Version", func(v any) bool { return v == UpstreamVersion }, 10*time.Second)
+	r.tb.WaitAttribute(tbtest.Self, "tbgwVersion", func(v any) bool { return v == "test" }, 10*time.Second)
+	cur := r.tb.WaitAttribute(tbtest.Self, "Fid", nil, 10*time.Second).(map[string]any)
+	id, _ := cur["id"].(string)
+	if cj, _ := cur["configurationJson"].(map[string]any); id == "" || cj["id"] != id {
+		t.Fatalf("connector attribute without its id: %v", cur)
+	}
+	strategy := map[string]any{"type": "ON_REPORT_PERIOD", "reportPeriod": 60000}
+	r.tb.SetGatewayAttributes(map[string]any{"Fid Renamed": map[string]any{
+		"name": "Fid Renamed", "type": "probe", "configuration": "fid_renamed.json", "logLevel": "DEBUG",
+		"enableRemoteLogging": true, "reportStrategy": strategy, "configVersion": "3.8.3", "ts": 1234567,
+		"configurationJson": map[string]any{"id": id, "devices": []string{"fid-dev", "fid-dev-2"}},
+	}})
+	var echo map[string]any
+	r.tb.WaitMessage("v1/devices/me/attributes", func(m tbtest.Msg) bool {
+		var a map[string]map[string]any
+		json.Unmarshal(m.Payload, &a)
+		echo = a["Fid Renamed"]
+		return echo != nil && echo["ts"] == 1234567.0
+	}, 15*time.Second)
+	cj, _ := echo["configurationJson"].(map[string]any)
+	rs, _ := echo["reportStrategy"].(map[string]any)
+	if echo["id"] != id || cj["id"] != id || echo["configVersion"] != "3.8.3" || echo["enableRemoteLogging"] != true ||
+		echo["logLevel"] != "DEBUG" || rs["type"] != "ON_REPORT_PERIOD" || echo["configuration"] != "fid.json" {
+		t.Fatalf("echo %v", echo)
+	}
+	if _, ok := cj["reportStrategy"]; ok {
+		t.Fatalf("reportStrategy left inside configurationJson: %v", cj)
+	}
+	b, err := os.ReadFile(filepath.Join(r.dir, "fid.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file map[string]any
+	json.Unmarshal(b, &file)
+	if file["id"] != id || file["configVersion"] != "3.8.3" || file["enableRemoteLogging"] != true || file["reportStrategy"] == nil || file["name"] != "Fid Renamed" {
+		t.Fatalf("connector file %s", b)
+	}
+	if _, err := os.Stat(filepath.Join(r.dir, "fid_renamed.json")); err == nil {
+		t.Fatal("a rename created a second connector")
+	}
+	main, _ := os.ReadFile(filepath.Join(r.dir, "tb_gateway.json"))
+	if strings.Contains(string(main), `"Fid"`) || !strings.Contains(string(main), `"Fid Renamed"`) {
+		t.Fatalf("main file %s", main)
+	}
+	r.tb.WaitTelemetry("fid-dev-2", "v", nil, 15*time.Second)
 }

@@ -204,6 +204,7 @@ func (g *Gateway) applyConnectors(ctx context.Context, cfg *config.Config) {
 		env.Log.Info("connector started", "type", c.Type)
 	}
 	g.rlog.kickErrors()
+	g.sendControl(controlMsg{kind: ctlConnectors})
 }
 
 // supervise runs a connector until ctx ends, restarting it with capped
