@@ -311,6 +311,10 @@ func (d *device) setup(ctx context.Context, cl *bluetooth.Client) error {
 	if err := cl.Discover(sctx); err != nil {
 		return err
 	}
+	// Notifications are matched to items through the discovered handles:
+	// publish the client before subscribing, so the first notification
+	// finds it.
+	d.setClient(cl)
 	subscribed := map[uint16]bool{}
 	for _, it := range d.spec.items {
 		if it.adv || !it.notify {
@@ -333,7 +337,6 @@ func (d *device) setup(ctx context.Context, cl *bluetooth.Client) error {
 		}
 		subscribed[ch.Value] = true
 	}
-	d.setClient(cl)
 	if d.spec.showMap {
 		d.c.env.Log.Info(d.gattMap(sctx, cl))
 	}
