@@ -233,6 +233,14 @@ func resolve(s string) (*target, error) {
 		t.server = u.Host
 	}
 	if !driverBuilt(t.driver) {
+		if kind == "sqlserver" {
+			// No pure-Go SQL Server driver is included yet: the ODBC
+			// build (FreeTDS or Microsoft's driver) serves it.
+			if driverBuilt("odbc") {
+				return &target{kind: "odbc", driver: "odbc", dsn: s, server: t.server, db: db}, nil
+			}
+			return nil, fmt.Errorf("SQL Server is reached through ODBC only: build with tag odbc.cgo and install FreeTDS or Microsoft's ODBC driver")
+		}
 		return nil, fmt.Errorf("the %s driver is not built into this binary (build tag odbc.%s)", kind, kind)
 	}
 	return t, nil
