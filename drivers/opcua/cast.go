@@ -18,6 +18,10 @@ import (
 // typ, an array when array is set. Strings are parsed for numeric, boolean
 // and date types, so "90.25" written to a Double node is 90.25.
 func toVariant(typ ua.TypeID, array bool, v any) (*ua.Variant, error) {
+	if typ == ua.TypeIDVariant {
+		// BaseDataType (i=24): any type will do; the value's own.
+		return guessVariant(v)
+	}
 	if array {
 		list, ok := v.([]any)
 		if s, isStr := v.(string); !ok && isStr {

@@ -131,6 +131,13 @@ const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "Curren
   multiply.bindMethod((args, ctx, cb) => {
     cb(null, { statusCode: StatusCodes.Good, outputArguments: [{ dataType: DataType.Int32, value: args[0].value * args[1].value }] });
   });
+  // echo: an argument declared BaseDataType (any type), answered as given.
+  const echo = ns.addMethod(my, {
+    browseName: "echo", nodeId: "s=MyObject.echo",
+    inputArguments: [{ name: "x", dataType: DataType.Variant }],
+    outputArguments: [{ name: "x", dataType: DataType.Variant }],
+  });
+  echo.bindMethod((args, ctx, cb) => cb(null, { statusCode: StatusCodes.Good, outputArguments: [args[0]] }));
   const getRelay = ns.addMethod(my, {
     browseName: "get_relay", nodeId: "s=MyObject.get_relay", inputArguments: [],
     outputArguments: [{ name: "relay", dataType: DataType.Boolean }],
