@@ -55,6 +55,7 @@ type remoteLog struct {
 	dropped uint64
 	tokens  float64
 	last    time.Time
+	noticed time.Time     // when the last dropped-records line was queued
 	wake    chan struct{} // records queued (capacity 1)
 
 	emu     sync.Mutex
@@ -100,9 +101,12 @@ func (rl *remoteLog) enqueue(rec logRec) {
 	t := time.Now()
 	rl.tokens = min(rl.tokens+t.Sub(rl.last).Seconds()*remoteLogRate, remoteLogBurst)
 	rl.last = t
-	cost := float64(len(rec.line) + len(rec.key) + 32)
-	if rec.dup {
-		cost += float64(len(rec.line) + 8)
+	cost := recCost(rec)
+	var notice logRec
+	if rl.dropped > 0 && t.Sub(rl.noticed) >= 10*time.Second {
+		notice = logRec{ts: rec.ts, key: "SERVICE_LOGS", dup: true,
+			line: formatTime(time.UnixMilli(rec.ts)) + " - |WARNING| - [service] - " + strconv.FormatUint(rl.dropped, 10) + " log records not sent (remote logging rate limit)"}
+		cost += recCost(notice)
 	}
 	if rl.tokens < cost || len(rl.queue) >= remoteLogQueue-1 {
 		rl.dropped++
@@ -110,13 +114,21 @@ func (rl *remoteLog) enqueue(rec logRec) {
 		return
 	}
 	rl.tokens -= cost
-	if rl.dropped > 0 {
-		rl.queue = append(rl.queue, logRec{ts: rec.ts, key: "SERVICE_LOGS", dup: true,
-			line: formatTime(time.UnixMilli(rec.ts)) + " - |WARNING| - [service] - " + strconv.FormatUint(rl.dropped, 10) + " log records not sent (remote logging rate limit)"})
-		rl.dropped = 0
+	if notice.line != "" {
+		rl.queue = append(rl.queue, notice)
+		rl.dropped, rl.noticed = 0, t
 	}
 	rl.queue = append(rl.queue, rec)
 	poke(rl.wake)
+}
+
+// recCost is the budget a record takes: its telemetry bytes, roughly.
+func recCost(r logRec) float64 {
+	c := len(r.line) + len(r.key) + 40 // {"ts":…,"values":{"<key>":"<line>"}}
+	if r.dup {
+		c += len(r.line) + 10 // ,"LOGS":"<line>"
+	}
+	return float64(c)
 }
 
 // take removes up to remoteLogBatch records whose telemetry stays within
