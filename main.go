@@ -48,7 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("c", "", "configuration directory (default $TB_GW_CONFIG_DIR or "+defaultConfigDir+")")
 	dataDir := fs.String("data", "", "directory for state (connected_devices.json, connector state); default $TB_GW_DATA_DIR, else the configuration directory")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
-	ota := fs.Bool("ota", true, "accept firmware updates of tbgw itself from ThingsBoard")
+	ota := fs.Bool("ota", os.Getenv("TB_GW_OTA") == "1" || os.Getenv("TB_GW_OTA") == "true",
+		"accept firmware updates of tbgw itself from ThingsBoard (default off; or TB_GW_OTA=1)")
 	strict := fs.Bool("strict", false, "refuse configurations with warnings (unknown keys, unusable entries) instead of skipping; also $TB_GW_STRICT_CONFIG=1")
 	if err := fs.Parse(args); err != nil {
 		return 2
