@@ -115,6 +115,8 @@ func TestRemoteLogRateLimit(t *testing.T) {
 	rl.mu.Lock()
 	rl.queue = rl.queue[:0]
 	rl.tokens = remoteLogBurst
+	rl.noticed = time.Time{} // the last notice was long ago
+	rl.dropped++             // and a record was dropped since
 	rl.mu.Unlock()
 	log.Info("after the flood")
 	got := rl.take(1 << 20)
