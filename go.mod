@@ -1,6 +1,6 @@
 module github.com/tbgw/tbgw
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/alexbrainman/odbc v0.0.0-20250601004241-49e6b2bc0cf0
@@ -16,9 +16,9 @@ require (
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/tidwall/wal v1.2.1
 	go.bug.st/serial v1.8.0
-	golang.org/x/sys v0.50.0
+	golang.org/x/sys v0.47.0
 	gopkg.in/yaml.v3 v3.0.1
-	modernc.org/sqlite v1.62.0
+	modernc.org/sqlite v1.59.0
 )
 
 require (
@@ -34,8 +34,8 @@ require (
 	github.com/tidwall/pretty v1.2.0 // indirect
 	github.com/tidwall/tinylru v1.1.0 // indirect
 	golang.org/x/net v0.44.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
-	modernc.org/libc v1.80.1 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	modernc.org/libc v1.76.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
