@@ -203,7 +203,7 @@ func parseTS(raw []byte, now time.Time) []TS {
 			continue
 		}
 		var flat map[string]any
-		if json.Unmarshal(it, &flat) == nil {
+		if json.Unmarshal(it, &flat) == nil && flat != nil { // "null" is no record
 			out = append(out, TS{Ts: now.UnixMilli(), Values: flat})
 		}
 	}
