@@ -23,4 +23,11 @@ while read -r f; do
     fi
   done
 done < <(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^./.cache/' | sort)
+if [ "$found" -ne 0 ] && [ "${FUZZ_REPORT_ONLY:-0}" = 1 ]; then
+  # make test: random exploration must not make the run flaky; a finding
+  # is printed above (and its input saved in the package's testdata/fuzz,
+  # where the next go test replays it) for a developer to fix.
+  echo "FUZZ FINDINGS above (reported, not failing this run; make fuzz fails on them)"
+  exit 0
+fi
 exit $found

@@ -41,7 +41,9 @@ bash scripts/kernel-test.sh >"$TBGW_CACHE/kernel-test.out" 2>&1 || { tail -60 "$
 grep -E '^(RIG-PASS|RIG-FAIL|== kernel-test)' "$TBGW_CACHE/kernel-test.out" || true
 
 echo "== fuzz (short)"
-FUZZTIME=${FUZZTIME:-2s} bash scripts/fuzz.sh  # 70+ targets: a short pass each; make fuzz runs longer
+# Every seed corpus already ran as a test above (deterministic, fatal).
+# This short random exploration reports findings without failing the run.
+FUZZ_REPORT_ONLY=1 FUZZTIME=${FUZZTIME:-2s} bash scripts/fuzz.sh  # 70+ targets: a short pass each; make fuzz runs longer
 
 echo "== foreign-arch smoke test (arm64 under qemu-user)"
 CGO_ENABLED=0 GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static ./codec/tbjson ./codec/conf ./gw/report
