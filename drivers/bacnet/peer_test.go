@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,19 +65,7 @@ var bfalse, btrue = false, true
 
 // nodeModules finds the npm packages installed by scripts/peers/bacnet.sh.
 func nodeModules(t testing.TB) string {
-	cache := os.Getenv("TBGW_CACHE")
-	if cache == "" {
-		root, err := filepath.Abs("../..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(root, ".cache")
-	}
-	dir := filepath.Join(cache, "npm", "bacnet", "node_modules")
-	_, errNode := exec.LookPath("node")
-	_, errPkg := os.Stat(filepath.Join(dir, "@bacnet-js", "client", "package.json"))
-	drivertest.RequirePeer(t, errNode == nil && errPkg == nil, "@bacnet-js/client (scripts/peers/bacnet.sh)")
-	return dir
+	return drivertest.NodeModules(t, "bacnet", "@bacnet-js/client")
 }
 
 var (

@@ -200,3 +200,15 @@ func (w logWriter) Write(b []byte) (int, error) {
 	w.t.Logf("%s: %s", w.name, strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }
+
+// NodeModules returns the node_modules directory that scripts/peers/<peer>.sh
+// installs into the cache, failing (see RequirePeer) unless node and the
+// npm package pkg are there.
+func NodeModules(t testing.TB, peer, pkg string) string {
+	t.Helper()
+	dir := filepath.Join(CacheDir(t), "npm", peer, "node_modules")
+	_, errNode := exec.LookPath("node")
+	_, errPkg := os.Stat(filepath.Join(dir, pkg, "package.json"))
+	RequirePeer(t, errNode == nil && errPkg == nil, pkg+" (scripts/peers/"+peer+".sh)")
+	return dir
+}

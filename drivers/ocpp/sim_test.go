@@ -15,21 +15,7 @@ import (
 )
 
 // nodeModules finds ocpp-rpc as installed by scripts/peers/ocpp.sh.
-func nodeModules(t testing.TB) string {
-	cache := os.Getenv("TBGW_CACHE")
-	if cache == "" {
-		root, err := filepath.Abs("../..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(root, ".cache")
-	}
-	dir := filepath.Join(cache, "npm", "ocpp", "node_modules")
-	_, errNode := exec.LookPath("node")
-	_, errPkg := os.Stat(filepath.Join(dir, "ocpp-rpc", "package.json"))
-	drivertest.RequirePeer(t, errNode == nil && errPkg == nil, "ocpp-rpc (scripts/peers/ocpp.sh)")
-	return dir
-}
+func nodeModules(t testing.TB) string { return drivertest.NodeModules(t, "ocpp", "ocpp-rpc") }
 
 // sim drives testdata/sim.js: one ocpp-rpc charge point (or a swarm).
 type sim struct {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -53,21 +52,7 @@ func TestMain(m *testing.M) {
 }
 
 // nodeModules finds the npm packages installed by scripts/peers/opcua.sh.
-func nodeModules(t testing.TB) string {
-	cache := os.Getenv("TBGW_CACHE")
-	if cache == "" {
-		root, err := filepath.Abs("../..")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(root, ".cache")
-	}
-	dir := filepath.Join(cache, "npm", "opcua", "node_modules")
-	_, errNode := exec.LookPath("node")
-	_, errPkg := os.Stat(filepath.Join(dir, "node-opcua-server", "package.json"))
-	drivertest.RequirePeer(t, errNode == nil && errPkg == nil, "node-opcua-server (scripts/peers/opcua.sh)")
-	return dir
-}
+func nodeModules(t testing.TB) string { return drivertest.NodeModules(t, "opcua", "node-opcua-server") }
 
 // startServer starts the test server on a free port; it is killed when the
 // test ends.
