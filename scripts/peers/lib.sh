@@ -14,8 +14,10 @@ need_apt() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-    apt-get update >/dev/null
-    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+  # Wait for a concurrent apt/dpkg run instead of failing on its lock.
+  local lock=(-o DPkg::Lock::Timeout=900)
+  apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    apt-get "${lock[@]}" update >/dev/null
+    apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
   }
 }
