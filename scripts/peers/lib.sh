@@ -14,10 +14,12 @@ need_apt() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   export DEBIAN_FRONTEND=noninteractive
-  # Wait for a concurrent apt/dpkg run instead of failing on its lock.
-  local lock=(-o DPkg::Lock::Timeout=900)
-  apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
-    apt-get "${lock[@]}" update >/dev/null
-    apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}" >/dev/null
-  }
+  # One apt run at a time (two peer scripts at once wait, not fail).
+  (
+    flock -w 1200 9 || true
+    apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+      apt-get -o DPkg::Lock::Timeout=900 update >/dev/null
+      apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends "${missing[@]}" >/dev/null
+    }
+  ) 9>"${TMPDIR:-/tmp}/tbgw-apt.lock"
 }

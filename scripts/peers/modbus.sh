@@ -8,15 +8,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cache="${TBGW_CACHE:-$repo/.cache}"
 
-pkgs=(python3-pymodbus python3-serial python3-serial-asyncio libmodbus-dev mbpoll socat gcc pkg-config libc6-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" ||
-		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; }
-fi
+. "$repo/scripts/peers/lib.sh"
+need_apt python3-pymodbus python3-serial python3-serial-asyncio libmodbus-dev mbpoll socat gcc pkg-config libc6-dev
 
 src="$repo/drivers/modbus/testdata/lmbslave.c"
 bin="$cache/modbus/lmbslave"
