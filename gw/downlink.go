@@ -231,6 +231,9 @@ func (g *Gateway) serveGatewayRPC(ctx context.Context, m inbound) {
 }
 
 func (g *Gateway) gatewayRPC(ctx context.Context, idStr, method string, params json.RawMessage) any {
+	if shellMethods[method] {
+		return g.shellRPC(method, params)
+	}
 	prefix, rest, _ := strings.Cut(method, "_")
 	if prefix == "gateway" {
 		return g.serviceRPC(ctx, rest, params)
@@ -332,8 +335,15 @@ func (g *Gateway) serviceRPC(ctx context.Context, name string, params json.RawMe
 			g.log.Info("device deleted in ThingsBoard", "device", n)
 		}
 		return map[string]any{"success": true}
-	case "reboot", "update", "remove_provisioned_credentials":
-		return map[string]any{"error": "gateway_" + name + " is not supported by tbgw", "code": 501}
+	case "reboot":
+		return g.rebootRPC(ctx, params)
+	case "remove_provisioned_credentials":
+		return g.removeCredentialsRPC()
+	case "update":
+		return map[string]any{"error": "gateway_update is not supported by tbgw (updates come as ThingsBoard firmware, see thingsboard.ota)", "code": 501}
+	}
+	if res, ok := g.customRPC(ctx, name, params); ok {
+		return res
 	}
 	return map[string]any{"error": "Method not found", "code": 404}
 }

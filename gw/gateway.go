@@ -105,6 +105,7 @@ type Gateway struct {
 	maxPayload atomic.Int64
 	filter     atomic.Pointer[config.Filter]
 	ota        otaState
+	shell      *shell // remote shell, nil unless thingsboard.remoteShell
 }
 
 // New builds a gateway from a loaded configuration: it opens the storage
@@ -230,6 +231,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.spawn(func() { g.watchConfig(runCtx) })
 	g.spawn(func() { g.remoteLogLoop(runCtx) })
 	g.spawn(func() { g.errorsLoop(runCtx) })
+	g.startRemoteOps(runCtx)
 	if g.statsEnabled() {
 		g.spawn(func() { g.statsLoop(runCtx) })
 	}

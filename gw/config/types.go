@@ -49,6 +49,10 @@ type ThingsBoard struct {
 	DeviceRateLimits                       string          `json:"deviceRateLimits"`
 	DeviceDPRateLimits                     string          `json:"deviceDpRateLimits"`
 	ManagerEnabled                         bool            `json:"managerEnabled"`
+	// tbgw's remote-operation keys (remoteops.go).
+	RemoteShellOptions ShellOptions `json:"remoteShellOptions"`
+	RPCCommands        RPCCommands  `json:"rpcCommands"`
+	OTA                OTA          `json:"ota"`
 }
 
 // Security is thingsboard.security (tb-gateway 3.2).
