@@ -125,6 +125,9 @@ func serve(dir, dataDir, format string, ota bool, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		log.Warn(w.Error())
 	}
+	if len(cfg.Env) > 0 {
+		log.Info("thingsboard settings from the environment (TB_GW_* wins over upstream's unprefixed names)", "vars", cfg.Env)
+	}
 	if lv, ok := cfg.LogLevels["service"]; ok {
 		level.Set(lv)
 	}

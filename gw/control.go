@@ -80,7 +80,26 @@ func (g *Gateway) announce(ctx context.Context, d device) {
 		typ = "default"
 	}
 	g.publishControl(ctx, TopicConnect, map[string]any{"device": name, "type": typ})
+	g.sendDetails(ctx, d, name)
 	g.syncShared(ctx, d)
+}
+
+// sendDetails publishes the device-details attributes connectorType and
+// connectorName of a device, as upstream does after connecting it: once per
+// device and connector (again when the device moves to another connector).
+// It runs on the control loop only.
+func (g *Gateway) sendDetails(ctx context.Context, d device, tbName string) {
+	r := g.runningByName(d.Connector)
+	if r == nil {
+		return
+	}
+	key := r.cfg.Type + "\x00" + r.cfg.Name
+	if g.details[d.Name] == key {
+		return
+	}
+	g.details[d.Name] = key
+	g.publishControl(ctx, TopicAttributes, map[string]any{tbName: map[string]any{
+		"connectorType": r.cfg.Type, "connectorName": r.cfg.Name}})
 }
 
 // syncShared pushes the current values of the shared attributes a

@@ -105,7 +105,8 @@ type Gateway struct {
 	maxPayload atomic.Int64
 	filter     atomic.Pointer[config.Filter]
 	ota        otaState
-	shell      *shell // remote shell, nil unless thingsboard.remoteShell
+	shell      *shell            // remote shell, nil unless thingsboard.remoteShell
+	details    map[string]string // device -> connector type and name last sent (control loop only)
 }
 
 // New builds a gateway from a loaded configuration: it opens the storage
@@ -137,6 +138,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		restart:   make(chan struct{}),
 		downlink:  make(chan inbound, 256),
 		control:   make(chan controlMsg, 1024),
+		details:   map[string]string{},
 	}
 	g.ota.chunks = make(chan otaChunk, 4)
 	g.log = slog.New(g.rlog.handler(opts.Log.Handler(), "SERVICE_LOGS", "service", true, &g.rlog.svc))

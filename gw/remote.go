@@ -1,8 +1,6 @@
 package gw
 
 import (
-	"github.com/tbgw/tbgw/drivers/kit/atomicfile"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -349,7 +347,7 @@ func (g *Gateway) writeRemoteConnector(key, name, id, typ, file, class, logLevel
 	if err := g.backup(path); err != nil {
 		return name, false, err
 	}
-	if err := atomicfile.Write(path, out, 0o600); err != nil {
+	if err := writeConfigFile(path, out); err != nil {
 		return name, false, err
 	}
 	if renamed {
@@ -484,35 +482,7 @@ func (g *Gateway) writeMain(main map[string]any) error {
 	if err := g.backup(g.cfg.Path); err != nil {
 		return err
 	}
-	return atomicfile.Write(g.cfg.Path, b, 0o600)
-}
-
-// backup copies path to backup/<stem>.backup.<unix>.json, keeping the
-// newest maxBackups per file.
-func (g *Gateway) backup(path string) error {
-	src, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	dir := filepath.Join(g.cfg.Dir, "backup")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	name := fmt.Sprintf("%s.backup.%d.json", stem, g.now().UnixNano())
-	if err := atomicfile.Write(filepath.Join(dir, name), src, 0o600); err != nil {
-		return err
-	}
-	old, _ := filepath.Glob(filepath.Join(dir, stem+".backup.*.json"))
-	sort.Strings(old)
-	for len(old) > maxBackups {
-		os.Remove(old[0])
-		old = old[1:]
-	}
-	return nil
+	return writeConfigFile(g.cfg.Path, b)
 }
 
 func jsonEqual(a, b []byte) bool {

@@ -136,3 +136,26 @@ func TestFilterAllowListEffective(t *testing.T) {
 		}
 	}
 }
+
+func TestUnprefixedEnv(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, MainFile), []byte(`{"thingsboard":{"host":"file-host","port":1883,"security":{"accessToken":"file-tok"}}}`), 0o600)
+	env := map[string]string{"host": "docker-host", "port": "2883", "accessToken": "docker-tok", "TB_GW_HOST": "prefixed-host", "proxy_host": "px", "proxy_port": "3128"}
+	c, err := Load(dir, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := c.ThingsBoard
+	if tb.Host != "prefixed-host" || tb.Port != 2883 || tb.Security.AccessToken != "docker-tok" || tb.ProxyHost != "px" || tb.ProxyPort != 3128 {
+		t.Fatalf("got host %q port %d token %q proxy %s:%d", tb.Host, tb.Port, tb.Security.AccessToken, tb.ProxyHost, tb.ProxyPort)
+	}
+	want := "TB_GW_HOST port proxy_host proxy_port accessToken"
+	if got := strings.Join(c.Env, " "); got != want {
+		t.Fatalf("Env = %q, want %q", got, want)
+	}
+	// An empty TB_GW_* variable does not hide the unprefixed one.
+	env["TB_GW_HOST"] = ""
+	if c, _ = Load(dir, func(k string) string { return env[k] }); c.ThingsBoard.Host != "docker-host" {
+		t.Fatalf("host %q", c.ThingsBoard.Host)
+	}
+}

@@ -4,13 +4,34 @@ import (
 	"strconv"
 )
 
-// applyEnv merges the TB_GW_* environment overrides of tb-gateway 3.3.
-// Unlike upstream, the unprefixed names (host, port, type, username, ...)
-// are not honoured: common variables such as $USERNAME or $TYPE must not
-// silently redirect a gateway.
-func applyEnv(tb *ThingsBoard, getenv func(string) string) {
+// unprefixed maps the TB_GW_* variables to the unprefixed names
+// upstream's docker examples also use (tb-gateway 3.3).
+var unprefixed = map[string]string{
+	"TB_GW_HOST": "host", "TB_GW_PORT": "port", "TB_GW_PROXY_HOST": "proxy_host", "TB_GW_PROXY_PORT": "proxy_port",
+	"TB_GW_SECURITY_TYPE": "type", "TB_GW_ACCESS_TOKEN": "accessToken", "TB_GW_CA_CERT": "caCert",
+	"TB_GW_PRIVATE_KEY": "privateKey", "TB_GW_CERT": "cert", "TB_GW_CLIENT_ID": "clientId",
+	"TB_GW_USERNAME": "username", "TB_GW_PASSWORD": "password",
+}
+
+// applyEnv merges the TB_GW_* environment overrides of tb-gateway 3.3 and
+// returns the names of the variables it used. As upstream, the unprefixed
+// names of its docker examples (host, port, type, accessToken, caCert,
+// privateKey, cert, clientId, username, password, proxy_host, proxy_port)
+// count too, each only when its TB_GW_* variable is unset or empty: the
+// prefixed one always wins. Both override the file.
+func applyEnv(tb *ThingsBoard, getenv func(string) string) []string {
+	var used []string
 	set := func(name string, f func(string)) {
-		if v := getenv(name); v != "" {
+		v := getenv(name)
+		if v == "" {
+			if alt, ok := unprefixed[name]; ok {
+				if v = getenv(alt); v != "" {
+					name = alt
+				}
+			}
+		}
+		if v != "" {
+			used = append(used, name)
 			f(v)
 		}
 	}
@@ -54,4 +75,5 @@ func applyEnv(tb *ThingsBoard, getenv func(string) string) {
 	set("TB_GW_DEVICE_MESSAGES_RATE_LIMIT", func(v string) { tb.DeviceMessagesRateLimits = v })
 	set("TB_GW_DEVICE_RATE_LIMITS", func(v string) { tb.DeviceRateLimits = v })
 	set("TB_GW_DEVICE_DP_RATE_LIMITS", func(v string) { tb.DeviceDPRateLimits = v })
+	return used
 }

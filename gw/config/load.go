@@ -43,7 +43,10 @@ type Config struct {
 	Renaming bool
 	// Strict ($TB_GW_STRICT_CONFIG=1): connectors refuse a configuration
 	// with an unusable entry instead of skipping it with a warning.
-	Strict   bool
+	Strict bool
+	// Env names the environment variables that overrode the thingsboard
+	// section (TB_GW_* or upstream's unprefixed names), for the start-up log.
+	Env      []string
 	Warnings []error
 }
 
@@ -99,7 +102,7 @@ func Load(dir string, getenv func(string) string) (*Config, error) {
 		errs = append(errs, doc.Errorf("thingsboard", "required section missing"))
 	}
 	c.ThingsBoard = f.ThingsBoard
-	applyEnv(&c.ThingsBoard, getenv)
+	c.Env = applyEnv(&c.ThingsBoard, getenv)
 	errs = append(errs, validateTB(doc, &c.ThingsBoard)...)
 	applyDefaults(&c.ThingsBoard)
 	c.Storage = f.Storage

@@ -98,6 +98,7 @@ type Client struct {
 	inbound     chan inMsg
 
 	dropLogged atomic.Int64 // unix ns of the last "queue full" log
+	caHinted   atomic.Bool  // the missing CA bundle was logged
 
 	sent, bytes, failed, received, dropped, connects, reconnects, connFails atomic.Uint64
 }
@@ -116,7 +117,7 @@ func New(cfg Config, log *slog.Logger, h Handler) (*Client, error) {
 	c := &Client{
 		cfg:     cfg,
 		kind:    kind,
-		log:     log.With("component", "tb"),
+		log:     log, // named by the caller (tbgw: component=tb_connection)
 		h:       h,
 		now:     time.Now,
 		inbound: make(chan inMsg, cfg.InboundQueue),

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,28 @@ func (cfg *Config) tlsConfig() (*tls.Config, error) {
 	o := tlsconf.Options{CAFile: s.CACert, CertFile: s.Cert, KeyFile: s.PrivateKey, ServerName: cfg.Host, Insecure: s.Insecure, Dir: cfg.ConfigDir}
 	o.Labels.CA, o.Labels.Cert, o.Labels.Key = "caCert", "cert", "privateKey"
 	return o.Client()
+}
+
+// systemRootsEmpty reports whether this system has no CA bundle Go can
+// find (a minimal image without ca-certificates).
+var systemRootsEmpty = func() bool {
+	pool, err := x509.SystemCertPool()
+	//lint:ignore SA1019 the Linux pool is read from files, Subjects is exact
+	return err != nil || pool == nil || len(pool.Subjects()) == 0 //nolint:staticcheck
+}
+
+// caHint explains a certificate verification failure against the system
+// roots when the system has no CA bundle at all.
+func caHint(err error, systemRoots bool) string {
+	var ua x509.UnknownAuthorityError
+	if !systemRoots || !errors.As(err, &ua) && !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		return ""
+	}
+	if !systemRootsEmpty() {
+		return ""
+	}
+	return "TLS verification failed: this system has no CA certificate bundle " +
+		"(install ca-certificates, point SSL_CERT_FILE at a bundle, or set thingsboard.security.caCert)"
 }
 
 // dial opens the network connection for one MQTT session: TCP (through the
@@ -59,6 +82,12 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	tc := tls.Client(conn, c.tls)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		_ = conn.Close()
+		if hint := caHint(err, c.tls.RootCAs == nil); hint != "" {
+			if c.caHinted.CompareAndSwap(false, true) {
+				c.log.Error(hint, "server", addr)
+			}
+			return nil, fmt.Errorf("TLS handshake with %s: %w (%s)", addr, err, hint)
+		}
 		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 	}
 	return tc, nil

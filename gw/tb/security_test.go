@@ -1,9 +1,11 @@
 package tb_test
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,5 +232,43 @@ func TestNewValidates(t *testing.T) {
 	c, err = tb.New(tb.Config{Host: "h", Security: ok}, nil, tb.Handler{})
 	if err != nil || c.TLS() {
 		t.Fatalf("plain token: err=%v", err)
+	}
+}
+
+// lockedBuf is a log sink for one test.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A system without a CA bundle: verification against the system roots
+// fails, and the log says why once instead of only "unknown authority".
+func TestTLSNoCABundleSaysSo(t *testing.T) {
+	defer tb.SetSystemRootsEmpty(func() bool { return true })()
+	pki := tbtest.NewPKI(t, "")
+	b := tbtest.StartBroker(t, tbtest.WithTLS(pki.ServerTLS(false)))
+	cfg := fastCfg(b.Host, b.TLSPort)
+	cfg.Security = tb.Security{Type: tb.SecTLSAccessToken, AccessToken: "tok"}
+	var buf lockedBuf
+	c, err := tb.New(cfg, slog.New(slog.NewTextHandler(&buf, nil)), tb.Handler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	neverConnects(t, c)
+	out := buf.String()
+	if n := strings.Count(out, "level=ERROR msg=\"TLS verification failed: this system has no CA certificate bundle"); n != 1 {
+		t.Fatalf("%d hint lines in:\n%s", n, out)
 	}
 }
