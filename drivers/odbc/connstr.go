@@ -144,9 +144,6 @@ func resolve(s string) (*target, error) {
 	db := first(m, "database", "db", "dbname", "initial catalog")
 	user := first(m, "uid", "user", "username", "user id")
 	pwd := first(m, "pwd", "password")
-	if strings.Contains(host, ",") && kind == "sqlserver" && port == "" { // Server=host,port
-		host, port, _ = strings.Cut(host, ",")
-	}
 	t := &target{kind: kind, driver: kind, db: db}
 	switch kind {
 	case "postgres":
@@ -208,42 +205,27 @@ func resolve(s string) (*target, error) {
 		t.dsn = "file:" + db + "?" + q.Encode()
 		t.server = db
 	case "sqlserver":
-		if host == "" {
-			host = "localhost"
+		if err := mssqlTarget(m, t); err != nil {
+			return nil, err
 		}
-		u := url.URL{Scheme: "sqlserver", Host: host}
-		if port != "" {
-			u.Host = net.JoinHostPort(host, port)
-		}
-		if user != "" {
-			u.User = url.UserPassword(user, pwd)
-		}
-		q := url.Values{}
-		if db != "" {
-			q.Set("database", db)
-		}
-		if v := first(m, "encrypt"); v != "" {
-			q.Set("encrypt", v)
-		}
-		if v := first(m, "trustservercertificate"); v != "" {
-			q.Set("TrustServerCertificate", v)
-		}
-		u.RawQuery = q.Encode()
-		t.dsn = u.String()
-		t.server = u.Host
 	}
 	if !driverBuilt(t.driver) {
-		if kind == "sqlserver" {
-			// No pure-Go SQL Server driver is included yet: the ODBC
-			// build (FreeTDS or Microsoft's driver) serves it.
-			if driverBuilt("odbc") {
-				return &target{kind: "odbc", driver: "odbc", dsn: s, server: t.server, db: db}, nil
-			}
-			return nil, fmt.Errorf("SQL Server is reached through ODBC only: build with tag odbc.cgo and install FreeTDS or Microsoft's ODBC driver")
+		if kind == "sqlserver" && driverBuilt("odbc") {
+			// A build without go-mssqldb but with unixODBC hands SQL
+			// Server strings to the ODBC driver (FreeTDS or Microsoft's).
+			return &target{kind: "odbc", driver: "odbc", dsn: s, server: t.server, db: db}, nil
 		}
-		return nil, fmt.Errorf("the %s driver is not built into this binary (build tag odbc.%s)", kind, kind)
+		return nil, fmt.Errorf("the %s driver is not built into this binary (build tag odbc.%s)", kind, tagOf(kind))
 	}
 	return t, nil
+}
+
+// tagOf names the build tag of a database kind.
+func tagOf(kind string) string {
+	if kind == "sqlserver" {
+		return "mssql"
+	}
+	return kind
 }
 
 // pqDSN writes lib/pq key=value settings, quoting values.

@@ -11,8 +11,9 @@
 // Each database driver sits in its own file behind its own build tag, so
 // a product can leave out the ones it does not need: odbc.postgres
 // (github.com/lib/pq), odbc.mysql (github.com/go-sql-driver/mysql, also
-// MariaDB) and odbc.sqlite (modernc.org/sqlite, large, not on mips). In a
-// default build all of them are in; with the custom tag only those named.
+// MariaDB), odbc.sqlite (modernc.org/sqlite, large, not on mips) and
+// odbc.mssql (github.com/microsoft/go-mssqldb, SQL Server). In a default
+// build all of them are in; with the custom tag only those named.
 // The opt-in tag odbc.cgo adds real ODBC through unixODBC
 // (github.com/alexbrainman/odbc, cgo) for DSN= strings and drivers without
 // a Go equivalent.

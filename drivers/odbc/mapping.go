@@ -138,7 +138,7 @@ func normalize(v any, kind string) any {
 	case []byte:
 		s := string(x)
 		switch kind {
-		case "NUMERIC", "DECIMAL", "NUMBER", "MONEY":
+		case "NUMERIC", "DECIMAL", "NUMBER", "MONEY", "SMALLMONEY":
 			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return i
 			}
@@ -159,6 +159,10 @@ func normalize(v any, kind string) any {
 			}
 			if s == "0" || s == "\x00" {
 				return false
+			}
+		case "UNIQUEIDENTIFIER":
+			if len(x) == 16 { // SQL Server's mixed-endian GUID
+				return fmt.Sprintf("%X-%X-%X-%X-%X", []byte{x[3], x[2], x[1], x[0]}, []byte{x[5], x[4]}, []byte{x[7], x[6]}, x[8:10], x[10:])
 			}
 		}
 		return s

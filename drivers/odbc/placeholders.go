@@ -8,7 +8,8 @@ import (
 // rewritePlaceholders replaces the ODBC parameter markers '?' of query
 // with the driver's own syntax (PostgreSQL $1, SQL Server @p1; MySQL and
 // SQLite keep '?') and returns the number of markers. Markers inside
-// string literals, quoted identifiers, dollar-quoted strings and comments
+// string literals, quoted identifiers (SQL Server's [brackets] too),
+// dollar-quoted strings and comments
 // are left alone.
 func rewritePlaceholders(query, kind string) (string, int) {
 	var b strings.Builder
@@ -19,6 +20,11 @@ func rewritePlaceholders(query, kind string) (string, int) {
 		switch {
 		case c == '\'' || c == '"' || c == '`':
 			j := skipQuoted(query, i, c, kind == "mysql")
+			b.WriteString(query[i:j])
+			i = j
+		case c == '[' && kind == "sqlserver":
+			// A bracketed identifier: [a?b], "]]" for ']'.
+			j := skipQuoted(query, i, ']', false)
 			b.WriteString(query[i:j])
 			i = j
 		case c == '-' && i+1 < len(query) && query[i+1] == '-':

@@ -125,22 +125,9 @@ func (c *Connector) call(ctx context.Context, db *sql.DB, m *rpcMethod) (any, er
 	kind := c.plan.target.kind
 	query := m.Query
 	if query == "" {
-		if !validIdent(m.Name) {
-			return nil, fmt.Errorf("invalid procedure name %q", m.Name)
-		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(m.Args)), ",")
-		switch kind {
-		case "postgres":
-			// What psqlODBC makes of {CALL f(...)}: functions are selected.
-			query = "SELECT * FROM " + m.Name + "(" + marks + ")"
-		case "sqlite":
-			return nil, fmt.Errorf("SQLite has no stored procedures: give the method a query")
-		case "sqlserver":
-			query = "EXEC " + m.Name + " " + marks
-		case "odbc":
-			query = "{CALL " + m.Name + "(" + marks + ")}"
-		default:
-			query = "CALL " + m.Name + "(" + marks + ")"
+		var err error
+		if query, err = procQuery(kind, m.Name, len(m.Args)); err != nil {
+			return nil, err
 		}
 	}
 	q, n := rewritePlaceholders(query, kind)
@@ -188,6 +175,27 @@ func (c *Connector) call(ctx context.Context, db *sql.DB, m *rpcMethod) (any, er
 		return map[string]any{"result": result}, nil
 	}
 	return map[string]any{"success": true}, nil
+}
+
+// procQuery is the statement that calls stored procedure name with n
+// '?' arguments in the database's own form.
+func procQuery(kind, name string, n int) (string, error) {
+	if !validIdent(name) {
+		return "", fmt.Errorf("invalid procedure name %q", name)
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", n), ",")
+	switch kind {
+	case "postgres":
+		// What psqlODBC makes of {CALL f(...)}: functions are selected.
+		return "SELECT * FROM " + name + "(" + marks + ")", nil
+	case "sqlite":
+		return "", fmt.Errorf("SQLite has no stored procedures: give the method a query")
+	case "sqlserver":
+		return strings.TrimSpace("EXEC " + name + " " + strings.ReplaceAll(marks, ",", ", ")), nil
+	case "odbc":
+		return "{CALL " + name + "(" + marks + ")}", nil
+	}
+	return "CALL " + name + "(" + marks + ")", nil
 }
 
 func describe(m *rpcMethod) string {
