@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -165,3 +166,72 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// CallUplink is a custom uplink converter called in a connector's own
+// convention rather than with a topic and a payload: upstream's connectors
+// call their converter classes with connector-specific arguments (Modbus
+// convert(config, data) with register responses, OPC-UA convert(configs,
+// values), SNMP convert(device, responses), BACnet convert(items, values)).
+// call names the convention ("modbus", "opcua", "snmp", "bacnet") and args
+// carries its arguments as JSON in the shape the connector documents.
+type CallUplink interface {
+	ConvertCall(args json.RawMessage, nowMs int64) ([]Data, error)
+}
+
+// CallResolver builds a CallUplink for a converter name in the calling
+// convention call, constructed with cfg (what upstream's connector passes
+// to the converter class's constructor). It reports false for names it
+// does not provide.
+type CallResolver func(call, name string, cfg json.RawMessage) (CallUplink, bool, error)
+
+var callResolvers struct {
+	sync.RWMutex
+	r []CallResolver
+}
+
+// RegisterCallResolver adds r, consulted by NewCallUplink in registration
+// order. Call it from an init function.
+func RegisterCallResolver(r CallResolver) {
+	callResolvers.Lock()
+	defer callResolvers.Unlock()
+	callResolvers.r = append(callResolvers.r, r)
+}
+
+// NewCallUplink builds the custom converter name for a connector whose
+// converters are called in convention call. A registered Go converter whose
+// Uplink also implements CallUplink is used first; otherwise the resolvers
+// (the Python extension host) are asked. The error says what is missing, so
+// that a connector fails at start rather than at its first message.
+func NewCallUplink(call, name string, cfg json.RawMessage) (CallUplink, error) {
+	reg.RLock()
+	f := reg.up[name]
+	reg.RUnlock()
+	if f != nil {
+		u, err := f(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("custom uplink converter %q: %w", name, err)
+		}
+		if cu, ok := u.(CallUplink); ok {
+			return cu, nil
+		}
+		return nil, fmt.Errorf("custom uplink converter %q does not take %s calls", name, call)
+	}
+	callResolvers.RLock()
+	rs := callResolvers.r
+	callResolvers.RUnlock()
+	for _, r := range rs {
+		u, ok, err := r(call, name, cfg)
+		if !ok {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("custom %s uplink converter %q: %w", call, name, err)
+		}
+		return u, nil
+	}
+	return nil, fmt.Errorf("custom %s uplink converter %q is neither compiled in (have %v) nor a Python class: %w", call, name, Uplinks(), ErrNoResolver)
+}
+
+// ErrNoResolver is wrapped by NewCallUplink's error when neither a Go
+// converter nor a resolver (an installed extension host) provides the name.
+var ErrNoResolver = errors.New("no extension host found")

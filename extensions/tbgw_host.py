@@ -184,26 +184,41 @@ def normalize(data, log):
     return {"device": str(name), "deviceType": typ or "default", "telemetry": telemetry, "attributes": attrs}
 
 
-def find_class(name):
-    """A class by name in any extensions folder (converters of built-in
-    connectors live under the connector's type, e.g. mqtt/)."""
+def find_class(name, connector_type=None):
+    """A class by name: first in the connector type's extensions folder
+    (as upstream's TBModuleLoader.import_module(connector_type, name)),
+    then in any other. Returns (class or None, folders searched)."""
+    searched = []
+    subs = [connector_type] if connector_type else []
     for base in TBModuleLoader.PATHS:
-        if not os.path.isdir(base):
+        if os.path.isdir(base):
+            subs += [s for s in sorted(os.listdir(base)) if os.path.isdir(os.path.join(base, s))]
+    seen = set()
+    for sub in subs:
+        if sub in seen:
             continue
-        for sub in sorted(os.listdir(base)):
-            if os.path.isdir(os.path.join(base, sub)):
-                cls = TBModuleLoader.import_module(sub, name)
-                if isinstance(cls, type):
-                    return cls
-    return None
+        seen.add(sub)
+        searched += [os.path.join(b, sub) for b in TBModuleLoader.PATHS if os.path.isdir(os.path.join(b, sub))]
+        cls = TBModuleLoader.import_module(sub, name)
+        if isinstance(cls, type):
+            return cls, searched
+    return None, searched
+
+
+CONVERTER_PROTOCOL = 2
 
 
 def converters_main():
     """Converter mode: one process converts for every Python converter of
-    tbgw's built-in connectors. Requests {"type": "convert", "id",
-    "class", "config", "topic", "json" | "bytes" (base64)}; answers
-    {"type": "converted", "id", "data": [...]} or {..., "error"}."""
+    tbgw's built-in connectors (protocol 2, docs/connectors/exec.md):
+      {"type": "hello", "protocol": 2}                 -> the same back
+      {"type": "load", "id", "instance", "class", "call", "connectorType", "config"}
+                                                       -> {"type": "loaded", "id"[, "error"]}
+      {"type": "convert", "id", "instance", "topic", "json" | "bytes"}     (call "topic")
+      {"type": "convert", "id", "instance", "args"}    (the other calls)
+                                                       -> {"type": "converted", "id", "data"[, "error"]}"""
     import base64
+    import tbgw_calls
     out = sys.stdout
     sys.stdout = sys.stderr
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
@@ -211,29 +226,51 @@ def converters_main():
     log = logging.getLogger("tbgw_host")
     TBModuleLoader.PATHS = [p for p in os.environ.get("TBGW_PYTHON_EXTENSIONS", "").split(os.pathsep) if p]
     instances = {}
-    for msg in lines(0):
-        if msg.get("type") != "convert":
-            continue
-        reply = {"type": "converted", "id": msg.get("id")}
-        try:
-            name = msg["class"]
-            key = (name, json.dumps(msg.get("config"), sort_keys=True))
-            conv = instances.get(key)
-            if conv is None:
-                cls = find_class(name)
-                if cls is None:
-                    raise LookupError("class %s not found in %s" % (name, TBModuleLoader.PATHS))
-                conv = cls({"type": "custom", "extension": name, "extensionConfig": msg.get("config")},
-                           logging.getLogger(name))
-                instances[key] = conv
-            data = msg["json"] if "json" in msg else base64.b64decode(msg.get("bytes", ""))
-            result = conv.convert(msg.get("topic"), data)
-            items = result if isinstance(result, list) else [result]
-            reply["data"] = [d for d in (normalize(r, log) for r in items) if d]
-        except Exception as e:
-            reply["error"] = "%s: %s" % (type(e).__name__, e)
-        out.write(json.dumps(reply, separators=(",", ":"), default=str) + "\n")
+
+    def reply(msg):
+        out.write(json.dumps(msg, separators=(",", ":"), default=str) + "\n")
         out.flush()
+
+    for msg in lines(0):
+        kind = msg.get("type")
+        if kind == "hello":
+            if msg.get("protocol") != CONVERTER_PROTOCOL:
+                reply({"type": "hello", "id": msg.get("id"), "protocol": CONVERTER_PROTOCOL,
+                       "error": "converter protocol %r is not spoken here" % (msg.get("protocol"),)})
+            else:
+                reply({"type": "hello", "id": msg.get("id"), "protocol": CONVERTER_PROTOCOL})
+        elif kind == "load":
+            res = {"type": "loaded", "id": msg.get("id")}
+            try:
+                name, call = msg["class"], msg.get("call") or "topic"
+                cls, searched = find_class(name, msg.get("connectorType"))
+                if cls is None:
+                    raise LookupError("class %s not found in any module of %s" % (
+                        name, ", ".join(searched) or "(no extensions folder: %s)" % TBModuleLoader.PATHS))
+                if not callable(getattr(cls, "convert", None)):
+                    raise TypeError("class %s (module %s) has no convert method" % (name, cls.__module__))
+                conv = tbgw_calls.construct(call, cls, name, msg.get("config"), logging.getLogger(name))
+                instances[msg["instance"]] = (conv, call)
+            except Exception as e:
+                res["error"] = "%s: %s" % (type(e).__name__, e)
+            reply(res)
+        elif kind == "convert":
+            res = {"type": "converted", "id": msg.get("id")}
+            try:
+                if msg.get("instance") not in instances:
+                    raise LookupError("converter instance %r is not loaded" % (msg.get("instance"),))
+                conv, call = instances[msg["instance"]]
+                if call == "topic":
+                    data = msg["json"] if "json" in msg else base64.b64decode(msg.get("bytes", ""))
+                    result = conv.convert(msg.get("topic"), data)
+                else:
+                    a, b = tbgw_calls.ARGS[call](msg.get("args") or {})
+                    result = conv.convert(a, b)
+                items = result if isinstance(result, list) else [result]
+                res["data"] = [d for d in (normalize(r, log) for r in items) if d]
+            except Exception as e:
+                res["error"] = "%s: %s" % (type(e).__name__, e)
+            reply(res)
     return 0
 
 

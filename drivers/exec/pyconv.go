@@ -3,12 +3,12 @@ package exec
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -26,7 +26,10 @@ import (
 // one shared extension host process (tbgw_host.py --converters), started
 // on first use. See docs/connectors/exec.md.
 
-func init() { codec.RegisterUplinkResolver(resolvePython) }
+func init() {
+	codec.RegisterUplinkResolver(resolvePython)
+	codec.RegisterCallResolver(resolvePythonCall)
+}
 
 // Where the host and the extensions are; overridable for tests.
 var (
@@ -54,6 +57,25 @@ var (
 const pyCallTimeout = 10 * time.Second
 
 func resolvePython(name string, cfg json.RawMessage) (codec.Uplink, bool, error) {
+	u, ok, err := newPyConverter("topic", name, cfg)
+	if u == nil {
+		return nil, ok, err
+	}
+	return u, ok, err
+}
+
+func resolvePythonCall(call, name string, cfg json.RawMessage) (codec.CallUplink, bool, error) {
+	u, ok, err := newPyConverter(call, name, cfg)
+	if u == nil {
+		return nil, ok, err
+	}
+	return u, ok, err
+}
+
+// newPyConverter loads the class in the shared host now, so that a missing
+// class or a constructor that fails stops the connector at its start, with
+// the class and the folders searched named.
+func newPyConverter(call, name string, cfg json.RawMessage) (*pyUplink, bool, error) {
 	host := ""
 	for _, c := range pyHostCandidates() {
 		if c == "" {
@@ -73,7 +95,13 @@ func resolvePython(name string, cfg json.RawMessage) (codec.Uplink, bool, error)
 	if len(bytes.TrimSpace(cfg)) == 0 {
 		cfg = json.RawMessage("null")
 	}
-	return &pyUplink{host: sharedHost(host), class: name, cfg: cfg}, true, nil
+	h := sharedHost(host)
+	u := &pyUplink{host: h, class: name, call: call}
+	var err error
+	if u.instance, err = h.load(call, name, cfg); err != nil {
+		return nil, true, err
+	}
+	return u, true, nil
 }
 
 func validClassName(s string) bool {
@@ -90,19 +118,29 @@ func validClassName(s string) bool {
 
 // pyUplink converts through the shared host.
 type pyUplink struct {
-	host  *pyHost
-	class string
-	cfg   json.RawMessage
+	host     *pyHost
+	class    string
+	call     string // calling convention: "topic" or a connector's
+	instance int64  // the host's instance of the class
 }
 
-type pyConvertReq struct {
-	Type   string          `json:"type"`
-	ID     int64           `json:"id"`
-	Class  string          `json:"class"`
-	Config json.RawMessage `json:"config"`
-	Topic  string          `json:"topic"`
-	JSON   json.RawMessage `json:"json,omitempty"`
-	Bytes  string          `json:"bytes,omitempty"`
+// pyConverterProtocol is the version of the converter host protocol
+// (docs/connectors/exec.md).
+const pyConverterProtocol = 2
+
+type pyReq struct {
+	Type     string          `json:"type"`
+	ID       int64           `json:"id"`
+	Protocol int             `json:"protocol,omitempty"`
+	Instance int64           `json:"instance,omitempty"`
+	Class    string          `json:"class,omitempty"`
+	Call     string          `json:"call,omitempty"`
+	ConnType string          `json:"connectorType,omitempty"`
+	Config   json.RawMessage `json:"config,omitempty"`
+	Topic    string          `json:"topic,omitempty"`
+	JSON     json.RawMessage `json:"json,omitempty"`
+	Bytes    string          `json:"bytes,omitempty"`
+	Args     json.RawMessage `json:"args,omitempty"`
 }
 
 type pyConverted struct {
@@ -125,14 +163,24 @@ type pyEntry struct {
 // Convert hands the payload (as JSON when it is JSON, else as bytes) and
 // the topic to the class's convert(topic, data).
 func (u *pyUplink) Convert(topic string, payload []byte, nowMs int64) ([]codec.Data, error) {
-	req := pyConvertReq{Type: "convert", Class: u.class, Config: u.cfg, Topic: topic}
+	req := pyReq{Type: "convert", Instance: u.instance, Topic: topic}
 	if t := bytes.TrimSpace(payload); len(t) > 0 && json.Valid(t) {
 		req.JSON = t
 	} else {
 		req.Bytes = base64.StdEncoding.EncodeToString(payload)
 	}
+	return u.convert(&req)
+}
+
+// ConvertCall hands args to the class's convert in the connector's calling
+// convention (tbgw_calls.py rebuilds upstream's argument objects).
+func (u *pyUplink) ConvertCall(args json.RawMessage, nowMs int64) ([]codec.Data, error) {
+	return u.convert(&pyReq{Type: "convert", Instance: u.instance, Args: args})
+}
+
+func (u *pyUplink) convert(req *pyReq) ([]codec.Data, error) {
 	var res pyConverted
-	if err := u.host.call(&req, &res); err != nil {
+	if err := u.host.call(req, &res); err != nil {
 		return nil, fmt.Errorf("python converter %s: %w", u.class, err)
 	}
 	if res.Error != "" {
@@ -169,14 +217,16 @@ func (u *pyUplink) Convert(topic string, payload []byte, nowMs int64) ([]codec.D
 }
 
 // pyHost is the shared converter host process, started on first use and
-// again after it died. Calls are serialised.
+// again after it died (the loaded classes are loaded again then). Calls
+// are serialised.
 type pyHost struct {
-	path string
-	mu   sync.Mutex
-	cmd  *osexec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Reader
-	id   int64
+	path  string
+	mu    sync.Mutex
+	cmd   *osexec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Reader
+	id    int64
+	loads []*pyReq // every load so far, replayed into a new process
 }
 
 var hosts = struct {
@@ -195,6 +245,7 @@ func sharedHost(path string) *pyHost {
 	return h
 }
 
+// start runs the host, checks its protocol and loads what was loaded.
 func (h *pyHost) start() error {
 	cmd := osexec.Command(pyInterpreter(), h.path, "--converters")
 	cmd.Env = append(os.Environ(), "TBGW_PYTHON_EXTENSIONS="+strings.Join(pyExtensionPaths(), string(filepath.ListSeparator)))
@@ -206,12 +257,35 @@ func (h *pyHost) start() error {
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		in.Close()
 		return err
 	}
 	if err := cmd.Start(); err != nil {
+		in.Close()
+		out.Close()
 		return fmt.Errorf("start the Python converter host: %w", err)
 	}
 	h.cmd, h.in, h.out = cmd, in, bufio.NewReaderSize(out, 1<<20)
+	var hello struct {
+		Protocol int    `json:"protocol"`
+		Error    string `json:"error"`
+	}
+	if err := h.roundTrip(&pyReq{Type: "hello", Protocol: pyConverterProtocol}, &hello); err != nil {
+		return err
+	}
+	if hello.Error != "" || hello.Protocol != pyConverterProtocol {
+		h.stop()
+		return fmt.Errorf("the Python converter host %s speaks protocol %d, not %d: %s", h.path, hello.Protocol, pyConverterProtocol, hello.Error)
+	}
+	for _, l := range h.loads {
+		var res pyConverted
+		if err := h.roundTrip(l, &res); err != nil {
+			return err
+		}
+		if res.Error != "" {
+			slog.Error("python converter no longer loads after the host restarted", "class", l.Class, "err", res.Error)
+		}
+	}
 	return nil
 }
 
@@ -226,14 +300,52 @@ func (h *pyHost) stop() {
 	h.cmd = nil
 }
 
-func (h *pyHost) call(req *pyConvertReq, res *pyConverted) error {
+// load creates an instance of class in the host and returns its number.
+func (h *pyHost) load(call, class string, cfg json.RawMessage) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.cmd == nil {
-		if err := h.start(); err != nil {
-			return err
-		}
+	if err := h.ensure(); err != nil {
+		return 0, err
 	}
+	h.id++
+	req := &pyReq{Type: "load", Instance: h.id, Class: class, Call: call, Config: cfg}
+	if call != "topic" {
+		req.ConnType = call // upstream's extensions folder of that connector
+	}
+	var res pyConverted
+	if err := h.roundTrip(req, &res); err != nil {
+		return 0, err
+	}
+	if res.Error != "" {
+		return 0, errors.New(res.Error)
+	}
+	h.loads = append(h.loads, req)
+	return req.Instance, nil
+}
+
+func (h *pyHost) ensure() error {
+	if h.cmd != nil {
+		return nil
+	}
+	if err := h.start(); err != nil {
+		h.stop()
+		return err
+	}
+	return nil
+}
+
+func (h *pyHost) call(req *pyReq, res *pyConverted) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.ensure(); err != nil {
+		return err
+	}
+	return h.roundTrip(req, res)
+}
+
+// roundTrip sends req with a new id and reads the answer with that id;
+// h.mu is held. A host that fails or does not answer in time is stopped.
+func (h *pyHost) roundTrip(req *pyReq, res any) error {
 	h.id++
 	req.ID = h.id
 	b, err := json.Marshal(req)
@@ -265,8 +377,8 @@ func (h *pyHost) call(req *pyConvertReq, res *pyConverted) error {
 			}
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), pyCallTimeout)
-	defer cancel()
+	timer := time.NewTimer(pyCallTimeout)
+	defer timer.Stop()
 	select {
 	case r := <-done:
 		if r.err != nil {
@@ -274,7 +386,7 @@ func (h *pyHost) call(req *pyConvertReq, res *pyConverted) error {
 			return fmt.Errorf("the Python converter host failed: %w", r.err)
 		}
 		return json.Unmarshal(r.line, res)
-	case <-ctx.Done():
+	case <-timer.C:
 		h.stop() // ends the reader goroutine too
 		<-done
 		return errors.New("no answer from the Python converter host in time")

@@ -3,6 +3,7 @@ package snmp
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -106,7 +107,8 @@ func compile(doc *conf.Doc, cfg *fileConfig, warn func(error), skip func(error) 
 		if i < len(raw.Devices) {
 			devRaw = raw.Devices[i]
 		}
-		if d.conv, err = customConverter(doc, path, cfg.Devices[i].Converter, devRaw, warn); err != nil {
+		d.raw = devRaw
+		if d.conv, d.pyconv, err = customConverter(doc, path, cfg.Devices[i].Converter, devRaw, warn); err != nil {
 			return nil, err
 		}
 		d.idx = i
@@ -263,22 +265,33 @@ func compileDevice(doc *conf.Doc, path string, c *deviceConfig, warn func(error)
 	return d, nil
 }
 
-// customConverter builds the device's "converter" when a converter of that
-// name is compiled in (codec registry); an upstream Python class name that
-// is not is reported and the built-in conversion used.
-func customConverter(doc *conf.Doc, path, name string, raw json.RawMessage, warn func(error)) (codec.Uplink, error) {
+// customConverter builds the device's "converter": a Go converter of that
+// name compiled in (codec registry, called with the device name and the
+// values as JSON), else upstream's Python class of that name run by the
+// extension host (called as upstream's SNMP connector does,
+// convert(device, {key: value})), looked up now so that a missing class
+// fails the start. Without an extension host the name is reported and the
+// built-in conversion used.
+func customConverter(doc *conf.Doc, path, name string, raw json.RawMessage, warn func(error)) (codec.Uplink, codec.CallUplink, error) {
 	if name == "" || name == defaultConverter {
-		return nil, nil
+		return nil, nil, nil
 	}
-	if !slices.Contains(codec.Uplinks(), name) {
-		warn(doc.Errorf(path+".converter", "converter %q is not compiled in; the built-in conversion is used", name))
-		return nil, nil
+	if slices.Contains(codec.Uplinks(), name) {
+		u, err := codec.NewUplink(name, raw)
+		if err != nil {
+			return nil, nil, doc.Errorf(path+".converter", "%v", err)
+		}
+		return u, nil, nil
 	}
-	u, err := codec.NewUplink(name, raw)
+	cu, err := codec.NewCallUplink("snmp", name, raw)
 	if err != nil {
-		return nil, doc.Errorf(path+".converter", "%v", err)
+		if errors.Is(err, codec.ErrNoResolver) {
+			warn(doc.Errorf(path+".converter", "converter %q is not compiled in and no Python extension host is installed; the built-in conversion is used", name))
+			return nil, nil, nil
+		}
+		return nil, nil, doc.Errorf(path+".converter", "%v", err)
 	}
-	return u, nil
+	return nil, cu, nil
 }
 
 func seconds(v float64) (time.Duration, error) {

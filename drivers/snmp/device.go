@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -30,7 +31,9 @@ type device struct {
 	version   gosnmp.SnmpVersion
 	usm       *usmUser // v3 only
 	report    *connector.Strategy
-	conv      codec.Uplink // custom converter, nil for the built-in one
+	conv      codec.Uplink     // custom converter, nil for the built-in one
+	pyconv    codec.CallUplink // upstream-style (Python) converter, called as upstream's SNMP connector does
+	raw       json.RawMessage  // the device's configuration, for pyconv
 
 	contextName, contextEngineID string
 

@@ -47,7 +47,7 @@ func (c *Connector) poll(ctx context.Context, out *kit.Sender, w *worker, d *dev
 		return poll.Unchanged // answered, but nothing readable (a wrong key...)
 	}
 	items := []connector.Data{data}
-	if d.conv != nil {
+	if d.conv != nil || d.pyconv != nil {
 		if items = c.convert(d, data); len(items) == 0 {
 			return nil
 		}
@@ -135,12 +135,22 @@ func (c *Connector) convert(d *device, data connector.Data) []connector.Data {
 	for _, p := range data.Telemetry {
 		m[p.Key] = p.Value
 	}
-	payload, err := json.Marshal(m)
-	if err == nil {
-		var out []connector.Data
-		if out, err = d.conv.Convert(d.name, payload, c.env.Now().UnixMilli()); err == nil {
-			return out
+	var out []connector.Data
+	var err error
+	if d.pyconv != nil {
+		var args []byte
+		if args, err = json.Marshal(struct {
+			Device json.RawMessage `json:"device"`
+			Data   map[string]any  `json:"data"`
+		}{d.raw, m}); err == nil {
+			if out, err = d.pyconv.ConvertCall(args, c.env.Now().UnixMilli()); err == nil {
+				return out
+			}
 		}
+	} else if payload, merr := json.Marshal(m); merr != nil {
+		err = merr
+	} else if out, err = d.conv.Convert(d.name, payload, c.env.Now().UnixMilli()); err == nil {
+		return out
 	}
 	c.log.Warn("converter failed, data dropped", "device", d.name, "err", err)
 	return nil

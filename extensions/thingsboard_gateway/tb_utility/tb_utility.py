@@ -22,6 +22,11 @@ class TBUtility:
         return DatapointKey(key, strategy)
 
     @staticmethod
+    def kebab_case_to_camel_case(snake_str):
+        parts = str(snake_str).split("-")
+        return parts[0] + "".join(x.title() for x in parts[1:]) if len(parts) > 1 else parts[0]
+
+    @staticmethod
     def validate_converted_data(data):
         return bool(data) and (data.get("attributes") or data.get("telemetry"))
 

@@ -1,0 +1,303 @@
+"""Calling conventions of upstream's connectors for their converter classes.
+
+tbgw's built-in connectors hand a Python converter the same arguments
+upstream's connector of that type does, rebuilt here from JSON into objects
+with the attribute names converter code reads (docs/connectors/exec.md,
+"Converter host protocol"):
+
+  topic   cls({"type": "custom", "extension", "extensionConfig"}, logger)
+          .convert(topic, data)                   MQTT, and any topic/payload connector
+  modbus  cls(<BytesUplinkConverterConfig>, logger)
+          .convert({}, [{"telemetry": {tag: [response]}, "attributes": {...}}])
+  opcua   cls(<device config dict>, logger)
+          .convert([{"node", "key", "section", "timestampLocation"}], [<DataValue>])
+  snmp    cls(<device config dict>, logger)
+          .convert(<device config dict>, {key: value})
+  bacnet  cls(<UplinkConverterConfig>, logger)
+          .convert([item config], [(object_id, property_id, index, value)])
+
+Standard library only: these are stand-ins for the pymodbus, asyncua and
+bacpypes3 objects, not those libraries.
+"""
+import datetime
+import enum
+
+
+# ---------------------------------------------------------------- Modbus
+
+class Endian(str, enum.Enum):
+    """pymodbus.constants.Endian's members and values."""
+    AUTO = "@"
+    BIG = ">"
+    LITTLE = "<"
+
+
+class BytesUplinkConverterConfig:
+    """What upstream's Modbus connector constructs a converter with."""
+
+    def __init__(self, **kwargs):
+        self.report_strategy = kwargs.get("reportStrategy")
+        self.device_name = kwargs["deviceName"]
+        self.device_type = kwargs.get("deviceType", "default")
+        self.byte_order = Endian.BIG if str(kwargs.get("byteOrder", "LITTLE")).upper() == "BIG" else Endian.LITTLE
+        self.word_order = Endian.BIG if str(kwargs.get("wordOrder", "LITTLE")).upper() == "BIG" else Endian.LITTLE
+        self.telemetry = kwargs.get("timeseries", [])
+        self.attributes = kwargs.get("attributes", [])
+        self.unit_id = kwargs.get("unitId")
+
+    def is_readable(self):
+        return len(self.telemetry) > 0 or len(self.attributes) > 0
+
+
+class ModbusResponse:
+    """A read answer as pymodbus gives it: registers (functions 3, 4) or
+    bits (1, 2; padded with False to whole bytes, as pymodbus does),
+    function_code, isError(); an exception answer has exception_code and
+    function_code | 0x80."""
+
+    def __init__(self, r):
+        self.address = r.get("address", 0)
+        self.count = r.get("count", 0)
+        self.slave = self.dev_id = self.unit_id = r.get("unit", 0)
+        self.transaction_id = 0
+        self.registers = [int(x) for x in r.get("registers") or []]
+        bits = [bool(x) for x in r.get("bits") or []]
+        if bits and len(bits) % 8:
+            bits += [False] * (8 - len(bits) % 8)
+        self.bits = bits
+        self.exception_code = r.get("exception_code")
+        self.error = r.get("error")
+        fc = int(r.get("function_code", 0))
+        self.function_code = fc | 0x80 if self.isError() else fc
+
+    def isError(self):  # noqa: N802 (pymodbus' name)
+        return self.exception_code is not None or self.error is not None
+
+    def encode(self):
+        if self.registers:
+            return b"".join(int(x & 0xFFFF).to_bytes(2, "big") for x in self.registers)
+        out = bytearray((len(self.bits) + 7) // 8)
+        for i, b in enumerate(self.bits):
+            if b:
+                out[i // 8] |= 1 << (i % 8)
+        return bytes(out)
+
+    def __repr__(self):
+        if self.isError():
+            return "ExceptionResponse(fc=%d, code=%s, %s)" % (self.function_code, self.exception_code, self.error)
+        what = ("registers=%s" % self.registers) if self.registers else ("bits=%s" % self.bits)
+        return "ReadResponse(fc=%d, address=%d, count=%d, %s)" % (self.function_code, self.address, self.count, what)
+
+
+def modbus_args(args):
+    batch = []
+    for item in args.get("data") or []:
+        batch.append({section: {tag: [ModbusResponse(r) for r in resps]
+                                for tag, resps in (item.get(section) or {}).items()}
+                      for section in ("telemetry", "attributes")})
+    return {}, batch
+
+
+# ---------------------------------------------------------------- OPC-UA
+
+class _Named:
+    """An enum-like value with .name and .value, equal to its name too."""
+
+    def __init__(self, name, value=None):
+        self.name = name
+        self.value = value
+
+    def __eq__(self, other):
+        if isinstance(other, _Named):
+            return self.name == other.name
+        return self.name == other or (self.value is not None and self.value == other)
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return "<%s.%s: %s>" % (type(self).__name__, self.name, self.value)
+
+    def __str__(self):
+        return "%s.%s" % (type(self).__name__, self.name)
+
+
+class VariantType(_Named):
+    """asyncua.ua.VariantType by name: VariantType("Double") == "Double"."""
+
+
+class StatusCode(_Named):
+    """asyncua.ua.StatusCode: value (the 32-bit code), name, doc,
+    is_good(), is_bad(), is_uncertain()."""
+
+    def __init__(self, name, value=0, doc=""):
+        super().__init__(name, value)
+        self.doc = doc
+
+    def is_good(self):
+        return (self.value or 0) >> 30 == 0
+
+    def is_bad(self):
+        return (self.value or 0) >> 30 == 2
+
+    def is_uncertain(self):
+        return (self.value or 0) >> 30 == 1
+
+    def check(self):
+        if self.is_bad():
+            raise ValueError("%s: %s" % (self.name, self.doc))
+
+
+class Variant:
+    def __init__(self, value, variant_type, is_array=False):
+        self.Value = value
+        self.VariantType = variant_type
+        self.is_array = is_array
+
+    def __repr__(self):
+        return "Variant(Value=%r, VariantType=%s)" % (self.Value, self.VariantType.name)
+
+
+class DataValue:
+    """asyncua.ua.DataValue: Value (a Variant), StatusCode, SourceTimestamp,
+    ServerTimestamp (datetimes in UTC, or None)."""
+
+    def __init__(self, v):
+        raw = v.get("value")
+        typ = VariantType(v.get("variantType") or "Null")
+        if typ == "DateTime" and isinstance(raw, (int, float)):
+            raw = _ms(raw)
+        self.Value = Variant(raw, typ, isinstance(raw, list))
+        st = v.get("status") or {}
+        self.StatusCode = StatusCode(st.get("name", "Good"), int(st.get("value", 0)), st.get("doc", ""))
+        self.SourceTimestamp = _ms(v.get("sourceTimestamp"))
+        self.ServerTimestamp = _ms(v.get("serverTimestamp"))
+        self.data_type = typ
+
+    def __repr__(self):
+        return "DataValue(Value=%r, StatusCode=%s)" % (self.Value, self.StatusCode.name)
+
+
+def _ms(v):
+    if v is None:
+        return None
+    return datetime.datetime.fromtimestamp(v / 1000.0, tz=datetime.timezone.utc)
+
+
+class NodeId:
+    def __init__(self, text):
+        self.text = text
+
+    def to_string(self):
+        return self.text
+
+    def __str__(self):
+        return self.text
+
+    __repr__ = __str__
+
+    def __eq__(self, other):
+        return str(self) == str(other)
+
+    def __hash__(self):
+        return hash(self.text)
+
+
+class Node:
+    """asyncua.Node as far as a converter sees it: nodeid."""
+
+    def __init__(self, text):
+        self.nodeid = NodeId(text)
+
+    def __str__(self):
+        return self.nodeid.text
+
+    __repr__ = __str__
+
+
+def opcua_args(args):
+    configs = []
+    for c in args.get("configs") or []:
+        c = dict(c)
+        c["node"] = Node(c.get("node", ""))
+        configs.append(c)
+    return configs, [DataValue(v) for v in args.get("values") or []]
+
+
+# ---------------------------------------------------------------- SNMP
+
+def snmp_args(args):
+    return args.get("device") or {}, args.get("data") or {}
+
+
+# ---------------------------------------------------------------- BACnet
+
+class ObjectIdentifier(tuple):
+    """bacpypes3's ObjectIdentifier: (object type, instance); str() is
+    "analog-value,1"."""
+
+    def __new__(cls, typ, instance):
+        return super().__new__(cls, (ObjectType(typ), int(instance)))
+
+    def __str__(self):
+        return "%s,%d" % (self[0], self[1])
+
+
+class ObjectType(str):
+    """An object type as bacpypes3 prints it ("analog-value")."""
+
+
+class PropertyIdentifier(str):
+    """A property identifier as bacpypes3 prints it ("present-value")."""
+
+
+class DeviceInfo:
+    def __init__(self, d):
+        self.device_name = d.get("deviceName")
+        self.device_type = d.get("deviceType", "default")
+
+
+class DeviceDetails:
+    def __init__(self, d):
+        self.object_id = d.get("objectId")
+        self.address = d.get("address")
+        self.vendor_id = d.get("vendorId")
+
+
+class UplinkConverterConfig:
+    """What upstream's BACnet connector constructs a converter with."""
+
+    def __init__(self, cfg):
+        self.device_name = cfg.get("deviceName")
+        self.device_type = cfg.get("deviceType", "default")
+        self.device_details = DeviceDetails(cfg.get("deviceDetails") or {})
+        self.report_strategy = cfg.get("reportStrategy", {})
+        self.objects_to_read = cfg.get("objectsToRead") or []
+
+
+def bacnet_args(args):
+    values = []
+    for v in args.get("data") or []:
+        oid, prop, index, value = (list(v) + [None] * 4)[:4]
+        if isinstance(value, dict) and "error" in value and len(value) == 1:
+            value = Exception(value["error"])
+        values.append((ObjectIdentifier(oid[0], oid[1]), PropertyIdentifier(prop), index, value))
+    return args.get("config") or [], values
+
+
+# ---------------------------------------------------------------- table
+
+def construct(call, cls, name, cfg, logger):
+    """An instance of cls as upstream's connector of that kind makes it."""
+    if call == "topic":
+        return cls({"type": "custom", "extension": name, "extensionConfig": cfg}, logger)
+    if call == "modbus":
+        return cls(BytesUplinkConverterConfig(**(cfg or {})), logger)
+    if call == "bacnet":
+        return cls(UplinkConverterConfig(cfg or {}), logger)
+    if call in ("opcua", "snmp"):
+        return cls(cfg or {}, logger)
+    raise ValueError("unknown calling convention %r" % (call,))
+
+
+ARGS = {"modbus": modbus_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args}
