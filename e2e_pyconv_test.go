@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +125,39 @@ func TestE2ESNMPPythonConverter(t *testing.T) {
 		rows, _ := n.(float64)
 		return ok1 && ok2 && u >= 0 && rows > 3
 	})
+}
+
+// A Modbus slave whose uplink_converter names an upstream-style Python
+// class: libmodbus answers (holding register i = i, coil i = i odd), the
+// class gets convert({}, [{"telemetry": {tag: [response]}, ...}]) with
+// pymodbus-like responses, an exception answer included.
+func TestE2EModbusPythonConverter(t *testing.T) {
+	pyconvEnv(t)
+	bin := filepath.Join(drivertest.CacheDir(t), "modbus", "lmbslave")
+	_, err := os.Stat(bin)
+	drivertest.RequirePeer(t, err == nil, "libmodbus slave (scripts/peers/modbus.sh builds "+bin+")")
+	slave := drivertest.StartProcess(t, nil, bin, "tcp", "0")
+	var port int
+	fmt.Sscanf(slave.Line(10*time.Second, func(l string) bool { return strings.HasPrefix(l, "READY") }), "READY %d", &port)
+
+	tb := pyconvGateway(t, "modbus", map[string]any{"master": map[string]any{"slaves": []any{map[string]any{
+		"type": "tcp", "host": "127.0.0.1", "port": port, "method": "socket", "timeout": 5,
+		"unitId": 1, "deviceName": "Py Modbus", "deviceType": "meter", "pollPeriod": 500,
+		"uplink_converter": "DemoModbusUplinkConverter",
+		"attributes": []any{map[string]any{"tag": "on", "type": "bits", "functionCode": 1, "address": 3, "objectsCount": 1}},
+		"timeseries": []any{
+			// "scale" is the converter's own key: tbgw passes the slave's
+			// configuration as written.
+			map[string]any{"tag": "power", "type": "32uint", "functionCode": 3, "address": 10, "objectsCount": 2, "scale": 2},
+			map[string]any{"tag": "missing", "type": "16uint", "functionCode": 3, "address": 5000, "objectsCount": 1},
+		},
+	}}}})
+	tb.WaitAttribute("Py Modbus", "on", func(v any) bool { return v == 1.0 }, 30*time.Second)
+	tb.Wait(30*time.Second, "the converted registers", func() bool {
+		v, ok := tb.Latest("Py Modbus", "power")
+		return ok && v == float64((10<<16|11)*2)
+	})
+	if _, ok := tb.Latest("Py Modbus", "missing"); ok {
+		t.Error("an exception answer became a value")
+	}
 }

@@ -2,11 +2,14 @@ package modbus
 
 import (
 	"crypto/tls"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/codec/binary"
 	"github.com/tbgw/tbgw/codec/conf"
 	mb "github.com/tbgw/tbgw/codec/modbus"
@@ -95,6 +98,10 @@ type slaveDef struct {
 	writes     []mb.Tag // attributeUpdates
 	rpcs       []mb.Tag // rpc, by Key
 	local      bool     // the slave section polled in-process
+	// pyconv is the slave's uplink_converter, an upstream-style (Python)
+	// class called as upstream's Modbus connector does; nil for the
+	// built-in conversion.
+	pyconv codec.CallUplink
 }
 
 type coalesceParams struct {
@@ -115,6 +122,7 @@ type compiler struct {
 	warn      func(error)
 	note      func(error) // remarks on valid settings, logged at info level
 	configDir string
+	raw       map[string]json.RawMessage // slave configurations by path, read when a custom converter needs one
 	// skip (kit.Skip) decides about an unusable attributeUpdates or rpc
 	// entry: nil leaves it out with a warning, as upstream does; an error
 	// (strict mode) refuses the file.
@@ -282,8 +290,13 @@ func (c *compiler) slave(path string, s *slaveConfig) (*slaveDef, error) {
 	if d.delay < 0 {
 		return nil, c.errorf(path+".delayBetweenRequestsMs", "must not be negative")
 	}
-	if s.UplinkConverter != "" || s.DownlinkConverter != "" {
-		c.warn(c.errorf(path, "custom uplink_converter/downlink_converter (Python classes) are not supported; the built-in bytes converters are used"))
+	if s.DownlinkConverter != "" {
+		c.warn(c.errorf(path+".downlink_converter", "custom downlink converters (Python classes) are not run; the built-in bytes converter is used"))
+	}
+	if s.UplinkConverter != "" {
+		if d.pyconv, err = c.uplinkConverter(path, s); err != nil {
+			return nil, err
+		}
 	}
 	if s.Repack {
 		c.warn(c.errorf(path+".repack", "repack is not supported, ignored"))
@@ -397,4 +410,47 @@ func (c *compiler) coalesce(path string, cc *coalesceConfig) (coalesceParams, er
 		p.maxBits = *cc.MaxBits
 	}
 	return p, nil
+}
+
+// uplinkConverter builds the slave's uplink_converter: upstream's class of
+// that name, constructed with the slave's configuration as upstream's
+// BytesUplinkConverterConfig, looked up now so that a missing class fails
+// the start. Without an extension host it is reported and the built-in
+// conversion used.
+func (c *compiler) uplinkConverter(path string, s *slaveConfig) (codec.CallUplink, error) {
+	raw := c.slaveRaw(path)
+	if raw == nil {
+		var err error
+		if raw, err = json.Marshal(s); err != nil {
+			return nil, err
+		}
+	}
+	cu, err := codec.NewCallUplink("modbus", s.UplinkConverter, raw)
+	if errors.Is(err, codec.ErrNoResolver) {
+		c.warn(c.errorf(path+".uplink_converter", "converter %q is not compiled in and no Python extension host is installed; the built-in bytes converter is used", s.UplinkConverter))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, c.errorf(path+".uplink_converter", "%v", err)
+	}
+	return cu, nil
+}
+
+// slaveRaw is the configuration at master.slaves[i] as written (with the
+// keys tbgw does not know, which a custom converter may read).
+func (c *compiler) slaveRaw(path string) json.RawMessage {
+	if c.raw == nil {
+		c.raw = map[string]json.RawMessage{}
+		var f struct {
+			Master struct {
+				Slaves []json.RawMessage `json:"slaves"`
+			} `json:"master"`
+		}
+		if c.doc != nil && json.Unmarshal(c.doc.Raw(), &f) == nil {
+			for i, r := range f.Master.Slaves {
+				c.raw[fmt.Sprintf("master.slaves[%d]", i)] = r
+			}
+		}
+	}
+	return c.raw[path]
 }

@@ -95,6 +95,9 @@ func (d *device) poll(ctx context.Context, out *kit.Sender) error {
 		return err
 	}
 	ts := d.now().UnixMilli()
+	if d.def.pyconv != nil {
+		return d.sendConverted(ctx, out, ts)
+	}
 	data, errs := d.def.dev.Convert(d.readings[:d.nAttr], d.readings[d.nAttr:], ts)
 	for _, e := range errs {
 		d.logTagError(e)

@@ -300,6 +300,7 @@ func (c *Connector) adHocDevice(raw json.RawMessage) (*device, error) {
 		s.UnitID = &zero
 	}
 	s.Attributes, s.Timeseries, s.AttributeUpdates, s.RPC = nil, nil, nil, nil
+	s.UplinkConverter, s.DownlinkConverter = "", ""
 	// "type" names the value type of the operation too (upstream uses the
 	// one key for both); anything but a transport means TCP, or serial
 	// when the port is a device path.
