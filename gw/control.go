@@ -60,6 +60,7 @@ func (g *Gateway) controlLoop(ctx context.Context) {
 				}
 			case ctlReannounce:
 				g.publishOwnAttributes(ctx)
+				g.publishOnceStats(ctx)
 				g.otaReport(ctx)
 				g.otaCheck(ctx)
 				if g.remoteEnabled() {

@@ -237,6 +237,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.statsEnabled() {
 		g.spawn(func() { g.statsLoop(runCtx) })
 	}
+	if g.customStatsEnabled() {
+		cmds, err := loadCustomStats(g.cfg.Dir, g.cfg.ThingsBoard.Statistics.Configuration)
+		if err != nil {
+			g.log.Error("custom statistics", "err", err)
+		} else if len(cmds) > 0 {
+			g.spawn(func() { g.customStatsLoop(runCtx, cmds) })
+		}
+	}
 
 	g.applyConnectors(runCtx, g.cfg)
 

@@ -20,6 +20,8 @@ type stats struct {
 	stored     atomic.Uint64 // events stored
 	sent       atomic.Uint64 // events acknowledged by ThingsBoard
 	pointsSent atomic.Uint64 // datapoints acknowledged by ThingsBoard
+	attrsSent  atomic.Uint64 // of which attributes
+	pulled     atomic.Uint64 // events read from the storage to be sent
 	messages   atomic.Uint64 // MQTT messages acknowledged
 	filtered   atomic.Uint64 // datapoints dropped by device filter / report strategy
 	rejected   atomic.Uint64 // events refused by a full storage (reject-new)
@@ -95,11 +97,13 @@ func stripSpaces(s string) string {
 }
 
 // statsLoop publishes statistics to the gateway device's telemetry every
-// statsSendPeriodInSeconds while connected.
+// statsSendPeriodInSeconds while connected: tbgw's own counters and
+// upstream's machineStats, serviceStats and connectorsStats objects.
 func (g *Gateway) statsLoop(ctx context.Context) {
 	period := time.Duration(g.cfg.ThingsBoard.Statistics.StatsSendPeriodInSeconds) * time.Second
 	tick := time.NewTicker(period)
 	defer tick.Stop()
+	us := newUpstreamStats(g)
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,6 +114,9 @@ func (g *Gateway) statsLoop(ctx context.Context) {
 			continue
 		}
 		vals := g.statsSnapshot()
+		for k, v := range us.collect() {
+			vals[k] = v
+		}
 		b, _ := json.Marshal([]map[string]any{{"ts": g.now().UnixMilli(), "values": vals}})
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if _, err := g.link.Publish(pctx, TopicOwnTelemetry, b, g.qos, len(vals)); err != nil {

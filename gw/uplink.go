@@ -42,6 +42,7 @@ type flight struct {
 	tokens []Token
 	events int
 	points int
+	attrs  int // datapoints of points that are attributes
 }
 
 func (g *Gateway) uplink(ctx context.Context) {
@@ -94,6 +95,7 @@ func (g *Gateway) uplinkSession(ctx context.Context) error {
 			}
 			g.stats.sent.Add(uint64(f.events))
 			g.stats.pointsSent.Add(uint64(f.points))
+			g.stats.attrsSent.Add(uint64(f.attrs))
 			g.stats.messages.Add(uint64(len(f.tokens)))
 		}
 	}()
@@ -214,6 +216,7 @@ func (g *Gateway) publishBatch(ctx context.Context, gs *groupSet, batches []stor
 	f := flight{last: batches[len(batches)-1].Last()}
 	for _, b := range batches {
 		f.events += len(b.Records)
+		g.stats.pulled.Add(uint64(len(b.Records)))
 		for _, rec := range b.Records {
 			ev, err := tbjson.DecodeRecord(rec)
 			if err != nil {
@@ -241,6 +244,7 @@ func (g *Gateway) publishBatch(ctx context.Context, gs *groupSet, batches []stor
 	for i := range gs.groups {
 		gr := &gs.groups[i]
 		if len(gr.attrs) > 0 {
+			f.attrs += gr.share(len(gr.attrs))
 			if err = p.add(ctx, names[i], gr.attrs, gr.share(len(gr.attrs))); err != nil {
 				return f, err
 			}
