@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tbgw/tbgw/codec/tbjson"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -56,11 +57,11 @@ func (g *Gateway) serveInbound(ctx context.Context, m inbound) {
 			Device string         `json:"device"`
 			Data   map[string]any `json:"data"`
 		}
-		if err := json.Unmarshal(m.payload, &msg); err != nil || msg.Device == "" {
+		if err := decodeExact(m.payload, &msg); err != nil || msg.Device == "" {
 			g.log.Debug("ignoring attribute message that is not an update", "payload", string(m.payload), "err", err)
 			return
 		}
-		g.deliverAttributes(ctx, msg.Device, msg.Data)
+		g.deliverAttributes(ctx, msg.Device, exactNumbers(msg.Data))
 	case m.topic == TopicGatewayRPC:
 		g.serveDeviceRPC(ctx, m)
 	case strings.HasPrefix(m.topic, TopicOwnRPCReq):
@@ -120,7 +121,7 @@ func (g *Gateway) serveDeviceRPC(ctx context.Context, m inbound) {
 	}
 	id, _ := msg.Data.ID.Int64()
 	reply := func(data any) {
-		b, err := json.Marshal(map[string]any{"device": msg.Device, "id": id, "data": data})
+		b, err := tbjson.Marshal(map[string]any{"device": msg.Device, "id": id, "data": data})
 		if err != nil {
 			b, _ = json.Marshal(map[string]any{"device": msg.Device, "id": id, "data": map[string]any{"success": false, "error": err.Error()}})
 		}
@@ -223,7 +224,7 @@ func (g *Gateway) serveGatewayRPC(ctx context.Context, m inbound) {
 		return
 	}
 	res := g.gatewayRPC(ctx, idStr, msg.Method, msg.Params)
-	b, err := json.Marshal(res)
+	b, err := tbjson.Marshal(res)
 	if err != nil {
 		b, _ = json.Marshal(map[string]any{"error": err.Error(), "code": 500})
 	}

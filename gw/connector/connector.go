@@ -66,7 +66,10 @@ type RPC struct {
 // AttributeHandler is implemented by connectors that write shared attribute
 // updates to their devices.
 type AttributeHandler interface {
-	// OnAttributes applies shared attribute updates to device.
+	// OnAttributes applies shared attribute updates to device. Values are
+	// decoded JSON: numbers are float64, except integers beyond ±2^53 (and
+	// numbers out of float64 range), which arrive as json.Number so that
+	// they keep every digit.
 	OnAttributes(ctx context.Context, device string, values map[string]any) error
 }
 

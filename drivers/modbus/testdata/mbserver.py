@@ -11,7 +11,9 @@ LAYOUT: {"units": [1], "size": 1000, "values": [{"table": "hr", "address": 0,
 "type": "32int", "value": 1, "byteorder": "BIG", "wordorder": "LITTLE"}, ...],
 "bits": [{"table": "co", "address": 0, "values": [true, false]}]}
 
-Every unit has the tables co, di, hr, ir of "size" objects, zero-based.
+Every unit has the tables co, di, hr, ir of "size" objects, zero-based;
+with "shared": true, discrete inputs are the coils and input registers the
+holding registers (one memory, as upstream's blackbox test server).
 Values are encoded with pymodbus' BinaryPayloadBuilder. Commands arrive on
 stdin, one JSON object per line, answers go to stdout:
   {"cmd": "get", "table": "hr", "address": 0, "count": 2, "unit": 1} -> {"values": [...]}
@@ -52,10 +54,11 @@ def main():
     size = layout.get("size", 1000)
     slaves = {}
     for unit in layout.get("units", [1]):
-        slaves[unit] = ModbusSlaveContext(
-            co=ModbusSequentialDataBlock(0, [False] * size), di=ModbusSequentialDataBlock(0, [False] * size),
-            hr=ModbusSequentialDataBlock(0, [0] * size), ir=ModbusSequentialDataBlock(0, [0] * size),
-            zero_mode=True)
+        co, hr = ModbusSequentialDataBlock(0, [False] * size), ModbusSequentialDataBlock(0, [0] * size)
+        di, ir = co, hr
+        if not layout.get("shared"):
+            di, ir = ModbusSequentialDataBlock(0, [False] * size), ModbusSequentialDataBlock(0, [0] * size)
+        slaves[unit] = ModbusSlaveContext(co=co, di=di, hr=hr, ir=ir, zero_mode=True)
     ctx = ModbusServerContext(slaves=slaves, single=False)
     for v in layout.get("values", []):
         b = BinaryPayloadBuilder(byteorder=ENDIAN[v.get("byteorder", "BIG")],
