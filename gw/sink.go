@@ -25,7 +25,16 @@ type sink struct {
 	cs     *connStats
 }
 
-var _ connector.Sink = (*sink)(nil)
+var (
+	_ connector.Sink     = (*sink)(nil)
+	_ connector.Windower = (*sink)(nil)
+)
+
+// Window is the device side's share of minPackSendDelayMS: the same share
+// the uplink waits for more records (the rest is the storage's fsync gap).
+// A connector gathering for this long makes one batch, one commit and one
+// uplink round of it, so the stages do not each add a window of their own.
+func (s *sink) Window() time.Duration { return s.g.packDelay }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 

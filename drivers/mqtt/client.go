@@ -50,6 +50,9 @@ type dialOptions struct {
 	// onMessage is called from the client's reader goroutine for every
 	// inbound PUBLISH, in order. It may block (back-pressure).
 	onMessage func(m inbound)
+	// window is the least time between two small socket reads (MQTT 5):
+	// the device side's share of the gateway's coalescing window.
+	window time.Duration
 }
 
 var errNotConnected = errors.New("not connected to the broker")

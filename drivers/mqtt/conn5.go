@@ -25,31 +25,40 @@ type bufConn struct {
 	werr   error // the first failed write; the connection is closed then
 }
 
-func newBufConn(c net.Conn) *bufConn {
-	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c}, readBuffer)}
+// newBufConn wraps c; window is the least time between two small socket
+// reads (0: none).
+func newBufConn(c net.Conn, window time.Duration) *bufConn {
+	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c, window: window}, readBuffer)}
 }
 
 const readBuffer = 32 << 10
 
-// readLinger is the least time between two small socket reads. At
-// everyday rates messages arrive one by one, each waking the gateway for
-// a read of its own; waiting this long after a small read lets the
-// next read take the messages of the whole interval together. A read that
-// fills half the buffer (high rates) is followed at once, and after a
-// quiet spell the first read does not wait: nothing is delayed more than
-// this, and nothing ticks while idle.
+// readLinger is the read window when the gateway names none.
 const readLinger = 5 * time.Millisecond
 
-// coalescer is the socket reader behind the buffer.
+// burstSettle is how long a worker waits after the first message of a
+// read burst for the rest of it: the reader hands the messages of one
+// socket read over one by one.
+const burstSettle = 2 * time.Millisecond
+
+// coalescer is the socket reader behind the buffer. At everyday rates
+// messages arrive one by one, each waking the gateway for a read of its
+// own; after a small read the next one waits until window has passed
+// since, so that it takes the messages of the whole window together (and
+// the connector stores them as one batch). A read that fills half the
+// buffer (high rates) is followed at once, and after a quiet spell the
+// first read does not wait: nothing is delayed more than the window, and
+// nothing ticks while idle.
 type coalescer struct {
-	c     net.Conn
-	last  time.Time // end of the previous read
-	small bool      // it returned less than half the buffer
+	c      net.Conn
+	window time.Duration
+	last   time.Time // end of the previous read
+	small  bool      // it returned less than half the buffer
 }
 
 func (r *coalescer) Read(p []byte) (int, error) {
-	if r.small {
-		if wait := readLinger - time.Since(r.last); wait > 0 {
+	if r.small && r.window > 0 {
+		if wait := r.window - time.Since(r.last); wait > 0 {
 			time.Sleep(wait)
 		}
 	}

@@ -145,6 +145,9 @@ type runState struct {
 	rpc rpcWaiters
 
 	attrSem chan struct{} // bounds concurrent attribute requests
+	// settle is how long a worker waits after the first message of a
+	// read burst for the rest of it (0: no wait).
+	settle time.Duration
 
 	logMu      sync.Mutex
 	lastMalLog time.Time
@@ -196,6 +199,11 @@ func (r *runState) connectLoop() {
 	c := r.c
 	opts := c.dial
 	opts.onMessage = r.onMessage
+	opts.window = readLinger
+	if w, ok := r.sink.(connector.Windower); ok {
+		opts.window = w.Window()
+		r.settle = min(opts.window, burstSettle)
+	}
 	b := backoff.Policy{Min: time.Second, Max: 30 * time.Second}.New()
 	for r.ctx.Err() == nil {
 		s, err := dial(r.ctx, opts)

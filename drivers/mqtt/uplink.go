@@ -73,14 +73,12 @@ func (r *runState) worker(in <-chan inbound) {
 		case <-r.stopping:
 			return
 		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case m := <-in:
-				batch = append(batch, m)
-			default:
-				break fill
-			}
+		batch = drain(in, batch)
+		if len(batch) < maxBatch && r.settle > 0 {
+			// The rest of the read burst is on its way: wait for it, so
+			// that the burst is one Send (one commit) instead of several.
+			time.Sleep(r.settle)
+			batch = drain(in, batch)
 		}
 		items := make([]connector.Data, 0, len(batch))
 		for i := range batch {
@@ -93,6 +91,19 @@ func (r *runState) worker(in <-chan inbound) {
 		clear(batch)
 		batch = batch[:0]
 	}
+}
+
+// drain appends the queued messages to batch, up to maxBatch.
+func drain(in <-chan inbound, batch []inbound) []inbound {
+	for len(batch) < maxBatch {
+		select {
+		case m := <-in:
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // route converts one message with every data mapping whose filter

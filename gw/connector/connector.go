@@ -46,6 +46,15 @@ type Sink interface {
 	Claim(ctx context.Context, device, secretKey string, duration time.Duration) error
 }
 
+// Windower is implemented by a Sink whose gateway coalesces data within a
+// latency window (minPackSendDelayMS). Window is the share of it a
+// connector may spend gathering device data into fewer, larger Send calls
+// (waiting between reads of a socket where data trickles in, for
+// example); 0 means send at once. A connector never holds data longer.
+type Windower interface {
+	Window() time.Duration
+}
+
 // Errors a Sink reports.
 var (
 	ErrStopping    = errors.New("gateway is stopping")
