@@ -33,6 +33,24 @@ const (
 type segment struct {
 	ns   int // -1: any namespace
 	name string
+	// re matches the name as a regular expression (whole name), for
+	// configurations written for upstream before 3.4.4, which matched
+	// path segments as regular expressions ("Device\d+", "Line.*"). Used
+	// only where no browse name equals the segment as written; nil when
+	// the name has no regular-expression syntax or does not compile.
+	re *regexp.Regexp
+}
+
+// legacyRegexp compiles a segment written as a regular expression.
+func legacyRegexp(name string) *regexp.Regexp {
+	if !strings.ContainsAny(name, `.*+?[](){}|^$\`) {
+		return nil
+	}
+	re, err := regexp.Compile(`^(?:` + name + `)$`)
+	if err != nil {
+		return nil
+	}
+	return re
 }
 
 func (s segment) String() string {
@@ -169,10 +187,10 @@ func parsePath(p string) (ref, error) {
 func parseSegment(s string) segment {
 	if i := strings.IndexByte(s, ':'); i > 0 {
 		if ns, err := strconv.Atoi(s[:i]); err == nil && ns >= 0 && ns <= 0xffff {
-			return segment{ns: ns, name: s[i+1:]}
+			return segment{ns: ns, name: s[i+1:], re: legacyRegexp(s[i+1:])}
 		}
 	}
-	return segment{ns: -1, name: s}
+	return segment{ns: -1, name: s, re: legacyRegexp(s)}
 }
 
 // setSeparators are tried in order on a reserved "set" params string.

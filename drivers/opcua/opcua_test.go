@@ -334,3 +334,39 @@ func mustNode(t *testing.T, s string) *ua.NodeID {
 	}
 	return id
 }
+
+// Configurations written for upstream before 3.4.4 match browse path
+// segments as regular expressions; a segment no browse name equals as
+// written is tried that way.
+func TestLegacyRegexPaths(t *testing.T) {
+	ts := startServer(t)
+	c, _ := newTestConnector(t, ts, `{
+  "server": {"url": "URL", "timeoutInMillis": 10000, "reconnectBackoffInitialDelay": 0.2},
+  "mapping": [
+    {"deviceNodePattern": "Root\\.Objects\\.Pla.t\\.L[a-z]+e",
+     "deviceInfo": {"deviceNameExpression": "Line ${I.}"},
+     "timeseries": [{"key": "speed", "type": "path", "value": "${Spe+d}"}]},
+    {"deviceNodePattern": "Root\\.Objects\\.B.*",
+     "deviceInfo": {"deviceNameExpression": "Boiler ${Serial}"},
+     "timeseries": [{"key": "pressure", "type": "path", "value": "${Root\\.Objects\\.Boil(er|ing)\\.Press.*}"}]},
+    {"deviceNodePattern": "Root\\.Objects\\.Nope\\d+", "deviceInfo": {"deviceNameExpression": "Ghost"},
+     "timeseries": [{"key": "x", "type": "path", "value": "${X}"}]}
+  ]
+}`)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	want := map[string][2]any{"Line L1": {"speed", 10.0}, "Line L2": {"speed", 20.0}, "Boiler B-42": {"pressure", 3.5}}
+	sink.Wait(t, 30*time.Second, "devices found by regular expressions", func(data []connector.Data) bool {
+		for dev, kv := range want {
+			if v, ok := drivertest.Latest(data, dev, kv[0].(string), false); !ok || v != kv[1] {
+				return false
+			}
+		}
+		return true
+	})
+	for _, d := range sink.Data() {
+		if d.Device == "Ghost" {
+			t.Error("data for a pattern that matches no node")
+		}
+	}
+}

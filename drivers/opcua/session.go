@@ -289,6 +289,9 @@ func (s *session) resolve(ctx context.Context, r ref, base *ua.NodeID, all bool)
 				break
 			}
 		}
+		if len(next) == 0 && seg.re != nil {
+			next = s.matchLegacy(ctx, level, seg, all)
+		}
 		if len(next) == 0 {
 			return nil, fmt.Errorf("%w: %s (no %q)", errNotFound, r, seg.String())
 		}
@@ -298,6 +301,27 @@ func (s *session) resolve(ctx context.Context, r ref, base *ua.NodeID, all bool)
 }
 
 var errNotFound = errors.New("node not found")
+
+// matchLegacy finds the children of level whose browse names match seg as
+// a regular expression (upstream before 3.4.4), in browse order.
+func (s *session) matchLegacy(ctx context.Context, level []*ua.NodeID, seg segment, all bool) []*ua.NodeID {
+	var next []*ua.NodeID
+	for _, n := range level {
+		kids, err := s.browse(ctx, n) // cached by the literal pass
+		if err != nil {
+			continue
+		}
+		for _, k := range kids.list {
+			if (seg.ns < 0 || int(k.name.NamespaceIndex) == seg.ns) && seg.re.MatchString(k.name.Name) {
+				next = append(next, k.id)
+				if !all {
+					return next
+				}
+			}
+		}
+	}
+	return next
+}
 
 // resolveOne is resolve for a single node.
 func (s *session) resolveOne(ctx context.Context, r ref, base *ua.NodeID) (*ua.NodeID, error) {
