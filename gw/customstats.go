@@ -82,17 +82,27 @@ func loadCustomStats(dir, file string) ([]*customCommand, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cmds []*customCommand
-	if err := json.Unmarshal(b, &cmds); err != nil {
+	cmds, err := loadCustomStatsBytes(b)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	return cmds, nil
+}
+
+// loadCustomStatsBytes parses and checks a statistics commands list.
+func loadCustomStatsBytes(b []byte) ([]*customCommand, error) {
+	var cmds []*customCommand
+	if err := json.Unmarshal(b, &cmds); err != nil {
+		return nil, err
+	}
+	var err error
 	out := cmds[:0]
 	for i, c := range cmds {
 		if c == nil || c.Key == "" {
-			return nil, fmt.Errorf("%s: entry %d: attributeOnGateway missing", file, i)
+			return nil, fmt.Errorf("entry %d: attributeOnGateway missing", i)
 		}
 		if c.argv, err = commandArgv(c.Command); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", file, c.Key, err)
+			return nil, fmt.Errorf("%s: %w", c.Key, err)
 		}
 		if c.argv != nil {
 			out = append(out, c)

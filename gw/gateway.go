@@ -49,6 +49,10 @@ type Options struct {
 	Reload <-chan struct{}
 	// ShutdownTimeout bounds the clean stop (default 10 s).
 	ShutdownTimeout time.Duration
+	// ConnectTrial bounds how long a remotely pushed ThingsBoard connection
+	// may take to connect before the previous configuration is restored
+	// (default DefaultConnectTrial).
+	ConnectTrial time.Duration
 	// Executable is the binary that over-the-air updates replace; empty
 	// disables them.
 	Executable string
@@ -233,6 +237,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.spawn(func() { g.watchConfig(runCtx) })
 	g.spawn(func() { g.remoteLogLoop(runCtx) })
 	g.spawn(func() { g.errorsLoop(runCtx) })
+	g.spawn(func() { g.connectionTrial(runCtx) })
 	g.startRemoteOps(runCtx)
 	if g.statsEnabled() {
 		g.spawn(func() { g.statsLoop(runCtx) })

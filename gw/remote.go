@@ -58,6 +58,7 @@ func (g *Gateway) publishRemoteConfig(ctx context.Context, request bool) {
 	ts := g.now().UnixMilli()
 	attrs := map[string]any{}
 	if tbs, ok := m["thingsboard"].(map[string]any); ok {
+		g.statisticsAttr(tbs)
 		tbs["ts"] = ts
 		attrs["general_configuration"] = tbs
 	}
@@ -423,7 +424,8 @@ func (g *Gateway) remoteActive(ctx context.Context, names []string) (bool, error
 }
 
 // remoteMain replaces the thingsboard or storage section after checking
-// that the resulting configuration loads, then restarts.
+// that the resulting configuration loads, then restarts. A changed
+// ThingsBoard connection is tried first (generalcfg.go).
 func (g *Gateway) remoteMain(key string, raw json.RawMessage) error {
 	var sec map[string]any
 	if err := json.Unmarshal(raw, &sec); err != nil {
@@ -438,11 +440,26 @@ func (g *Gateway) remoteMain(key string, raw json.RawMessage) error {
 	if key == "storage_configuration" {
 		section = "storage"
 	}
+	statsChanged := false
+	if section == "thingsboard" {
+		if g.rejectedBefore(sec) {
+			g.log.Warn("remote configuration: this general_configuration failed to connect before; ignored (change it to try again)")
+			return nil
+		}
+		if statsChanged, err = g.writeStatisticsCommands(sec); err != nil {
+			return err
+		}
+	}
 	cur, _ := json.Marshal(main[section])
 	next, _ := json.Marshal(sec)
 	if jsonEqual(cur, next) {
+		if statsChanged {
+			g.log.Info("remote configuration: statistics commands changed, restarting")
+			g.requestRestart()
+		}
 		return nil
 	}
+	curSec, _ := main[section].(map[string]any)
 	main[section] = sec
 	// Validate in a scratch directory holding the new main file and the
 	// current connector files.
@@ -452,19 +469,33 @@ func (g *Gateway) remoteMain(key string, raw json.RawMessage) error {
 	}
 	defer os.RemoveAll(tmp)
 	b, _ := json.MarshalIndent(main, "", "  ")
-	if err := os.WriteFile(filepath.Join(tmp, config.MainFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, config.MainFile), b, 0o600); err != nil {
 		return err
 	}
 	entries, _ := os.ReadDir(g.cfg.Dir)
 	for _, e := range entries {
 		if !e.IsDir() && e.Name() != config.MainFile && strings.HasSuffix(e.Name(), ".json") {
 			if src, err := os.ReadFile(filepath.Join(g.cfg.Dir, e.Name())); err == nil {
-				os.WriteFile(filepath.Join(tmp, e.Name()), src, 0o644)
+				os.WriteFile(filepath.Join(tmp, e.Name()), src, 0o600)
 			}
 		}
 	}
-	if _, err := config.Load(tmp, func(string) string { return "" }); err != nil {
+	ncfg, err := config.Load(tmp, func(string) string { return "" })
+	if err != nil {
 		return err
+	}
+	if section == "thingsboard" && connectionChanged(curSec, sec) {
+		ncfg.Dir = g.cfg.Dir // certificate files are where the gateway runs
+		if err := g.checkNewLink(ncfg); err != nil {
+			return fmt.Errorf("new ThingsBoard connection: %w", err)
+		}
+		prev, err := os.ReadFile(g.cfg.Path)
+		if err != nil {
+			return err
+		}
+		if err := g.startConnectionTrial(prev, sec); err != nil {
+			return err
+		}
 	}
 	if err := g.writeMain(main); err != nil {
 		return err
