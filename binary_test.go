@@ -37,7 +37,7 @@ func TestBinarySignals(t *testing.T) {
 	sim := simConfig(2, 100)
 	dir := gwDir(t, b, `{"type":"file","data_folder_path":"./data/","fsync":"batch"}`, sim)
 
-	cmd := exec.Command(bin, "-c", dir)
+	cmd := exec.Command(bin, "-c", dir, "-data", dir)
 	cmd.Stderr = testWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

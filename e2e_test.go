@@ -322,7 +322,7 @@ func TestCheckUpstreamConfigs(t *testing.T) {
 	}
 	// The upstream main file unchanged, with its empty connectors list.
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"check", "-c", dir}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"check", "-c", dir, "-data", t.TempDir()}, &stdout, &stderr); code != 0 {
 		t.Fatalf("check of upstream tb_gateway.json: exit %d\n%s", code, stderr.String())
 	}
 	// Every upstream connector file, listed in a main file.
@@ -356,7 +356,7 @@ func TestCheckUpstreamConfigs(t *testing.T) {
 	writeJSON(t, filepath.Join(all, "tb_gateway.json"), main)
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"check", "-c", all}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"check", "-c", all, "-data", t.TempDir()}, &stdout, &stderr); code != 0 {
 		t.Fatalf("check of every upstream connector file: exit %d\n%s", code, stderr.String())
 	}
 	// No key of an upstream file is unknown to the connectors built in.
@@ -373,7 +373,7 @@ func TestCheckReportsBadConfig(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "tb_gateway.json"), []byte("{\n  \"thingsboard\": {\n    \"host\": \"h\",\n    \"qos\": \"one\"\n  },\n  \"connectors\": [{\"type\": \"simulator\", \"name\": \"S\", \"configuration\": \"s.json\"}]\n}"), 0o644)
 	os.WriteFile(filepath.Join(dir, "s.json"), []byte(`{"devices": 2}`), 0o644)
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"check", "-c", dir}, &stdout, &stderr); code == 0 {
+	if code := run([]string{"check", "-c", dir, "-data", t.TempDir()}, &stdout, &stderr); code == 0 {
 		t.Fatal("check accepted a bad file")
 	}
 	if !strings.Contains(stderr.String(), "tb_gateway.json:4:12: thingsboard.qos: wrong type") {
@@ -383,7 +383,7 @@ func TestCheckReportsBadConfig(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "tb_gateway.json"), []byte(`{"thingsboard": {"host": "h"}, "connectors": [{"type": "simulator", "name": "S", "configuration": "s.json"}]}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "s.json"), []byte("{\"devices\": 2,\n \"telemetry\": [{\"key\": \"k\", \"type\": \"wobble\"}],\n \"colour\": 1}"), 0o644)
 	stderr.Reset()
-	if code := run([]string{"check", "-c", dir}, &stdout, &stderr); code == 0 {
+	if code := run([]string{"check", "-c", dir, "-data", t.TempDir()}, &stdout, &stderr); code == 0 {
 		t.Fatal("check accepted a bad connector file")
 	}
 	for _, want := range []string{"s.json:2:", "telemetry[0].type: unknown generator", "colour: unknown key"} {

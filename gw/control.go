@@ -22,11 +22,13 @@ const (
 	ctlDisconnect
 	ctlReannounce
 	ctlConnectors // the running connectors changed
+	ctlPing       // liveness probe: the loop closes pong
 )
 
 type controlMsg struct {
 	kind controlKind
 	dev  device
+	pong chan struct{}
 }
 
 func (g *Gateway) sendControl(m controlMsg) {
@@ -45,6 +47,10 @@ func (g *Gateway) controlLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case m := <-g.control:
+			if m.kind == ctlPing {
+				close(m.pong)
+				continue
+			}
 			if !g.link.Connected() {
 				continue
 			}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,8 +43,9 @@ type Options struct {
 	// NewLink builds the ThingsBoard connection. The handler receives
 	// connect, disconnect and inbound message events.
 	NewLink func(cfg *config.Config, h LinkHandler) (LinkRunner, error)
-	// DataDir overrides where connected_devices.json and connector state
-	// live (default: the config directory).
+	// DataDir is where the storage's relative paths, connected_devices.json
+	// and connector state live (default: the config directory; the tbgw
+	// command defaults to /var/lib/tbgw). It is created 0700 if missing.
 	DataDir string
 	// Reload delivers reload requests (SIGHUP).
 	Reload <-chan struct{}
@@ -97,7 +99,8 @@ type Gateway struct {
 	hkKick chan struct{}    // wakes housekeeping (capacity 1)
 
 	runMu       sync.Mutex
-	running     map[string]*running // connector name -> instance
+	running     map[string]*running        // connector name -> instance
+	failed      map[string]failedConnector // connectors that could not be built
 	restartReq  atomic.Bool
 	restart     chan struct{}
 	restartOnce sync.Once
@@ -111,6 +114,9 @@ type Gateway struct {
 	ota        otaState
 	shell      *shell            // remote shell, nil unless thingsboard.remoteShell
 	details    map[string]string // device -> connector type and name last sent (control loop only)
+	started    time.Time
+	firstData  chan struct{} // kicked when a connector stores its first events (capacity 1)
+	applied    chan struct{} // closed once Run started the configured connectors
 }
 
 // New builds a gateway from a loaded configuration: it opens the storage
@@ -138,6 +144,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		lastTS:    map[string]int64{},
 		hkKick:    make(chan struct{}, 1),
 		running:   map[string]*running{},
+		failed:    map[string]failedConnector{},
+		firstData: make(chan struct{}, 1),
+		applied:   make(chan struct{}),
+		started:   opts.Now(),
 		connected: make(chan struct{}),
 		restart:   make(chan struct{}),
 		downlink:  make(chan inbound, 256),
@@ -148,20 +158,12 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g.log = slog.New(g.rlog.handler(opts.Log.Handler(), "SERVICE_LOGS", "service", true, &g.rlog.svc))
 	g.qos = byte(*cfg.ThingsBoard.QoS)
 	g.filter.Store(cfg.Filter)
-	sc := cfg.Storage
-	if sc.Type == "" {
-		sc.Type = "memory"
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	for _, p := range []*string{&sc.DataFolderPath, &sc.DataFilePath} {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(opts.DataDir, *p)
-		}
-	}
-	if sc.DataFolderPath == "" {
-		sc.DataFolderPath = filepath.Join(opts.DataDir, "data")
-	}
-	if sc.DataFilePath == "" {
-		sc.DataFilePath = filepath.Join(opts.DataDir, "data")
+	sc, notes := StorageConfig(cfg, opts.DataDir)
+	for _, n := range notes {
+		g.log.Warn(n)
 	}
 	g.readBatch = sc.ReadBatch()
 	// minPackSendDelayMS is the whole coalescing window: the storage's
@@ -221,7 +223,10 @@ func (g *Gateway) Store() storage.Store { return g.store }
 // Run runs the gateway until ctx is cancelled, then stops the connectors,
 // flushes the storage and disconnects, within the shutdown timeout.
 func (g *Gateway) Run(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(ctx)
+	// The loops run on their own context, ended only after the connectors
+	// stopped and the uplink drained: ending with ctx would stop the
+	// uplink before the drain.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 
 	linkDone := make(chan error, 1)
@@ -252,6 +257,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 
 	g.applyConnectors(runCtx, g.cfg)
+	close(g.applied)
 
 	var err error
 	select {

@@ -49,7 +49,7 @@ func (s *sink) Send(ctx context.Context, items []connector.Data) error {
 	buf := (*bp)[:0]
 	var offs [16]int
 	ends := offs[:0]
-	received, filtered := 0, 0
+	received, filtered, withTelemetry := 0, 0, uint64(0)
 	for i := range items {
 		d := &items[i]
 		n := len(d.Attributes) + len(d.Telemetry)
@@ -65,6 +65,9 @@ func (s *sink) Send(ctx context.Context, items []connector.Data) error {
 		if !g.report.Apply(s.id, s.report, d) {
 			filtered += n
 			continue
+		}
+		if len(d.Telemetry) > 0 {
+			withTelemetry++
 		}
 		g.stamp(d, now)
 		if dev, announce := g.reg.seen(d.Device, d.Type, s.name, s.id, now); announce {
@@ -103,6 +106,13 @@ func (s *sink) Send(ctx context.Context, items []connector.Data) error {
 		return fmt.Errorf("connector %s: storing %d events: %w", s.name, len(recs), err)
 	}
 	s.cs.stored.Add(uint64(len(recs)))
+	if withTelemetry > 0 && s.cs.telemetry.Add(withTelemetry) == withTelemetry {
+		// This connector's first telemetry: wake WaitData.
+		select {
+		case g.firstData <- struct{}{}:
+		default:
+		}
+	}
 	g.stats.stored.Add(uint64(len(recs)))
 	return nil
 }

@@ -29,6 +29,9 @@ type running struct {
 
 	liveMu  sync.Mutex
 	liveCtx context.Context // the current Run's context; nil when not running
+
+	restarting atomic.Bool            // failed, waiting for the back-off
+	lastErr    atomic.Pointer[string] // why it last stopped
 }
 
 // enter returns a context for a downlink call that ends with parent or
@@ -53,13 +56,14 @@ func (r *running) notRunning() error {
 
 // connStats are the counters of one connector.
 type connStats struct {
-	items    atomic.Uint64 // events (device data items) handed to Send
-	received atomic.Uint64 // datapoints handed to Send
-	stored   atomic.Uint64 // events stored
-	invalid  atomic.Uint64 // items without device or data
-	errors   atomic.Uint64 // failed sends, attribute updates, RPCs
-	restarts atomic.Uint64 // supervisor restarts
-	onError  func()        // wakes the error-count publisher (may be nil)
+	items     atomic.Uint64 // events (device data items) handed to Send
+	received  atomic.Uint64 // datapoints handed to Send
+	stored    atomic.Uint64 // events stored
+	telemetry atomic.Uint64 // items with telemetry stored
+	invalid   atomic.Uint64 // items without device or data
+	errors    atomic.Uint64 // failed sends, attribute updates, RPCs
+	restarts  atomic.Uint64 // supervisor restarts
+	onError   func()        // wakes the error-count publisher (may be nil)
 }
 
 // remoteErrors are the errors not also logged at ERROR (a restart is
@@ -115,7 +119,7 @@ func (g *Gateway) connectorEnv(c config.Connector) connector.Env {
 	}
 	log := slog.New(g.rlog.handler(LevelHandler(h, lv), c.Name+"_LOGS", c.Name, false, remote)).With("connector", c.Name)
 	dataDir := filepath.Join(g.opts.DataDir, "connectors", safeName(c.Name))
-	_ = os.MkdirAll(dataDir, 0o755)
+	_ = os.MkdirAll(dataDir, 0o700)
 	return connector.Env{Name: c.Name, Type: c.Type, ID: c.ID, Log: log, Now: g.now, File: filepath.Base(c.Path), ConfigDir: g.cfg.Dir, DataDir: dataDir, Strict: g.cfg.Strict}
 }
 
@@ -157,6 +161,11 @@ func (g *Gateway) applyConnectors(ctx context.Context, cfg *config.Config) {
 		want[c.Name] = c
 	}
 	g.runMu.Lock()
+	for name := range g.failed {
+		if _, ok := want[name]; !ok {
+			delete(g.failed, name)
+		}
+	}
 	var stop []*running
 	for name, r := range g.running {
 		c, ok := want[name]
@@ -186,6 +195,13 @@ func (g *Gateway) applyConnectors(ctx context.Context, cfg *config.Config) {
 		}
 		env := g.connectorEnv(c)
 		conn, err := Build(c, env)
+		g.runMu.Lock()
+		if err != nil {
+			g.failed[c.Name] = failedConnector{typ: c.Type, err: err.Error()}
+		} else {
+			delete(g.failed, c.Name)
+		}
+		g.runMu.Unlock()
 		if err != nil {
 			g.log.Error("connector not started", "connector", c.Name, "err", err)
 			continue
@@ -220,6 +236,9 @@ func (g *Gateway) supervise(ctx context.Context, r *running) {
 		}
 		r.cs.errors.Add(1) // the ERROR record below counts it remotely
 		r.cs.restarts.Add(1)
+		msg := fmt.Sprint(err)
+		r.lastErr.Store(&msg)
+		r.restarting.Store(true)
 		if time.Since(start) >= healthyRun {
 			b.Reset()
 		}
@@ -241,6 +260,7 @@ func (g *Gateway) runOnce(ctx context.Context, r *running) (err error) {
 	r.liveMu.Lock()
 	r.liveCtx = rctx
 	r.liveMu.Unlock()
+	r.restarting.Store(false)
 	defer func() {
 		r.liveMu.Lock()
 		r.liveCtx = nil

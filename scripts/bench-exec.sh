@@ -28,7 +28,7 @@ cat >"$work/tb_gateway.json" <<JSON
  "storage":{"type":"memory","max_records_count":100000},
  "connectors":[${conns%,}]}
 JSON
-"$work/tbgw" -c "$work" 2>"$work/gw.log" &
+"$work/tbgw" -c "$work" -data "$work" 2>"$work/gw.log" &
 gw=$!
 sleep "$secs"
 rss=$(awk '/VmRSS/ {print $2}' /proc/$gw/status)

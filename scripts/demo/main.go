@@ -124,7 +124,7 @@ func run() error {
 	})
 
 	// 4. The real gateway.
-	gwCmd := exec.CommandContext(ctx, bin, "-c", dir)
+	gwCmd := exec.CommandContext(ctx, bin, "-c", dir, "-data", dir)
 	gwCmd.Cancel = func() error { return gwCmd.Process.Signal(syscall.SIGTERM) }
 	gwCmd.WaitDelay = 15 * time.Second
 	stderr, _ := gwCmd.StderrPipe()

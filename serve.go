@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tbgw/tbgw/gw"
+	"github.com/tbgw/tbgw/gw/config"
+	"github.com/tbgw/tbgw/gw/health"
+	"github.com/tbgw/tbgw/gw/sdnotify"
+	"github.com/tbgw/tbgw/gw/storage"
+)
+
+// defaultMemoryLimit is the Go soft memory limit unless $GOMEMLIMIT says
+// otherwise.
+const defaultMemoryLimit = 20 << 20
+
+// serve runs the gateway: as a service, or in commissioning mode
+// (-dry-run, -once) with the ThingsBoard link replaced by printing.
+func serve(o *options, stdout, stderr io.Writer) int {
+	// One handler at the lowest level; the service logger and every
+	// connector logger filter at their own level.
+	level := new(slog.LevelVar)
+	hopts := &slog.HandlerOptions{Level: config.LevelTrace}
+	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
+	if o.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, hopts)
+	}
+	log := slog.New(gw.LevelHandler(h, level))
+	slog.SetDefault(log)
+
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps the resident set small on 64 MB boards: the
+		// collector works harder near it instead of doubling the heap.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if o.strict {
+		os.Setenv("TB_GW_STRICT_CONFIG", "1")
+	}
+	cfg, err := config.Load(o.dir, os.Getenv)
+	if err != nil {
+		log.Error("configuration", "dir", o.dir, "err", err)
+		return exitConfig
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w.Error())
+	}
+	if len(cfg.Env) > 0 {
+		log.Info("thingsboard settings from the environment (TB_GW_* wins over upstream's unprefixed names)", "vars", cfg.Env)
+	}
+	if lv, ok := cfg.LogLevels["service"]; ok {
+		level.Set(lv)
+	}
+
+	dataDir, newLink, exe := o.dataDir, gw.NewTBLink(log), ""
+	if o.dryRun {
+		// Commissioning: nothing is sent and nothing of the installed
+		// gateway's state is touched (memory storage, a scratch state
+		// directory).
+		tmp, err := os.MkdirTemp("", "tbgw-dry-run-")
+		if err != nil {
+			log.Error("dry run", "err", err)
+			return exitRuntime
+		}
+		defer os.RemoveAll(tmp)
+		dataDir = tmp
+		cfg.Storage = storage.Config{Type: "memory", MaxRecordsCount: cfg.Storage.MaxRecordsCount, ReadRecordsCount: cfg.Storage.ReadRecordsCount}
+		newLink = gw.NewPrintLink(stdout)
+	} else {
+		if err := gw.CheckThingsBoard(cfg); err != nil {
+			log.Error("configuration", "dir", o.dir, "err", err)
+			return exitConfig
+		}
+		if o.ota {
+			if p, err := os.Executable(); err == nil {
+				exe = p
+			}
+		}
+	}
+
+	reload := make(chan struct{}, 1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	var bg sync.WaitGroup
+	bg.Go(func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	})
+	defer func() {
+		signal.Stop(hup)
+		close(hup)
+		bg.Wait()
+	}()
+
+	g, err := gw.New(cfg, gw.Options{
+		Executable: exe,
+		Version:    version,
+		Log:        log,
+		Level:      level,
+		Handler:    h,
+		NewLink:    newLink,
+		DataDir:    dataDir,
+		Reload:     reload,
+	})
+	if err != nil {
+		log.Error("starting", "err", err)
+		return exitRuntime
+	}
+	if o.dryRun {
+		return commission(ctx, g, o, log, stderr)
+	}
+
+	hs, err := health.Start(g, o.socket, o.http, log.With("component", "health"))
+	if err != nil {
+		log.Error("starting", "err", err)
+		g.Store().Close()
+		return exitRuntime
+	}
+	defer hs.Close()
+	if a := hs.HTTPAddr(); a != "" {
+		log.Info("health endpoint", "addr", a)
+	}
+
+	log.Info("tbgw started", "version", version, "config", o.dir, "data", dataDir, "connectors", len(cfg.Connectors),
+		"thingsboard", fmt.Sprintf("%s:%d", cfg.ThingsBoard.Host, cfg.ThingsBoard.Port))
+	notify(log, "READY=1\nSTATUS=running")
+	stopNotify := context.AfterFunc(ctx, func() { notify(log, "STOPPING=1\nSTATUS=stopping") })
+	defer stopNotify()
+	wdCtx, wdStop := context.WithCancel(ctx)
+	if iv := sdnotify.WatchdogInterval(); iv > 0 {
+		bg.Go(func() { watchdog(wdCtx, g, iv, log) })
+	}
+	err = g.Run(ctx)
+	wdStop()
+	if errors.Is(err, gw.ErrRestart) {
+		log.Info("restarting")
+		notify(log, "RELOADING=1\nSTATUS=restarting")
+		hs.Close()
+		exe, xerr := os.Executable()
+		if xerr == nil {
+			xerr = syscall.Exec(exe, os.Args, os.Environ())
+		}
+		log.Error("re-exec failed", "err", xerr)
+		return exitRuntime
+	}
+	if err != nil {
+		log.Error("stopped", "err", err)
+		return exitRuntime
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+// notify tells systemd (when it runs us with Type=notify) about a state.
+func notify(log *slog.Logger, state string) {
+	if _, err := sdnotify.Notify(state); err != nil {
+		log.Warn("service manager notification", "err", err)
+	}
+}
+
+// watchdog sends WATCHDOG=1 at half the watchdog period while the
+// gateway's control loop answers; when it does not, systemd's watchdog
+// ends and restarts the gateway.
+func watchdog(ctx context.Context, g *gw.Gateway, iv time.Duration, log *slog.Logger) {
+	t := time.NewTicker(iv / 2)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, iv/2)
+		err := g.Alive(pctx)
+		cancel()
+		if err == nil {
+			notify(log, "WATCHDOG=1")
+		} else if ctx.Err() == nil {
+			log.Warn("watchdog: gateway not healthy, keep-alive withheld", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// commission runs the gateway with the printing link: until a signal
+// (-dry-run), -timeout, or (-once) until every connector has produced
+// data. -once fails when a connector produced nothing within the bound.
+func commission(ctx context.Context, g *gw.Gateway, o *options, log *slog.Logger, stderr io.Writer) int {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bound := o.timeout
+	if o.once && bound == 0 {
+		bound = defaultOnceBound
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if o.once || bound > 0 {
+		wg.Go(func() {
+			wctx := runCtx
+			if bound > 0 {
+				var c context.CancelFunc
+				wctx, c = context.WithTimeout(runCtx, bound)
+				defer c()
+			}
+			if o.once {
+				g.WaitData(wctx)
+			} else {
+				<-wctx.Done()
+			}
+			cancel()
+		})
+	}
+	log.Info("dry run: connectors run, nothing is sent to ThingsBoard; messages follow on stdout as JSON lines", "version", version, "config", o.dir)
+	err := g.Run(runCtx)
+	cancel()
+	if err != nil && !errors.Is(err, gw.ErrRestart) {
+		log.Error("stopped", "err", err)
+		return exitRuntime
+	}
+	if !o.once {
+		return exitOK
+	}
+	code := exitOK
+	st := g.Status()
+	if len(st.Connectors) == 0 {
+		fmt.Fprintln(stderr, "tbgw: no connectors configured")
+	}
+	for _, c := range st.Connectors {
+		if c.Counters["eventsProduced"] > 0 {
+			continue
+		}
+		code = exitRuntime
+		why := "no data within " + bound.String()
+		if c.LastError != "" {
+			why += " (" + c.State + ": " + c.LastError + ")"
+		}
+		fmt.Fprintf(stderr, "tbgw: connector %q (%s): %s\n", c.Name, c.Type, why)
+	}
+	return code
+}
