@@ -23,6 +23,9 @@ type Tag struct {
 	Address  uint16
 	Count    int // objectsCount: registers for functions 3, 4, 6, 16; bits for 1, 2, 5, 15
 
+	// Writes only: upstream's repack (see EncodeWrite).
+	Repack bool
+
 	// Reads only.
 	Divider       float64 // functions 3, 4: value / Divider when not 0 (wins over Multiplier)
 	Multiplier    float64 // functions 3, 4: value * Multiplier when not 0

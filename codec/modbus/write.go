@@ -75,6 +75,19 @@ func (w Write) String() string {
 //     (upstream's coil quirk, see DecodeBits); other types write each
 //     register as 16 coils, most significant bit first (upstream to_coils).
 func (t *Tag) EncodeWrite(value any, o binary.Order) (Write, error) {
+	w, err := t.encodeWrite(value, o)
+	if err == nil && t.Repack && o.Byte == binary.Little {
+		// pymodbus' BinaryPayloadBuilder(repack=True) reads each register
+		// back in the byte order: numbers lose their byte swap, strings
+		// and 8-bit values gain one. Big-endian: no change; coils: none.
+		for i, r := range w.Regs {
+			w.Regs[i] = r>>8 | r<<8
+		}
+	}
+	return w, err
+}
+
+func (t *Tag) encodeWrite(value any, o binary.Order) (Write, error) {
 	w := Write{Function: t.Function, Address: t.Address}
 	switch t.Function {
 	case WriteSingleCoil, WriteSingleRegister, WriteMultipleCoils, WriteMultipleRegisters:

@@ -127,3 +127,42 @@ func TestCoilsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Upstream's repack (pymodbus BinaryPayloadBuilder(repack=True)): the
+// registers pymodbus 3.0 builds for each byte/word order, with and without.
+func TestEncodeWriteRepack(t *testing.T) {
+	B, L := binary.Big, binary.Little
+	values := []struct {
+		typ string
+		n   int
+		v   any
+	}{{"16uint", 1, num("4660")}, {"32int", 2, num("305419896")}, {"32float", 2, num("12.34")},
+		{"string", 2, "abcd"}, {"8int", 1, num("-18")}, {"64uint", 4, num("1234605616436508552")}}
+	for _, c := range []struct {
+		order  binary.Order
+		repack bool
+		regs   [][]uint16
+	}{
+		{binary.Order{Byte: B, Word: B}, true, [][]uint16{{0x1234}, {0x1234, 0x5678}, {0x4145, 0x70a4}, {0x6162, 0x6364}, {0xee00}, {0x1122, 0x3344, 0x5566, 0x7788}}},
+		{binary.Order{Byte: B, Word: L}, true, [][]uint16{{0x1234}, {0x5678, 0x1234}, {0x70a4, 0x4145}, {0x6162, 0x6364}, {0xee00}, {0x7788, 0x5566, 0x3344, 0x1122}}},
+		{binary.Order{Byte: L, Word: B}, false, [][]uint16{{0x3412}, {0x3412, 0x7856}, {0x4541, 0xa470}, {0x6162, 0x6364}, {0xee00}, {0x2211, 0x4433, 0x6655, 0x8877}}},
+		{binary.Order{Byte: L, Word: B}, true, [][]uint16{{0x1234}, {0x1234, 0x5678}, {0x4145, 0x70a4}, {0x6261, 0x6463}, {0x00ee}, {0x1122, 0x3344, 0x5566, 0x7788}}},
+		{binary.Order{Byte: L, Word: L}, false, [][]uint16{{0x3412}, {0x7856, 0x3412}, {0xa470, 0x4541}, {0x6162, 0x6364}, {0xee00}, {0x8877, 0x6655, 0x4433, 0x2211}}},
+		{binary.Order{Byte: L, Word: L}, true, [][]uint16{{0x1234}, {0x5678, 0x1234}, {0x70a4, 0x4145}, {0x6261, 0x6463}, {0x00ee}, {0x7788, 0x5566, 0x3344, 0x1122}}},
+	} {
+		for i, v := range values {
+			k, err := ParseType(v.typ, v.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag := Tag{Kind: k, Function: WriteMultipleRegisters, Count: v.n, Repack: c.repack}
+			w, err := tag.EncodeWrite(v.v, c.order)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", v.typ, c.order, err)
+			}
+			if !reflect.DeepEqual(w.Regs, c.regs[i]) {
+				t.Errorf("%s order %+v repack %v: %04x, want %04x (pymodbus)", v.typ, c.order, c.repack, w.Regs, c.regs[i])
+			}
+		}
+	}
+}

@@ -88,6 +88,7 @@ type slaveDef struct {
 	timeout    time.Duration
 	retries    int
 	order      binary.Order
+	repack     bool // upstream's repack: writes in pymodbus' repacked layout
 	attemptGap time.Duration
 	attempts   int
 	backoff    time.Duration
@@ -298,9 +299,7 @@ func (c *compiler) slave(path string, s *slaveConfig) (*slaveDef, error) {
 			return nil, err
 		}
 	}
-	if s.Repack {
-		c.warn(c.errorf(path+".repack", "repack is not supported, ignored"))
-	}
+	d.repack = s.Repack
 	if d.coalesce, err = c.coalesce(path+".coalesce", s.Coalesce); err != nil {
 		return nil, err
 	}

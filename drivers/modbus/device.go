@@ -186,6 +186,11 @@ func (d *device) readTag(ctx context.Context, t *mb.Tag) (any, error) {
 
 // writeTag converts and writes one value (attribute update, RPC).
 func (d *device) writeTag(ctx context.Context, t *mb.Tag, v any) error {
+	if d.def.repack != t.Repack {
+		rt := *t
+		rt.Repack = d.def.repack
+		t = &rt
+	}
 	w, err := t.EncodeWrite(v, d.def.order)
 	if err != nil {
 		return err

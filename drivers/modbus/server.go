@@ -119,7 +119,7 @@ func (c *compiler) server(s *serverConfig) (*serverDef, *slaveDef, error) {
 			for i := range secs[sec] {
 				tc := &secs[sec][i]
 				p := paths[sec][i]
-				if err := c.initValue(p, tc, b.table, d.order, srv.store); err != nil {
+				if err := c.initValue(p, tc, b.table, d.order, s.Repack, srv.store); err != nil {
 					return nil, nil, err
 				}
 				switch sec {
@@ -162,7 +162,7 @@ func (c *compiler) server(s *serverConfig) (*serverDef, *slaveDef, error) {
 
 // initValue stores an item's initial value: with function 5/6 for one
 // object, 15/16 for several, as upstream.
-func (c *compiler) initValue(path string, tc *tagConfig, table int, o binary.Order, st *store) error {
+func (c *compiler) initValue(path string, tc *tagConfig, table int, o binary.Order, repack bool, st *store) error {
 	if len(tc.Value) == 0 {
 		c.warn(c.errorf(path+".value", "missing: the object is not served"))
 		return nil
@@ -197,7 +197,7 @@ func (c *compiler) initValue(path string, tc *tagConfig, table int, o binary.Ord
 	if err != nil {
 		return c.errorf(path+".value", "%v", err)
 	}
-	t := mb.Tag{Kind: k, Function: fc, Address: uint16(addr), Count: count}
+	t := mb.Tag{Kind: k, Function: fc, Address: uint16(addr), Count: count, Repack: repack}
 	w, err := t.EncodeWrite(v, o)
 	if err != nil {
 		return c.errorf(path+".value", "%v", err)
