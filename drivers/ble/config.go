@@ -23,14 +23,15 @@ type Config struct {
 	PassiveScanMode     *bool                 `json:"passiveScanMode"`
 	ShowMap             bool                  `json:"showMap"`
 	Scanner             ScannerConfig         `json:"scanner"`
-	ScannerPollPeriod   *float64              `json:"scannerPollPeriod"` // ms; accepted, the kernel scans continuously
-	ScannerTimeout      *float64              `json:"scannerTimeout"`    // ms; accepted, see scannerPollPeriod
+	ScannerPollPeriod   *float64              `json:"scannerPollPeriod"` // ms between the starts of scanning windows
+	ScannerTimeout      *float64              `json:"scannerTimeout"`    // ms: length of a scanning window
 	Adapter             string                `json:"adapter"`           // tbgw: "hci1" or "1"; default the first LE controller
 	ReportStrategy      *model.StrategyConfig `json:"reportStrategy"`
 	Devices             []DeviceConfig        `json:"devices"`
 }
 
-// ScannerConfig is the "scanner" block (used by showMap).
+// ScannerConfig is the "scanner" block (used by showMap: how long to
+// collect, and which advertised name to list).
 type ScannerConfig struct {
 	Timeout    *float64 `json:"timeout"` // ms
 	DeviceName string   `json:"deviceName"`
@@ -164,6 +165,9 @@ type spec struct {
 	mapName     string
 	devices     []*deviceSpec
 	passiveScan bool
+	// Scanning windows: scanWindow out of every scanPeriod; continuous
+	// when scanPeriod <= scanWindow (upstream's defaults, 10 s and 5 s).
+	scanWindow, scanPeriod time.Duration
 }
 
 func ms(v *float64, def float64) time.Duration {
@@ -201,6 +205,12 @@ func compile(doc *conf.Doc, c *Config) (*spec, error) {
 	}
 	if s.mapTimeout <= 0 {
 		return nil, doc.Errorf("scanner.timeout", "must be positive")
+	}
+	if s.scanWindow = ms(c.ScannerTimeout, 10000); s.scanWindow <= 0 {
+		return nil, doc.Errorf("scannerTimeout", "must be positive")
+	}
+	if s.scanPeriod = ms(c.ScannerPollPeriod, 5000); s.scanPeriod <= 0 {
+		return nil, doc.Errorf("scannerPollPeriod", "must be positive")
 	}
 	connReport, err := c.ReportStrategy.Strategy()
 	if err != nil {

@@ -67,6 +67,8 @@ func TestBadConfigs(t *testing.T) {
 		`{"devices":[{"MACAddress":"4C:65:A8:DF:85:C0"}]}`,
 		`{"devices":[{"name":"d","MACAddress":"4C:65:A8:DF:85:C0"},{"name":"d","MACAddress":"4C:65:A8:DF:85:C1"}]}`,
 		`{"adapter":"usb0","devices":[]}`,
+		`{"scannerTimeout":0,"devices":[]}`,
+		`{"scannerPollPeriod":-5,"devices":[]}`,
 		`{"devices":[`,
 	} {
 		if _, err := New([]byte(raw), connector.Env{Name: "ble"}); err == nil {

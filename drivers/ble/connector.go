@@ -90,11 +90,13 @@ func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
 	}
 	c.env.Log.Info("using Bluetooth controller", "adapter", a.String())
 	a.Refresh = c.scanRefresh()
+	a.Passive = c.spec.passiveScan
+	a.Window, a.Period = c.spec.scanWindow, c.spec.scanPeriod
 	c.adapter.Store(a)
 	defer c.adapter.Store(nil)
 	c.send = kit.NewSender(sink, c.env.Log)
 	g, gctx := kit.NewGroup(ctx)
-	g.Go("scanner", func() error { return a.Scan(gctx, c.onFound) })
+	g.Go("scanner", func() error { return c.scan(gctx, a) })
 	if c.spec.showMap {
 		g.Go("showMap", func() error { return c.showMap(gctx) })
 	}
@@ -106,6 +108,19 @@ func (c *Conn) Run(ctx context.Context, sink connector.Sink) error {
 	c.running.Store(false)
 	if ctx.Err() != nil {
 		return nil
+	}
+	return err
+}
+
+// scan runs the scanner. A kernel without advertisement monitors (before
+// Linux 5.10) cannot scan passively through the management interface:
+// the scanner then scans actively, and says so.
+func (c *Conn) scan(ctx context.Context, a *bluetooth.Adapter) error {
+	err := a.Scan(ctx, c.onFound)
+	if err != nil && a.Passive && errors.Is(err, errors.ErrUnsupported) && ctx.Err() == nil {
+		c.env.Log.Warn("passive scanning is not available (the kernel has no advertisement monitors); scanning actively", "adapter", a.String(), "err", err)
+		a.Passive = false
+		err = a.Scan(ctx, c.onFound)
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,18 @@ type Adapter struct {
 	// data is seen at most once per round.
 	Refresh time.Duration
 
-	// Discovery rounds Scan started, and starts refused as busy.
-	Rounds, Busy atomic.Uint64
+	// Passive makes Scan listen without sending scan requests (see
+	// Scan); otherwise it runs the kernel's (active) discovery.
+	Passive bool
+
+	// Window and Period: with 0 < Window < Period, Scan scans for Window
+	// out of every Period and leaves the radio alone in between.
+	// Otherwise it scans continuously.
+	Window, Period time.Duration
+
+	// Discovery rounds Scan started, starts refused as busy, and
+	// advertisement monitors (passive scanning) registered.
+	Rounds, Busy, Monitors atomic.Uint64
 }
 
 // OpenAdapter opens controller index (hciN), or with index < 0 the first
@@ -122,7 +133,11 @@ func (a *Adapter) cmd(ctx context.Context, op, index uint16, params []byte) ([]b
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
-	if err := a.ctl.write(ctx, mgmtFrame(op, index, params)); err != nil {
+	// A command the kernel refuses before its handler runs (unknown,
+	// malformed, not allowed) is "written" as 0 bytes, which the os
+	// package reports as an unexpected EOF; the reason follows as a
+	// Command Status event.
+	if err := a.ctl.write(ctx, mgmtFrame(op, index, params)); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, fmt.Errorf("mgmt command 0x%04x: %w", op, err)
 	}
 	buf := make([]byte, 1024)
@@ -175,108 +190,6 @@ func (a *Adapter) PowerOn(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// Scan runs LE discovery until ctx ends, calling fn for every advertising
-// report of this controller. The kernel ends each discovery round after
-// about ten seconds, and also when it creates a connection; Scan starts
-// the next round. While another party (for example bluetoothd) is
-// discovering, the kernel answers "busy": Scan then listens to the reports
-// of that discovery and tries again every second until a round of its own
-// starts or someone else's is seen running. fn runs on Scan's goroutine.
-func (a *Adapter) Scan(ctx context.Context, fn func(Found)) error {
-	ev, err := mgmtSock()
-	if err != nil {
-		return err
-	}
-	defer ev.Close()
-	retry := false // discovery refused as busy and nobody seen discovering
-	ours := false  // the running round is ours (never stop someone else's)
-	start := func() error {
-		_, err := a.cmd(ctx, mgmtStartDiscovery, a.Index, []byte{scanLE})
-		retry, ours = errors.Is(err, ErrBusy), err == nil
-		if retry {
-			a.Busy.Add(1)
-			return nil
-		}
-		if err == nil {
-			a.Rounds.Add(1)
-		}
-		return err
-	}
-	if err := start(); err != nil {
-		return fmt.Errorf("%v: start discovery: %w", a, err)
-	}
-	defer func() {
-		if !ours {
-			return
-		}
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_, _ = a.cmd(sctx, mgmtStopDiscovery, a.Index, []byte{scanLE})
-	}()
-	refresh := a.Refresh
-	if refresh > 0 {
-		refresh = max(refresh, time.Second)
-	}
-	roundStart := time.Now()
-	buf := make([]byte, 1024)
-	for {
-		rctx, cancel := ctx, context.CancelFunc(func() {})
-		switch {
-		case retry:
-			rctx, cancel = context.WithTimeout(ctx, time.Second)
-		case refresh > 0 && ours:
-			rctx, cancel = context.WithDeadline(ctx, roundStart.Add(refresh))
-		}
-		n, err := ev.read(rctx, buf)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, context.DeadlineExceeded) {
-				if retry {
-					if err := start(); err != nil {
-						return fmt.Errorf("%v: restart discovery: %w", a, err)
-					}
-				} else {
-					// End the round; its Discovering event starts the next.
-					roundStart = time.Now()
-					if _, err := a.cmd(ctx, mgmtStopDiscovery, a.Index, []byte{scanLE}); err != nil && ctx.Err() == nil {
-						ours, retry = false, true
-					}
-				}
-				continue
-			}
-			return fmt.Errorf("%v: read mgmt events: %w", a, err)
-		}
-		e, err := parseMgmtEvent(buf[:n])
-		if err != nil || e.Index != a.Index {
-			continue
-		}
-		switch e.Code {
-		case evDeviceFound:
-			if f, err := parseFound(e.Params); err == nil {
-				fn(f)
-			}
-		case evDiscovering:
-			if len(e.Params) != 2 {
-				continue
-			}
-			if e.Params[1] == 1 {
-				retry = false // a round runs (ours or someone else's)
-				roundStart = time.Now()
-				continue
-			}
-			ours = false
-			if err := start(); err != nil && ctx.Err() == nil {
-				return fmt.Errorf("%v: restart discovery: %w", a, err)
-			}
-		case evIndexRemoved:
-			return fmt.Errorf("%v: controller removed", a)
-		}
-	}
 }
 
 // Advertise registers advertising instance (1..) with the given data;

@@ -19,6 +19,9 @@ const (
 	mgmtAddAdvertising = 0x003E
 	mgmtRemoveAdv      = 0x003F
 
+	mgmtAddAdvPatternsMonitor = 0x0052
+	mgmtRemoveAdvMonitor      = 0x0053
+
 	evCmdComplete  = 0x0001
 	evCmdStatus    = 0x0002
 	evIndexRemoved = 0x0005
@@ -26,6 +29,10 @@ const (
 	evDisconnected = 0x000C
 	evDeviceFound  = 0x0012
 	evDiscovering  = 0x0013
+
+	evAdvMonitorAdded       = 0x002B
+	evAdvMonitorRemoved     = 0x002C
+	evAdvMonitorDeviceFound = 0x002F
 
 	noIndex = 0xFFFF
 
@@ -66,7 +73,17 @@ func (e *MgmtError) Error() string {
 // ErrBusy: another party (bluetoothd, another scan) holds the resource.
 var ErrBusy = errors.New("busy")
 
-func (e *MgmtError) Is(target error) bool { return target == ErrBusy && e.Status == 0x0A }
+// Is matches ErrBusy, and errors.ErrUnsupported for a command the kernel
+// does not know or the controller does not support.
+func (e *MgmtError) Is(target error) bool {
+	switch target {
+	case ErrBusy:
+		return e.Status == 0x0A
+	case errors.ErrUnsupported:
+		return e.Status == 0x01 || e.Status == 0x0C
+	}
+	return false
+}
 
 // mgmtFrame encodes a command.
 func mgmtFrame(op, index uint16, params []byte) []byte {
@@ -157,4 +174,34 @@ func parseInfo(index uint16, p []byte) (Info, error) {
 		Index: index, Addr: addrFromWire(p), Supported: Settings(binary.LittleEndian.Uint32(p[9:])),
 		Current: Settings(binary.LittleEndian.Uint32(p[13:])), Name: string(name),
 	}, nil
+}
+
+// parseMonitorFound decodes Adv Monitor Device Found: a monitor handle,
+// then the fields of Device Found.
+func parseMonitorFound(p []byte) (uint16, Found, error) {
+	if len(p) < 2 {
+		return 0, Found{}, fmt.Errorf("monitor device found event of %d bytes", len(p))
+	}
+	f, err := parseFound(p[2:])
+	return binary.LittleEndian.Uint16(p), f, err
+}
+
+// monitorADTypes are the AD types of the passive scanner's monitor
+// patterns: flags, 16- and 128-bit service UUIDs, names, service data,
+// manufacturer data. A monitor needs at least one pattern; the kernel
+// itself does not match them (every advertisement is reported), but a
+// controller that offloads monitors (the Microsoft HCI extension) does:
+// empty patterns of these types ask it for any advertisement that
+// carries one of them.
+var monitorADTypes = []byte{0x01, 0x02, 0x03, 0x06, 0x07, 0x08, 0x09, 0x16, 0xFF}
+
+// monitorParams encodes Add Adv Patterns Monitor: a count, then per
+// pattern its AD type, offset, length and 31 value bytes.
+func monitorParams() []byte {
+	b := []byte{byte(len(monitorADTypes))}
+	for _, t := range monitorADTypes {
+		b = append(b, t, 0, 0)
+		b = append(b, make([]byte, 31)...)
+	}
+	return b
 }

@@ -1,6 +1,7 @@
 package bluetooth
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -60,11 +61,38 @@ func TestMgmtEvents(t *testing.T) {
 	}
 }
 
+// Passive scanning: the monitor's parameters and its reports.
+func TestMonitor(t *testing.T) {
+	p := monitorParams()
+	if int(p[0]) != len(monitorADTypes) || len(p) != 1+34*len(monitorADTypes) || p[1] != 0x01 || p[1+34*8] != 0xFF {
+		t.Fatalf("monitor parameters % x", p)
+	}
+	// Adv Monitor Device Found, handle 0 (the kernel matched nothing
+	// itself), then a Device Found body: LE public, RSSI -48.
+	ev, err := parseMgmtEvent(hx("2f00 0000 1500 0000 010001 01aa00 01 d0 00000000 0500 04ff590001"))
+	if err != nil || ev.Code != evAdvMonitorDeviceFound {
+		t.Fatal(ev, err)
+	}
+	h, f, err := parseMonitorFound(ev.Params)
+	if err != nil || h != 0 || f.Addr.String() != "00:AA:01:01:00:01" || f.AddrType != Public || f.RSSI != -48 ||
+		!bytes.Equal(f.Data, hx("04ff590001")) {
+		t.Fatal(h, f, err)
+	}
+	if _, _, err := parseMonitorFound(hx("00")); err == nil {
+		t.Fatal("short event accepted")
+	}
+	if !errors.Is(&MgmtError{Op: mgmtAddAdvPatternsMonitor, Status: 0x01}, errors.ErrUnsupported) ||
+		errors.Is(&MgmtError{Status: 0x03}, errors.ErrUnsupported) {
+		t.Fatal("ErrUnsupported matching")
+	}
+}
+
 // FuzzMgmt: management frames never panic the parsers.
 func FuzzMgmt(f *testing.F) {
 	f.Add(hx("1200 0000 1300 010001 01aa00 01 7f 00000000 0500 04ff590001"))
 	f.Add(hx("0100 0000 0700 0500 00 01020000"))
 	f.Add(hx("0100 0000 1900 0400 00 000001aa0000 09 0200 ff1b0100 00020000 000000 4142"))
+	f.Add(hx("2f00 0000 1500 0000 010001 01aa00 01 d0 00000000 0500 04ff590001"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := parseMgmtEvent(b)
 		if err != nil {
@@ -73,5 +101,6 @@ func FuzzMgmt(f *testing.F) {
 		_, _, _ = ev.cmdResult(mgmtReadInfo)
 		_, _ = parseFound(ev.Params)
 		_, _ = parseInfo(0, ev.Params)
+		_, _, _ = parseMonitorFound(ev.Params)
 	})
 }

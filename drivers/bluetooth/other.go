@@ -11,7 +11,9 @@ import (
 // Adapter is a local controller (Linux only).
 type Adapter struct {
 	Info
-	Refresh time.Duration
+	Refresh        time.Duration
+	Passive        bool
+	Window, Period time.Duration
 }
 
 // Channel is an ATT channel (Linux only).

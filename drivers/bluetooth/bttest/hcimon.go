@@ -1,0 +1,166 @@
+package bttest
+
+import (
+	"encoding/binary"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// HCI opcodes and LE meta subevents the monitor decodes.
+const (
+	OpLESetScanParams    = 0x200B
+	OpLESetScanEnable    = 0x200C
+	OpLESetExtScanParams = 0x2041
+	OpLESetExtScanEnable = 0x2042
+
+	leAdvReport    = 0x02
+	leExtAdvReport = 0x0D
+)
+
+// HCICommand is one HCI command a controller was sent, as the kernel's
+// monitor channel (what btmon reads) showed it.
+type HCICommand struct {
+	At     time.Time
+	Index  uint16
+	Opcode uint16
+	Params []byte
+}
+
+// HCIMonitor records, for every controller, the HCI commands sent and the
+// LE advertising reports received, from the kernel's monitor channel.
+// It needs CAP_NET_RAW and stops when the test ends.
+type HCIMonitor struct {
+	mu       sync.Mutex
+	cmds     []HCICommand
+	scanRsps map[uint16]int // LE advertising reports of type scan response per controller
+	reports  map[uint16]int
+}
+
+// Monitor starts an HCIMonitor.
+func Monitor(t testing.TB) *HCIMonitor {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_BLUETOOTH, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.BTPROTO_HCI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrHCI{Dev: 0xFFFF, Channel: unix.HCI_CHANNEL_MONITOR}); err != nil {
+		unix.Close(fd)
+		t.Fatalf("bind HCI monitor channel: %v", err)
+	}
+	f := os.NewFile(uintptr(fd), "hci-monitor")
+	m := &HCIMonitor{scanRsps: map[uint16]int{}, reports: map[uint16]int{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			m.record(buf[:n])
+		}
+	}()
+	t.Cleanup(func() {
+		f.Close()
+		<-done
+	})
+	return m
+}
+
+// record decodes one monitor frame: opcode, controller index, length,
+// then the packet (2: a command, 3: an event).
+func (m *HCIMonitor) record(b []byte) {
+	if len(b) < 6 || int(binary.LittleEndian.Uint16(b[4:])) != len(b)-6 {
+		return
+	}
+	op, idx, p := binary.LittleEndian.Uint16(b), binary.LittleEndian.Uint16(b[2:]), b[6:]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case op == 2 && len(p) >= 3 && len(p) == 3+int(p[2]):
+		m.cmds = append(m.cmds, HCICommand{At: time.Now(), Index: idx, Opcode: binary.LittleEndian.Uint16(p), Params: append([]byte(nil), p[3:]...)})
+	case op == 3 && len(p) >= 4 && p[0] == 0x3E:
+		m.advReports(idx, p[2], p[3:])
+	}
+}
+
+// advReports counts the reports of an LE (extended) advertising report
+// event, and those that are scan responses.
+func (m *HCIMonitor) advReports(idx uint16, sub byte, p []byte) {
+	if len(p) < 1 {
+		return
+	}
+	n, p := int(p[0]), p[1:]
+	for range n {
+		switch sub {
+		case leAdvReport: // type, addr type, addr, length, data, rssi
+			if len(p) < 9 || len(p) < 10+int(p[8]) {
+				return
+			}
+			m.reports[idx]++
+			if p[0] == 0x04 {
+				m.scanRsps[idx]++
+			}
+			p = p[10+int(p[8]):]
+		case leExtAdvReport: // type (2), ..., length at 23, data
+			if len(p) < 24 || len(p) < 24+int(p[23]) {
+				return
+			}
+			m.reports[idx]++
+			if binary.LittleEndian.Uint16(p)&0x08 != 0 {
+				m.scanRsps[idx]++
+			}
+			p = p[24+int(p[23]):]
+		default:
+			return
+		}
+	}
+}
+
+// Commands returns the commands controller index was sent with one of
+// the opcodes.
+func (m *HCIMonitor) Commands(index int, opcodes ...uint16) []HCICommand {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []HCICommand
+	for _, c := range m.cmds {
+		if int(c.Index) != index {
+			continue
+		}
+		for _, op := range opcodes {
+			if c.Opcode == op {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// Reports returns how many LE advertising reports controller index
+// received, and how many of them were scan responses.
+func (m *HCIMonitor) Reports(index int) (reports, scanResponses int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reports[uint16(index)], m.scanRsps[uint16(index)]
+}
+
+// ScanType is the scan type (0 passive, 1 active) of an LE Set (Extended)
+// Scan Parameters command, and false for other commands.
+func ScanType(c HCICommand) (byte, bool) {
+	switch {
+	case c.Opcode == OpLESetScanParams && len(c.Params) >= 1:
+		return c.Params[0], true
+	case c.Opcode == OpLESetExtScanParams && len(c.Params) >= 4:
+		return c.Params[3], true // own address type, filter policy, PHYs, then the first PHY's type
+	}
+	return 0, false
+}
+
+// ScanEnable tells whether an LE Set (Extended) Scan Enable command
+// enables scanning.
+func ScanEnable(c HCICommand) bool { return len(c.Params) >= 1 && c.Params[0] == 1 }
