@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
-# Parses buildroot/package/tbgw/tbgw.mk the way Buildroot's
-# golang-package infrastructure reads it, in a stub tree (no Buildroot
-# download here): the .mk must parse, must not set variables current
-# Buildroot rejects (<PKG>_INSTALL_BINS), and must feed a defined version
-# to -X main.version. Then builds the package with Buildroot's Go
-# environment (GOFLAGS=-mod=vendor, GOPROXY=off, GOTOOLCHAIN=local,
-# CGO_ENABLED=0, -trimpath -buildvcs=false) from a vendored copy of the
-# tree, excluding what the .mk excludes.
+# Checks the Buildroot package (buildroot/) as far as possible without a
+# Buildroot tree:
+#  1. pkglint: the rules of Buildroot's utils/check-package that matter
+#     (.mk, Config.in, .hash, whitespace) and the LICENSE hash;
+#  2. parses tbgw.mk the way golang-package reads it, in a stub tree, for
+#     both menuconfig cases (all connectors; a chosen few), checking the
+#     build tags, the version fed to -X main.version and the rejection of
+#     <PKG>_INSTALL_BINS (Buildroot >= 2025.11);
+#  3. builds the package exactly as Buildroot does: an rsync copy of the
+#     tree with the .mk's exclusions, vendored by the .mk's hook command,
+#     then `go build` with HOST_GO_COMMON_ENV/HOST_GO_TARGET_ENV
+#     (GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local, own empty GOPATH
+#     and module cache) and golang-package's flags, with the Go of the
+#     current stable and LTS Buildroot releases (BR_GO, default go1.26.3:
+#     2026.05.1 and 2026.02.3 both ship Go 1.26.3), for armv7: all
+#     connectors and a chosen few. --no-build stops before this step.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/packaging/lib.sh"
+BR_GO=${BR_GO:-go1.26.3}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 
+echo "== pkglint"
+(cd "$root" && go run ./scripts/packaging/pkglint)
+
+echo "== tbgw.mk in a stub of Buildroot's package infrastructure"
 cat >"$tmp/Makefile" <<'MK'
 qstrip = $(strip $(subst ",,$(1)))
+UPPERCASE = $(shell echo '$(1)' | tr a-z.- A-Z__)
 pkgname = tbgw
 INSTALL = install
 TARGET_DIR = /target
@@ -28,43 +43,85 @@ include $(MKFILE)
 show:
 	@echo 'VERSION=$(TBGW_GW_VERSION)'
 	@echo 'LDFLAGS=$(TBGW_LDFLAGS)'
-	@echo 'TAGS=$(TBGW_TAGS)'
+	@echo 'TAGS=$(strip $(TBGW_TAGS))'
+	@echo 'GO_ENV=$(TBGW_GO_ENV)'
 	@echo 'LICENSE_FILES=$(TBGW_LICENSE_FILES)'
 	@echo 'DEPENDENCIES=$(TBGW_DEPENDENCIES)'
 	@echo 'EXCLUDE=$(TBGW_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS)'
+	@echo 'USERS=$(strip $(TBGW_USERS))'
+	@echo 'SYSV=$(if $(TBGW_INSTALL_INIT_SYSV),y)'
+	@echo 'SYSTEMD=$(if $(TBGW_INSTALL_INIT_SYSTEMD),y)'
 MK
-
 mk() {
 	make -s --no-print-directory -C "$tmp" MKFILE="$root/buildroot/package/tbgw/tbgw.mk" \
 		BR2_EXTERNAL_TBGW_PATH="$root/buildroot" "$@" show
 }
-out=$(mk BR2_PACKAGE_TBGW_VERSION='"1.2.3"' BR2_PACKAGE_TBGW_CONNECTORS='"mqtt modbus"')
+fail() { echo "FAIL: $*"; exit 1; }
+out=$(mk BR2_PACKAGE_TBGW_VERSION='"1.2.3"' BR2_PACKAGE_TBGW_ALL_CONNECTORS=y)
 echo "$out"
-grep -qx 'LDFLAGS=-s -w -X main.version=1.2.3' <<<"$out" || { echo "FAIL: version not fed to -X main.version"; exit 1; }
-grep -qx 'TAGS=custom drivers.mqtt drivers.modbus' <<<"$out" || { echo "FAIL: connector tags"; exit 1; }
-grep -q 'DEPENDENCIES=.*ca-certificates' <<<"$out" || { echo "FAIL: ca-certificates"; exit 1; }
-out=$(mk)
-v=$(sed -n 's/^VERSION=//p' <<<"$out")
-[ -n "$v" ] || { echo "FAIL: empty version without BR2_PACKAGE_TBGW_VERSION"; exit 1; }
+grep -qx 'LDFLAGS=-s -w -X main.version=1.2.3' <<<"$out" || fail "version not fed to -X main.version"
+grep -qx 'TAGS=' <<<"$out" || fail "all connectors must build without tags"
+grep -qx 'GO_ENV=CGO_ENABLED=0' <<<"$out" || fail "CGO_ENABLED=0"
+grep -q 'DEPENDENCIES=.*ca-certificates' <<<"$out" || fail "ca-certificates"
+grep -qx 'USERS=tbgw -1 tbgw -1 \* /var/lib/tbgw - dialout tbgw gateway' <<<"$out" || fail "users table"
+grep -qx 'SYSV=y' <<<"$out" && grep -qx 'SYSTEMD=y' <<<"$out" || fail "init scripts (SysV and systemd)"
+custom=$(mk BR2_PACKAGE_TBGW_CONNECTOR_MQTT=y BR2_PACKAGE_TBGW_CONNECTOR_MODBUS=y \
+	BR2_PACKAGE_TBGW_CONNECTOR_ODBC=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_POSTGRES=y)
+tags=$(sed -n 's/^TAGS=//p' <<<"$custom")
+echo "menuconfig mqtt, modbus, odbc (PostgreSQL): tags '$tags'"
+[ "$tags" = "custom drivers.modbus drivers.mqtt drivers.odbc odbc.postgres" ] || fail "connector tags: $tags"
+# Every connector of drivers/all has its menuconfig option.
+for f in "$root"/drivers/all/*.go; do
+	c=$(sed -n 's#^//go:build !custom || drivers\.\(.*\)$#\1#p' "$f")
+	[ -n "$c" ] || continue
+	grep -q "^config BR2_PACKAGE_TBGW_CONNECTOR_${c^^}\$" "$root/buildroot/package/tbgw/Config.in" || fail "no menuconfig option for connector $c"
+	grep -qw "$c" <<<"$(grep -A2 '^TBGW_CONNECTOR_TYPES' "$root/buildroot/package/tbgw/tbgw.mk")" || fail "connector $c missing from TBGW_CONNECTOR_TYPES"
+done
+v=$(sed -n 's/^VERSION=//p' <<<"$(mk)")
+[ -n "$v" ] || fail "empty version without BR2_PACKAGE_TBGW_VERSION"
 echo "default version: $v"
 for f in LICENSE etc/tbgw/tb_gateway.json etc/tbgw/simulator.json etc/default/tbgw etc/init.d/S95tbgw etc/systemd/tbgw.service; do
-	[ -f "$root/$f" ] || { echo "FAIL: $f missing"; exit 1; }
+	[ -f "$root/$f" ] || fail "$f missing"
 done
 if grep -q '"type"' <(sed -n '/"connectors"/,$p' "$root/etc/tbgw/tb_gateway.json"); then
-	echo "FAIL: the shipped configuration enables a connector"; exit 1
+	fail "the shipped configuration enables a connector"
 fi
 
-# The build with Buildroot's Go environment, from an rsync copy like
-# Buildroot's, vendored like the .mk's hook.
+if [ "${1:-}" = --no-build ]; then
+	echo "buildroot check OK (no build)"
+	exit 0
+fi
+
+echo "== build with Buildroot's Go environment ($BR_GO)"
+gobin=$(go_toolchain "$BR_GO")
 excl=$(sed -n 's/^EXCLUDE=//p' <<<"$out")
 src="$tmp/build/tbgw-custom"
 mkdir -p "$src"
 # shellcheck disable=SC2086
-rsync -a --exclude .git $excl "$root/" "$src/"
-[ ! -e "$src/dist" ] || { echo "FAIL: dist/ copied"; exit 1; }
-(cd "$src" && GOFLAGS=-mod=mod go mod vendor)
-(cd "$src" && GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 \
-	go build -ldflags "-s -w -X main.version=1.2.3" -modcacherw -tags "" -trimpath -buildvcs=false \
-	-o "$tmp/tbgw" github.com/tbgw/tbgw/.)
-echo "built linux/arm (armv7) with Buildroot's Go environment: $(stat -c %s "$tmp/tbgw") bytes"
+rsync -au --chmod=u=rwX,go=rX $excl --exclude .git "$root/" "$src/"
+[ ! -e "$src/dist" ] || fail "dist/ copied"
+[ ! -e "$src/buildroot" ] || fail "buildroot/ copied"
+# The .mk's vendoring hook, as Buildroot runs it (its own module cache).
+gopath="$tmp/host/share/go-path"
+if [ ! -f "$src/vendor/modules.txt" ]; then
+	(cd "$src" && GO111MODULE=on GOROOT="$(dirname "$(dirname "$gobin")")" GOPATH="$gopath" \
+		GOMODCACHE="$gopath/pkg/mod" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+		GOPROXY="$(local_goproxy)" CGO_ENABLED=0 "$gobin" mod vendor -modcacherw)
+fi
+# The module cache is gone: the build may only use vendor/.
+chmod -R u+w "$gopath" && rm -rf "$gopath"
+br_build() { # $1: tags, $2: output
+	(cd "$src" && env -i PATH="$PATH" HOME="$tmp" \
+		GO111MODULE=on GOFLAGS=-mod=vendor GOROOT="$(dirname "$(dirname "$gobin")")" \
+		GOPATH="$gopath" GOCACHE="$(go env GOCACHE)" GOMODCACHE="$gopath/pkg/mod" \
+		GOPROXY=off GOTOOLCHAIN=local GOBIN= CGO_ENABLED=0 \
+		GOOS=linux GOARCH=arm GOARM=7 \
+		"$gobin" build -ldflags "-s -w -X main.version=1.2.3" -modcacherw -tags "$1" \
+		-trimpath -p 2 -buildvcs=false -o "$2" github.com/tbgw/tbgw/.)
+	"$gobin" version "$2" | grep -q "$BR_GO" || fail "$2 not built by $BR_GO"
+	echo "built linux/arm (armv7), tags '$1': $(stat -c %s "$2") bytes"
+}
+br_build "" "$src/bin/tbgw"
+# Space-separated, as Buildroot passes <PKG>_TAGS.
+br_build "$tags" "$src/bin/tbgw-custom"
 echo "buildroot check OK"

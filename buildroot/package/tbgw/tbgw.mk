@@ -15,10 +15,7 @@ TBGW_LICENSE = Apache-2.0
 TBGW_LICENSE_FILES = LICENSE
 TBGW_GOMOD = github.com/tbgw/tbgw
 
-TBGW_GW_VERSION = $(call qstrip,$(BR2_PACKAGE_TBGW_VERSION))
-ifeq ($(TBGW_GW_VERSION),)
-TBGW_GW_VERSION := $(or $(shell git -C $(BR2_EXTERNAL_TBGW_PATH)/.. describe --tags --always --dirty 2>/dev/null),custom)
-endif
+TBGW_GW_VERSION = $(or $(call qstrip,$(BR2_PACKAGE_TBGW_VERSION)),$(shell git -C $(BR2_EXTERNAL_TBGW_PATH)/.. describe --tags --always --dirty 2>/dev/null),custom)
 
 # Build outputs and packaging trees of the source checkout stay out of the
 # build directory.
@@ -40,9 +37,15 @@ define TBGW_VENDOR_MODULES
 endef
 TBGW_PRE_CONFIGURE_HOOKS += TBGW_VENDOR_MODULES
 
-TBGW_CONNECTORS = $(call qstrip,$(BR2_PACKAGE_TBGW_CONNECTORS))
-ifneq ($(TBGW_CONNECTORS),)
-TBGW_TAGS = custom $(addprefix drivers.,$(TBGW_CONNECTORS))
+# Connector build tags: all connectors, or "custom" and one tag per
+# chosen connector (drivers.<type>) and SQL driver (odbc.<driver>).
+TBGW_CONNECTOR_TYPES = bacnet ble can exec ftp knx modbus mqtt ocpp odbc \
+	opcua request rest serial simulator snmp socket xmpp
+TBGW_ODBC_DRIVERS = postgres mysql sqlite
+ifneq ($(BR2_PACKAGE_TBGW_ALL_CONNECTORS),y)
+TBGW_TAGS = custom \
+	$(foreach c,$(TBGW_CONNECTOR_TYPES),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_$(call UPPERCASE,$(c))),drivers.$(c))) \
+	$(foreach d,$(TBGW_ODBC_DRIVERS),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_ODBC_$(call UPPERCASE,$(d))),odbc.$(d)))
 endif
 TBGW_LDFLAGS = -s -w -X main.version=$(TBGW_GW_VERSION)
 TBGW_GO_ENV = CGO_ENABLED=0
