@@ -11,29 +11,42 @@ import "time"
 // those records are delivered again, never lost.
 
 // cursorBatchGap is the least time between two cursor writes under
-// SyncBatch. Each write is a small file created, fsynced and renamed: at
-// everyday rates, writing it ten times a second was most of the gateway's
-// flash wear. A crash within the gap only re-sends what was acknowledged
-// in it, and cursorMaxBehind bounds that at high rates.
-const cursorBatchGap = time.Second
+// SyncBatch while fewer than cursorSlowBehind records wait for one, and
+// cursorFastGap while more do. Each write is a small file created,
+// fsynced and renamed: at everyday rates it was most of the gateway's
+// flash writes and wake-ups once data arrived a few times a second. A
+// crash only re-sends what was acknowledged since the last write: at
+// most cursorSlowBehind records or cursorFastGap's worth, and never more
+// than cursorMaxBehind.
+const (
+	cursorBatchGap   = 5 * time.Second
+	cursorFastGap    = time.Second
+	cursorSlowBehind = 1024
+)
 
 // cursorMaxBehind is the number of acknowledged records after which the
 // cursor is written without waiting for the gap.
 const cursorMaxBehind = 8192
 
-// cursorLoop persists the cursor: at most every cursorBatchGap (sooner
-// when cursorMaxBehind records were acknowledged since the last write)
-// under SyncBatch, at most every SyncInterval under SyncInterval, and at
-// most every second without fsync under SyncNever. It sleeps while
-// nothing is acknowledged.
+// cursorLoop persists the cursor: under SyncBatch at most every
+// cursorBatchGap, or cursorFastGap once cursorSlowBehind records wait,
+// or at once when cursorMaxBehind do; at most every SyncInterval under
+// SyncInterval, and at most every second without fsync under SyncNever.
+// It sleeps while nothing is acknowledged.
 func (l *Log) cursorLoop() {
 	defer close(l.cdone)
-	gap := cursorBatchGap
-	switch l.opts.Sync {
-	case SyncInterval:
-		gap = l.opts.SyncInterval
-	case SyncNever:
-		gap = time.Second
+	gap := func(behind uint64) time.Duration {
+		switch {
+		case l.opts.Sync == SyncInterval:
+			return l.opts.SyncInterval
+		case l.opts.Sync == SyncNever:
+			return time.Second
+		case behind >= cursorMaxBehind:
+			return 0
+		case behind >= cursorSlowBehind:
+			return cursorFastGap
+		}
+		return cursorBatchGap
 	}
 	var last, warned time.Time
 	for {
@@ -42,7 +55,7 @@ func (l *Log) cursorLoop() {
 		case <-l.quit:
 			return
 		}
-		if wait := gap - time.Since(last); wait > 0 && !l.cursorBehind() {
+		if wait := gap(l.cursorBehind()) - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
 		waiting:
 			for {
@@ -50,10 +63,12 @@ func (l *Log) cursorLoop() {
 				case <-t.C:
 					break waiting
 				case <-l.ackc:
-					if l.cursorBehind() {
+					wait := gap(l.cursorBehind()) - time.Since(last)
+					if wait <= 0 {
 						t.Stop()
 						break waiting
 					}
+					t.Reset(wait)
 				case <-l.quit:
 					t.Stop()
 					return
@@ -68,16 +83,19 @@ func (l *Log) cursorLoop() {
 	}
 }
 
-// cursorBehind reports whether cursorMaxBehind records were acknowledged
-// since the cursor was last written.
-func (l *Log) cursorBehind() bool {
+// cursorBehind is the number of records acknowledged since the cursor
+// was last written.
+func (l *Log) cursorBehind() uint64 {
 	l.ackMu.Lock()
 	p := l.persisted
 	l.ackMu.Unlock()
 	l.mu.Lock()
 	a := l.acked
 	l.mu.Unlock()
-	return a >= p+cursorMaxBehind
+	if a <= p {
+		return 0
+	}
+	return a - p
 }
 
 // persistCursor writes the acknowledged position if it moved. Callers

@@ -182,14 +182,20 @@ func (s *Simulator) Run(ctx context.Context, sink connector.Sink) error {
 		}
 	}
 	// One tick sends a round to a slice of devices so that the total rate
-	// is spread evenly.
-	interval := time.Duration(s.cfg.PeriodMs) * time.Millisecond / time.Duration(len(s.devs))
-	if s.cfg.MessagesPerSecond > 0 {
-		interval = time.Duration(float64(time.Second) / s.cfg.MessagesPerSecond)
-	}
+	// is spread evenly, but with periodMs the ticks are at least a second
+	// (or the period) apart: a few devices once a second are one Send a
+	// second, not one wake-up, commit and publish per device.
+	period := time.Duration(s.cfg.PeriodMs) * time.Millisecond
+	interval := max(period/time.Duration(len(s.devs)), 1)
 	perTick := 1
-	if interval < time.Millisecond {
-		perTick = int(time.Millisecond / max(interval, 1))
+	if s.cfg.MessagesPerSecond > 0 {
+		interval = max(time.Duration(float64(time.Second)/s.cfg.MessagesPerSecond), 1)
+		if interval < time.Millisecond {
+			perTick = int(time.Millisecond / interval)
+			interval = time.Duration(perTick) * interval
+		}
+	} else if minTick := min(period, time.Second); interval < minTick {
+		perTick = min(len(s.devs), int((minTick+interval-1)/interval))
 		interval = time.Duration(perTick) * interval
 	}
 	tick := time.NewTicker(interval)
