@@ -149,7 +149,6 @@ func serve(o *options, stdout, stderr io.Writer) int {
 	wdStop()
 	if errors.Is(err, gw.ErrRestart) {
 		log.Info("restarting")
-		notify(log, "RELOADING=1\nSTATUS=restarting")
 		hs.Close()
 		exe, xerr := os.Executable()
 		if xerr == nil {
