@@ -30,7 +30,7 @@ fuzz:
 	bash scripts/fuzz.sh
 
 check: build
-	./tbgw check -c etc/tbgw
+	./tbgw check -c etc/tbgw -data "$${TMPDIR:-/tmp}/tbgw-check"
 
 clean:
 	rm -rf tbgw dist
