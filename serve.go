@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -16,9 +17,24 @@ import (
 	"github.com/tbgw/tbgw/gw"
 	"github.com/tbgw/tbgw/gw/config"
 	"github.com/tbgw/tbgw/gw/health"
+	"github.com/tbgw/tbgw/gw/logging"
 	"github.com/tbgw/tbgw/gw/sdnotify"
 	"github.com/tbgw/tbgw/gw/storage"
 )
+
+// journalPrefixes decides the sd-daemon priority prefixes on standard
+// error: TB_GW_LOG_PRIORITY_PREFIX=1 or 0 forces them, otherwise they are
+// on when standard error is the systemd journal (JOURNAL_STREAM).
+func journalPrefixes(stderr io.Writer) bool {
+	switch os.Getenv("TB_GW_LOG_PRIORITY_PREFIX") {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	f, ok := stderr.(*os.File)
+	return ok && logging.UnderJournal(f)
+}
 
 // defaultMemoryLimit is the Go soft memory limit unless $GOMEMLIMIT says
 // otherwise.
@@ -27,15 +43,23 @@ const defaultMemoryLimit = 20 << 20
 // serve runs the gateway: as a service, or in commissioning mode
 // (-dry-run, -once) with the ThingsBoard link replaced by printing.
 func serve(o *options, stdout, stderr io.Writer) int {
-	// One handler at the lowest level; the service logger and every
-	// connector logger filter at their own level.
-	level := new(slog.LevelVar)
-	hopts := &slog.HandlerOptions{Level: config.LevelTrace}
-	var h slog.Handler = slog.NewTextHandler(stderr, hopts)
-	if o.logFormat == "json" {
-		h = slog.NewJSONHandler(stderr, hopts)
+	// The log output (gw/logging): the console, and the files, syslog and
+	// levels per logger of logs.json; connector loggers filter at their
+	// own level.
+	logDir := o.dataDir
+	if logDir == "" {
+		logDir = o.dir
 	}
-	log := slog.New(gw.LevelHandler(h, level))
+	router := logging.New(logging.Options{
+		Console:  stderr,
+		JSON:     o.logFormat == "json",
+		Journal:  journalPrefixes(stderr),
+		Dir:      logDir,
+		LogsPath: os.Getenv("TB_GW_LOGS_PATH"),
+	})
+	defer router.Close()
+	h := router.Handler()
+	log := slog.New(h)
 	slog.SetDefault(log)
 
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -57,8 +81,14 @@ func serve(o *options, stdout, stderr io.Writer) int {
 	if len(cfg.Env) > 0 {
 		log.Info("thingsboard settings from the environment (TB_GW_* wins over upstream's unprefixed names)", "vars", cfg.Env)
 	}
-	if lv, ok := cfg.LogLevels["service"]; ok {
-		level.Set(lv)
+	if !o.dryRun { // commissioning writes no log files
+		if warns, err := router.ApplyFile(filepath.Join(o.dir, "logs.json")); err != nil {
+			log.Error("logs.json, logging to the console only", "err", err)
+		} else {
+			for _, w := range warns {
+				log.Warn(w)
+			}
+		}
 	}
 
 	dataDir, newLink, exe := o.dataDir, gw.NewTBLink(log), ""
@@ -111,8 +141,8 @@ func serve(o *options, stdout, stderr io.Writer) int {
 		Executable: exe,
 		Version:    version,
 		Log:        log,
-		Level:      level,
 		Handler:    h,
+		Logs:       router,
 		NewLink:    newLink,
 		DataDir:    dataDir,
 		Reload:     reload,

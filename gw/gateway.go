@@ -22,6 +22,7 @@ import (
 
 	"github.com/tbgw/tbgw/gw/config"
 	"github.com/tbgw/tbgw/gw/connector"
+	"github.com/tbgw/tbgw/gw/logging"
 	"github.com/tbgw/tbgw/gw/report"
 	"github.com/tbgw/tbgw/gw/storage"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	Reload <-chan struct{}
 	// ShutdownTimeout bounds the clean stop (default 10 s).
 	ShutdownTimeout time.Duration
+	// Logs is the log output that logs.json and the remote
+	// logs_configuration configure (nil: they are written but not applied).
+	Logs *logging.Router
 	// ConnectTrial bounds how long a remotely pushed ThingsBoard connection
 	// may take to connect before the previous configuration is restored
 	// (default DefaultConnectTrial).
@@ -117,6 +121,7 @@ type Gateway struct {
 	started    time.Time
 	firstData  chan struct{} // kicked when a connector stores its first events (capacity 1)
 	applied    chan struct{} // closed once Run started the configured connectors
+	logsSum    atomic.Value  // string: sum of the logs.json content applied
 }
 
 // New builds a gateway from a loaded configuration: it opens the storage
@@ -155,6 +160,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		details:   map[string]string{},
 	}
 	g.ota.chunks = make(chan otaChunk, 4)
+	if b, err := os.ReadFile(g.logsPath()); err == nil {
+		g.logsSum.Store(fileSum(b)) // applied by main before New
+	}
 	g.log = slog.New(g.rlog.handler(opts.Log.Handler(), "SERVICE_LOGS", "service", true, &g.rlog.svc))
 	g.qos = byte(*cfg.ThingsBoard.QoS)
 	g.filter.Store(cfg.Filter)

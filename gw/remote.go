@@ -66,6 +66,7 @@ func (g *Gateway) publishRemoteConfig(ctx context.Context, request bool) {
 		st["ts"] = ts
 		attrs["storage_configuration"] = st
 	}
+	attrs["logs_configuration"] = g.logsAttr(ts)
 	if gr, ok := m["grpc"].(map[string]any); ok {
 		gr["ts"] = ts
 		attrs["grpc_configuration"] = gr
@@ -101,7 +102,7 @@ func (g *Gateway) publishRemoteConfig(ctx context.Context, request bool) {
 	g.spawn(func() {
 		rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		_, shared, err := req.RequestOwnAttributes(rctx, nil, []string{"RemoteLoggingLevel", "general_configuration", "storage_configuration", "active_connectors"})
+		_, shared, err := req.RequestOwnAttributes(rctx, nil, []string{"RemoteLoggingLevel", "general_configuration", "storage_configuration", "logs_configuration", "active_connectors"})
 		if err != nil {
 			g.log.Debug("remote configuration: requesting shared attributes", "err", err)
 			return
@@ -176,7 +177,9 @@ func (g *Gateway) applyRemote(m map[string]json.RawMessage) {
 			}
 		case "general_configuration", "storage_configuration":
 			err = g.remoteMain(k, raw)
-		case "grpc_configuration", "logs_configuration":
+		case "logs_configuration":
+			err = g.remoteLogs(raw)
+		case "grpc_configuration":
 			g.log.Info("remote configuration: section not supported, ignored", "key", k)
 			continue
 		default:

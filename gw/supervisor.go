@@ -320,6 +320,7 @@ func (g *Gateway) Reload(ctx context.Context) error {
 		return nil
 	}
 	g.filter.Store(cfg.Filter)
+	g.applyLogsFile()
 	g.applyConnectors(ctx, cfg)
 	return nil
 }

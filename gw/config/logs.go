@@ -76,8 +76,9 @@ type logsFile struct {
 	} `json:"root"`
 }
 
-// loadLogs reads logs.json if present. Only logger levels are honoured:
-// tbgw logs to standard error (or the journal) and does not rotate files.
+// loadLogs reads logs.json if present for the logger levels the core uses
+// (the connector default level); the outputs it configures (files,
+// syslog) are applied by package gw/logging.
 func loadLogs(dir string) (map[string]slog.Level, []error, error) {
 	levels := map[string]slog.Level{}
 	src, err := os.ReadFile(filepath.Join(dir, "logs.json"))
