@@ -38,11 +38,18 @@
 // ceil, log, sum, any, all, ord, chr, bytes, list, sorted, and math.sqrt,
 // math.exp, math.log, math.log10, math.log2, math.sin, math.cos, math.tan,
 // math.fabs, math.floor, math.ceil, math.trunc, math.pow, math.isnan,
-// math.pi, math.e, math.inf, math.nan, math.tau.
+// math.pi, math.e, math.inf, math.nan, math.tau, divmod (a list), and
+// int.from_bytes(b, byteorder, signed=...). Keyword arguments: round
+// (number, ndigits) and int.from_bytes (bytes, byteorder, signed).
 // String methods: upper, lower, strip, lstrip, rstrip, startswith,
-// endswith, find, replace, split, join, isdigit; bytes: hex, decode.
+// endswith, find, replace, split, join, isdigit, zfill, format ("{}",
+// "{0}", "{:>8.2f}", "{:,}", "{:x}" ...); bytes: hex, decode.
+// Formatting with %: "%.1f %s" % [a, b] (a list for Python's tuple), with
+// flags, width, precision and the conversions s r d i u f F e E g G x X o c.
 //
 // Differences from Python: integers are 64-bit and overflow is an error;
-// there are no tuples, dicts, sets, lambdas or keyword arguments; str + int
-// is an error as in Python (use str()).
+// there are no tuples, dicts, sets or lambdas; str + int is an error as in
+// Python (use str()). The forms upstream's sample configurations, tests and
+// documentation use are vectors in testdata/python.jsonl, with the results
+// CPython gives.
 package expr

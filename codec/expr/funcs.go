@@ -7,11 +7,19 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 type builtin struct {
 	min, max int // argument count; max -1: any
 	fn       func(args []Value) (Value, error)
+}
+
+// builtinParams names the parameters, by position, of the builtins that
+// take keyword arguments.
+var builtinParams = map[string][]string{
+	"round":          {"number", "ndigits"},
+	"int.from_bytes": {"bytes", "byteorder", "signed"},
 }
 
 var builtins map[string]builtin
@@ -53,9 +61,18 @@ func init() {
 			}
 			return Value{}, fmt.Errorf("abs() needs a number, not %s", a[0].k)
 		}},
-		"min":   {1, -1, func(a []Value) (Value, error) { return extreme(a, -1) }},
-		"max":   {1, -1, func(a []Value) (Value, error) { return extreme(a, 1) }},
-		"round": {1, 2, round},
+		"min":            {1, -1, func(a []Value) (Value, error) { return extreme(a, -1) }},
+		"max":            {1, -1, func(a []Value) (Value, error) { return extreme(a, 1) }},
+		"round":          {1, 2, round},
+		"int.from_bytes": {1, 3, fromBytes},
+		"divmod": {2, 2, func(a []Value) (Value, error) {
+			q, err := arith("//", a[0], a[1])
+			if err != nil {
+				return q, err
+			}
+			r, err := arith("%", a[0], a[1])
+			return List([]Value{q, r}), err
+		}},
 		"int":   {1, 2, toIntValue},
 		"float": {1, 1, toFloatValue},
 		"str": {0, 1, func(a []Value) (Value, error) {
@@ -200,6 +217,63 @@ func init() {
 	builtins["floor"] = builtins["math.floor"]
 	builtins["ceil"] = builtins["math.ceil"]
 	builtins["log"] = builtins["math.log"]
+}
+
+// fromBytes is int.from_bytes(bytes, byteorder='big', signed=False), for
+// values of up to 8 bytes (a longer value must fit in 64 bits).
+func fromBytes(a []Value) (Value, error) {
+	if a[0].k != BytesKind && a[0].k != ListKind {
+		return Value{}, fmt.Errorf("cannot convert %s to bytes", a[0].k)
+	}
+	b := []byte(a[0].s)
+	if a[0].k == ListKind {
+		b = make([]byte, len(a[0].list))
+		for i, e := range a[0].list {
+			if !e.isInt() || e.int() < 0 || e.int() > 255 {
+				return Value{}, errors.New("bytes must be in range(0, 256)")
+			}
+			b[i] = byte(e.int())
+		}
+	}
+	little := false
+	if len(a) > 1 {
+		switch {
+		case a[1].k == StrKind && a[1].s == "little":
+			little = true
+		case a[1].k == StrKind && a[1].s == "big":
+		default:
+			return Value{}, errors.New("byteorder must be either 'little' or 'big'")
+		}
+	}
+	signed := len(a) > 2 && a[2].Truth()
+	if little {
+		r := make([]byte, len(b))
+		for i := range b {
+			r[len(b)-1-i] = b[i]
+		}
+		b = r
+	}
+	// Leading bytes beyond 64 bits must be sign or zero fill.
+	for len(b) > 8 {
+		if b[0] != 0 && !(signed && b[0] == 0xFF && b[1]&0x80 != 0) {
+			return Value{}, errOverflow
+		}
+		b = b[1:]
+	}
+	var u uint64
+	for _, c := range b {
+		u = u<<8 | uint64(c)
+	}
+	if !signed {
+		if u > math.MaxInt64 {
+			return Value{}, errOverflow
+		}
+		return Int(int64(u)), nil
+	}
+	if n := len(b); n > 0 && n < 8 && b[0]&0x80 != 0 {
+		u |= ^uint64(0) << (8 * n)
+	}
+	return Int(int64(u)), nil
 }
 
 func floatToInt(f float64) (Value, error) {
@@ -373,10 +447,37 @@ func (c *compiler) call(n *callNode) (evalFn, error) {
 		sort.Strings(names)
 		return nil, c.errf(n, "unknown function %s (available: %s)", n.fn, strings.Join(names, ", "))
 	}
-	if len(n.args) < b.min || (b.max >= 0 && len(n.args) > b.max) {
-		return nil, c.errf(n, "%s() takes %s arguments, %d given", n.fn, argRange(b.min, b.max), len(n.args))
+	argNodes := n.args
+	if len(n.kw) > 0 {
+		argNodes = append([]node(nil), n.args...)
+		for _, k := range n.kw {
+			pos := -1
+			for i, name := range builtinParams[n.fn] {
+				if name == k.name {
+					pos = i
+				}
+			}
+			if pos < 0 {
+				return nil, c.errf(n, "%s() got an unexpected keyword argument %s", n.fn, k.name)
+			}
+			for len(argNodes) <= pos {
+				argNodes = append(argNodes, nil)
+			}
+			if argNodes[pos] != nil {
+				return nil, c.errf(n, "%s() got multiple values for argument %s", n.fn, k.name)
+			}
+			argNodes[pos] = k.val
+		}
+		for i, a := range argNodes {
+			if a == nil {
+				return nil, c.errf(n, "%s() missing argument %s", n.fn, builtinParams[n.fn][i])
+			}
+		}
 	}
-	fns, err := c.nodes(n.args)
+	if len(argNodes) < b.min || (b.max >= 0 && len(argNodes) > b.max) {
+		return nil, c.errf(n, "%s() takes %s arguments, %d given", n.fn, argRange(b.min, b.max), len(argNodes))
+	}
+	fns, err := c.nodes(argNodes)
 	if err != nil {
 		return nil, err
 	}
@@ -503,6 +604,21 @@ var methods = map[string]method{
 	}},
 	"decode": {0, 1, func(r Value, a []Value) (Value, error) {
 		return Str(strings.ToValidUTF8(r.s, "\uFFFD")), nil
+	}},
+	"format": {0, 8, func(r Value, a []Value) (Value, error) { return strFormat(r.s, a) }},
+	"zfill": {1, 1, func(r Value, a []Value) (Value, error) {
+		if !a[0].isInt() {
+			return Value{}, fmt.Errorf("zfill() needs an int, not %s", a[0].k)
+		}
+		w := int(min(max(a[0].int(), 0), int64(MaxLen)))
+		n := utf8.RuneCountInString(r.s)
+		if n >= w {
+			return r, nil
+		}
+		if r.s != "" && (r.s[0] == '-' || r.s[0] == '+') {
+			return Str(r.s[:1] + strings.Repeat("0", w-n) + r.s[1:]), nil
+		}
+		return Str(strings.Repeat("0", w-n) + r.s), nil
 	}},
 	"isdigit": {0, 0, func(r Value, _ []Value) (Value, error) {
 		if r.s == "" {

@@ -72,7 +72,7 @@ func arith(op string, x, y Value) (Value, error) {
 		}
 	case "%":
 		if x.k == StrKind {
-			return Value{}, errors.New("%-formatting of strings is not supported")
+			return percentFormat(x.s, y)
 		}
 	}
 	return Value{}, fmt.Errorf("unsupported operand types for %s: %s and %s", op, x.k, y.k)

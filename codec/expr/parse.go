@@ -41,6 +41,7 @@ type (
 		p    int
 		fn   string
 		args []node
+		kw   []kwArg // keyword arguments, after the positional ones
 	}
 	methodNode struct {
 		p    int
@@ -384,16 +385,19 @@ func (p *parser) postfix() (node, error) {
 		switch {
 		case p.isOp("("):
 			pos := p.peek().pos
-			args, err := p.args(")")
+			args, kw, err := p.callArgs()
 			if err != nil {
 				return nil, err
 			}
 			switch f := x.(type) {
 			case *nameNode:
-				x = &callNode{pos, f.id, args}
+				x = &callNode{pos, f.id, args, kw}
 			case *methodNode:
 				if f.args != nil {
 					return nil, p.errf(pos, "cannot call the result of a call")
+				}
+				if len(kw) > 0 {
+					return nil, p.errf(pos, "methods take no keyword arguments")
 				}
 				f.args = args
 			default:
@@ -430,8 +434,8 @@ func (p *parser) postfix() (node, error) {
 			if t.kind != tIdent {
 				return nil, p.errf(t.pos, "expected a name after '.'")
 			}
-			if n, ok := x.(*nameNode); ok && n.id == "math" {
-				x = &nameNode{n.p, "math." + t.text}
+			if n, ok := x.(*nameNode); ok && (n.id == "math" || n.id == "int" && t.text == "from_bytes") {
+				x = &nameNode{n.p, n.id + "." + t.text}
 				continue
 			}
 			if m, ok := x.(*methodNode); ok && m.args == nil {
@@ -448,6 +452,55 @@ func (p *parser) postfix() (node, error) {
 			return x, nil
 		}
 	}
+}
+
+// kwArg is a keyword argument of a call: name=value.
+type kwArg struct {
+	p    int
+	name string
+	val  node
+}
+
+// callArgs parses "(a, b, name=c, ...)" after the opening bracket is
+// current: positional arguments, then keyword arguments.
+func (p *parser) callArgs() ([]node, []kwArg, error) {
+	p.next()
+	args := []node{}
+	var kw []kwArg
+	for !p.isOp(")") {
+		if t := p.peek(); t.kind == tIdent && p.i+1 < len(p.toks) && p.toks[p.i+1].kind == tOp && p.toks[p.i+1].text == "=" {
+			p.next()
+			p.next()
+			v, err := p.ternary()
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, k := range kw {
+				if k.name == t.text {
+					return nil, nil, p.errf(t.pos, "keyword argument %s repeated", t.text)
+				}
+			}
+			kw = append(kw, kwArg{t.pos, t.text, v})
+		} else {
+			if len(kw) > 0 {
+				return nil, nil, p.errf(t.pos, "positional argument follows keyword argument")
+			}
+			a, err := p.ternary()
+			if err != nil {
+				return nil, nil, err
+			}
+			args = append(args, a)
+		}
+		if p.isOp(",") {
+			p.next()
+			continue
+		}
+		if !p.isOp(")") {
+			return nil, nil, p.errf(p.peek().pos, "expected ',' or \")\", found %s", describe(p.peek()))
+		}
+	}
+	p.next()
+	return args, kw, nil
 }
 
 // args parses "(a, b, ...)" after the opening bracket is current.
