@@ -25,17 +25,25 @@ type initScript struct {
 	run, log string
 }
 
-func newInitScript(t *testing.T, bin, confDir string) *initScript {
+func newInitScript(t *testing.T, bin, confDir string, logFile bool) *initScript {
 	busybox := drivertest.RequireTool(t, "busybox")
 	root := t.TempDir()
 	binDir := filepath.Join(root, "bin")
 	os.Mkdir(binDir, 0o755)
-	for _, applet := range []string{"start-stop-daemon", "logger", "mkfifo", "readlink"} {
+	applets := []string{"start-stop-daemon", "mkfifo", "readlink"}
+	if logFile {
+		applets = append(applets, "logger")
+	}
+	for _, applet := range applets {
 		if err := os.Symlink(busybox, filepath.Join(binDir, applet)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s := &initScript{t: t, busybox: busybox, run: filepath.Join(root, "run"), log: filepath.Join(root, "tbgw.log")}
+	logTo := "" // syslog through logger
+	if logFile {
+		logTo = s.log
+	}
 	user := strconv.Itoa(os.Getuid())
 	if out, err := exec.Command("id", "-un").Output(); err == nil {
 		user = strings.TrimSpace(string(out))
@@ -47,7 +55,7 @@ func newInitScript(t *testing.T, bin, confDir string) *initScript {
 		"USER=" + user,
 		"TB_GW_CONFIG_DIR=" + confDir,
 		"TB_GW_DATA_DIR=" + filepath.Join(root, "data"),
-		"TBGW_LOGFILE=" + s.log,
+		"TBGW_LOGFILE=" + logTo,
 		`TBGW_OPTS="-log-format json"`,
 	}, "\n")+"\n"), 0o644)
 	s.env = append(os.Environ(), "TBGW_DEFAULTS="+defaults, "PATH="+binDir+":"+os.Getenv("PATH"))
@@ -96,7 +104,7 @@ func TestInitScript(t *testing.T) {
 	b := tbtest.StartBroker(t)
 	tb := tbtest.NewThingsBoard(t, b.Host, b.Port)
 	dir := gwDir(t, b, memoryStorage, simConfig(2, 50))
-	s := newInitScript(t, bin, dir)
+	s := newInitScript(t, bin, dir, true)
 
 	if code, out := s.do("start"); code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("start: exit %d: %s", code, out)
@@ -157,4 +165,33 @@ func TestInitScript(t *testing.T) {
 	if logs, _ := os.ReadFile(s.log); !strings.Contains(string(logs), "thingsboard.qos") {
 		t.Fatalf("configuration error not logged:\n%s", logs)
 	}
+}
+
+// TestInitScriptSyslog: without TBGW_LOGFILE the gateway's output goes
+// through the pipe to logger (here a stand-in recording its arguments and
+// input: syslogd would take over the machine's /dev/log) until it exits.
+func TestInitScriptSyslog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := simDir(t)
+	s := newInitScript(t, bin, dir, false)
+	syslog := filepath.Join(t.TempDir(), "syslog")
+	shim := filepath.Join(filepath.Dir(s.run), "bin", "logger")
+	os.WriteFile(shim, []byte("#!/bin/sh\necho \"logger $*\" >>"+syslog+"\nexec cat >>"+syslog+"\n"), 0o755)
+	if code, out := s.do("start"); code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("start: exit %d: %s", code, out)
+	}
+	drivertest.Eventually(t, 20*time.Second, "the start logged through logger", func() bool {
+		b, _ := os.ReadFile(syslog)
+		return strings.Contains(string(b), "logger -t tbgw -p daemon.info\n") && strings.Contains(string(b), `"msg":"tbgw started"`)
+	})
+	if code, out := s.do("stop"); code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("stop: exit %d: %s", code, out)
+	}
+	drivertest.Eventually(t, 20*time.Second, "the last line logged", func() bool {
+		b, _ := os.ReadFile(syslog)
+		return strings.Contains(string(b), `"msg":"stopped"`)
+	})
 }
