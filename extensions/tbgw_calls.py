@@ -15,6 +15,10 @@ with the attribute names converter code reads (docs/connectors/exec.md,
           .convert(<device config dict>, {key: value})
   bacnet  cls(<UplinkConverterConfig>, logger)
           .convert([item config], [(object_id, property_id, index, value)])
+  ftp     cls(<path config dict>, logger)
+          .convert({"file_ext", "headers"}, <line str> | <JSON object>)
+  odbc    cls(logger) (or cls(config, logger))
+          .convert(<mapping dict>, {column: value})
 
 Standard library only: these are stand-ins for the pymodbus, asyncua and
 bacpypes3 objects, not those libraries.
@@ -285,6 +289,32 @@ def bacnet_args(args):
     return args.get("config") or [], values
 
 
+# ---------------------------------------------------------------- FTP, ODBC
+
+def ftp_args(args):
+    return args.get("config") or {}, args.get("data")
+
+
+def odbc_args(args):
+    return args.get("config") or {}, args.get("data") or {}
+
+
+def construct_odbc(cls, cfg, logger):
+    """Upstream's ODBC connector calls convert on the class it imported;
+    classes written like its own converter take the logger only."""
+    import inspect
+    try:
+        params = [p for p in inspect.signature(cls).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    except (TypeError, ValueError):
+        params = None
+    if params is None or len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params):
+        return cls(cfg or {}, logger)
+    if len(params) == 1:
+        return cls(logger) if "log" in params[0].name else cls(cfg or {})
+    return cls()
+
+
 # ---------------------------------------------------------------- table
 
 def construct(call, cls, name, cfg, logger):
@@ -295,9 +325,12 @@ def construct(call, cls, name, cfg, logger):
         return cls(BytesUplinkConverterConfig(**(cfg or {})), logger)
     if call == "bacnet":
         return cls(UplinkConverterConfig(cfg or {}), logger)
-    if call in ("opcua", "snmp"):
+    if call in ("opcua", "snmp", "ftp"):
         return cls(cfg or {}, logger)
+    if call == "odbc":
+        return construct_odbc(cls, cfg, logger)
     raise ValueError("unknown calling convention %r" % (call,))
 
 
-ARGS = {"modbus": modbus_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args}
+ARGS = {"modbus": modbus_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args,
+        "ftp": ftp_args, "odbc": odbc_args}

@@ -144,10 +144,11 @@ def keyed(values):
     return out
 
 
-def normalize(data, log):
+def normalize(data, log, device=None, device_type=None):
     """ConvertedData or upstream's legacy dictionary as
     {"device", "deviceType", "telemetry": [{"ts"?, "values"}], "attributes"};
-    None when there is nothing to send."""
+    None when there is nothing to send. device and device_type, when given,
+    replace the converter's names."""
     if data is None:
         return None
     if isinstance(data, ConvertedData):
@@ -171,6 +172,10 @@ def normalize(data, log):
     else:
         log.error("unsupported converted data %r", type(data))
         return None
+    if device:
+        name = device
+    if device_type:
+        typ = device_type
     if not name:
         log.error("converted data without a device name: %r", data)
         return None
@@ -263,11 +268,15 @@ def converters_main():
                 if call == "topic":
                     data = msg["json"] if "json" in msg else base64.b64decode(msg.get("bytes", ""))
                     result = conv.convert(msg.get("topic"), data)
+                    args = {}
                 else:
-                    a, b = tbgw_calls.ARGS[call](msg.get("args") or {})
+                    args = msg.get("args") or {}
+                    a, b = tbgw_calls.ARGS[call](args)
                     result = conv.convert(a, b)
                 items = result if isinstance(result, list) else [result]
-                res["data"] = [d for d in (normalize(r, log) for r in items) if d]
+                # ODBC names every result from its mapping, as upstream.
+                dev, typ = (args.get("device"), args.get("deviceType")) if call == "odbc" else (None, None)
+                res["data"] = [d for d in (normalize(r, log, dev, typ) for r in items) if d]
             except Exception as e:
                 res["error"] = "%s: %s" % (type(e).__name__, e)
             reply(res)

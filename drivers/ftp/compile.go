@@ -3,6 +3,7 @@ package ftp
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -36,6 +37,7 @@ type pathPlan struct {
 	sorted   bool
 	rows     *rowSpec      // CSV and TXT files
 	json     *convert.JSON // JSON files
+	conv     *customConv   // a custom converter instead of rows and json
 }
 
 type attrUpdate struct {
@@ -110,7 +112,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, env envInfo) (*plan, error) {
 	}
 
 	for i := range cfg.Paths {
-		pp, err := compilePath(doc, fmt.Sprintf("paths[%d]", i), &cfg.Paths[i])
+		pp, err := compilePath(doc, fmt.Sprintf("paths[%d]", i), &cfg.Paths[i], env.warn)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +172,7 @@ func compileFilter(s string) (*pyre.Regex, error) {
 	return pyre.Compile(s)
 }
 
-func compilePath(doc *conf.Doc, at string, pc *pathConfig) (*pathPlan, error) {
+func compilePath(doc *conf.Doc, at string, pc *pathConfig, warn func(error)) (*pathPlan, error) {
 	pp := &pathPlan{pattern: strings.TrimSpace(pc.Path), sorted: true, period: 60 * time.Second, maxBytes: 5 << 20}
 	if pp.pattern == "" {
 		return nil, doc.Errorf(at+".path", "is required")
@@ -183,9 +185,6 @@ func compilePath(doc *conf.Doc, at string, pc *pathConfig) (*pathPlan, error) {
 	base := path.Base(pp.pattern)
 	if !hasMeta(path.Ext(base)) && fileKind(base) == "" {
 		return nil, doc.Errorf(at+".path", "files must end in .csv, .txt or .json, got %q", base)
-	}
-	if len(pc.Converter) > 0 && string(pc.Converter) != "null" {
-		return nil, doc.Errorf(at+".converter", "custom Python converters are not supported; map the columns with attributes and timeseries")
 	}
 	switch strings.ToUpper(pc.ReadMode) {
 	case "", "FULL":
@@ -214,13 +213,6 @@ func compilePath(doc *conf.Doc, at string, pc *pathConfig) (*pathPlan, error) {
 	} else if pc.WithSortingFiles2 != nil {
 		pp.sorted = *pc.WithSortingFiles2
 	}
-	if strings.TrimSpace(pc.DevicePatternName) == "" {
-		return nil, doc.Errorf(at+".devicePatternName", "is required")
-	}
-	devType := "Device"
-	if pc.DevicePatternType != nil {
-		devType = *pc.DevicePatternType
-	}
 	var report *codec.Strategy
 	if pc.ReportStrategy != nil {
 		var err error
@@ -240,6 +232,27 @@ func compilePath(doc *conf.Doc, at string, pc *pathConfig) (*pathPlan, error) {
 	}
 	if pc.Delimiter != nil {
 		rs.delim = *pc.Delimiter
+	}
+	if len(pc.Converter) > 0 && string(pc.Converter) != "null" {
+		conv, err := compileConverter(pc, rs)
+		switch {
+		case err == nil:
+			pp.rows, pp.conv = rs, conv
+			return pp, nil
+		case errors.Is(err, codec.ErrNoResolver) && len(pc.Attributes)+len(pc.Timeseries) > 0 && warn != nil:
+			// No Python here (e.g. `tbgw check` on a build machine): the
+			// path's own datapoints are used instead.
+			warn(doc.Errorf(at+".converter", "%v; the path's datapoints are used instead", err))
+		default:
+			return nil, doc.Errorf(at+".converter", "%v", err)
+		}
+	}
+	if strings.TrimSpace(pc.DevicePatternName) == "" {
+		return nil, doc.Errorf(at+".devicePatternName", "is required")
+	}
+	devType := "Device"
+	if pc.DevicePatternType != nil {
+		devType = *pc.DevicePatternType
 	}
 	var err error
 	if rs.name, err = compileCell(pc.DevicePatternName, rs.sliced); err != nil {

@@ -92,7 +92,7 @@ func TestBadConfigs(t *testing.T) {
 		"view":        {`,"txtFileDataView":"x"`, ``},
 		"maxFileSize": {`,"maxFileSize":-1`, ``},
 		"pollPeriod":  {`,"pollPeriod":0`, ``},
-		"converter":   {`,"converter":{"type":"custom","extension":"X"}`, ``},
+		"converter":   {`,"converter":{"type":"bytes","extension":"X"}`, ``},
 		"port":        {``, `,"port":70000`},
 		"security":    {``, `,"security":{"type":"token"}`},
 		"filter":      {``, `,"attributeUpdates":[{"path":"x.txt","deviceNameFilter":"(","valueExpression":"v"}]`},

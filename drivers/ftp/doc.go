@@ -24,6 +24,11 @@
 // Attribute updates and RPCs open a control connection of their own, so
 // they never wait for a poll.
 //
-// Non-goals: active mode (PORT), implicit FTPS (port 990), Python custom
-// converters, FTP servers that list no file sizes.
+// A path's custom converter (a Go converter from the codec registry, or an
+// upstream-style Python class run by the extension host through
+// codec.CallUplink) replaces its datapoints; reading stays the same.
+//
+// Non-goals: active mode (PORT; upstream never uses it), implicit FTPS
+// (port 990; upstream has no setting for it), FTP servers that list no
+// file sizes.
 package ftp

@@ -28,7 +28,7 @@ const (
 func (c *Connector) pollPath(ctx context.Context, s *session, p *pathPlan, st *stateStore, sink connector.Sink) error {
 	files, err := s.find(p.pattern, func(name string) bool {
 		k := fileKind(name)
-		return k != "" && (k != "json" || p.json != nil)
+		return k != "" && (k != "json" || p.json != nil || p.conv != nil)
 	})
 	if err != nil {
 		return err
@@ -100,7 +100,12 @@ func (c *Connector) readFile(ctx context.Context, s *session, p *pathPlan, f rem
 			return err
 		}
 		c.stats.bytes.Add(uint64(len(b)))
-		data, err := p.json.Convert("", b, 0)
+		var data []codec.Data
+		if p.conv != nil {
+			data, err = p.conv.json(b)
+		} else {
+			data, err = p.json.Convert("", b, 0)
+		}
 		if err != nil {
 			c.stats.badLines.Add(1)
 			c.log.Warn("ftp: cannot convert JSON file", "file", f.path, "err", err)
@@ -175,6 +180,15 @@ func (c *Connector) readFile(ctx context.Context, s *session, p *pathPlan, f rem
 		case len(bytes.TrimSpace(line)) == 0:
 		default:
 			c.stats.lines.Add(1)
+			if p.conv != nil {
+				ds, cerr := p.conv.line(kind, hdr, string(line))
+				if cerr != nil {
+					c.stats.badLines.Add(1)
+					c.log.Debug("ftp: line dropped", "file", f.path, "err", cerr)
+				}
+				batch = append(batch, ds...)
+				break
+			}
 			d, cerr := p.rows.convert(string(line), hdr, 0)
 			if cerr != nil {
 				c.stats.badLines.Add(1)

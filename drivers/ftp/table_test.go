@@ -17,7 +17,7 @@ func compileTestPath(t testing.TB, src string) *pathPlan {
 	if _, err := doc.Decode(&pc); err != nil {
 		t.Fatal(err)
 	}
-	pp, err := compilePath(doc, "p", &pc)
+	pp, err := compilePath(doc, "p", &pc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

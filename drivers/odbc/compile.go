@@ -2,6 +2,7 @@ package odbc
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,7 +32,9 @@ type plan struct {
 	persistent bool
 	iterKey    string
 
-	mapper *mapper
+	mapper   *mapper
+	conv     *customConv // "converter": rows go through it instead of the mapping
+	convWarn error       // the converter is not available
 
 	unknownRPC  bool
 	overrideRPC bool
@@ -40,8 +43,22 @@ type plan struct {
 
 func compile(doc *conf.Doc, cfg *fileConfig) (*plan, error) {
 	p := &plan{batch: 500, period: 60 * time.Second, timeout: 60 * time.Second, reconnect: true, reconnectP: 60 * time.Second}
-	if len(cfg.Converter) > 0 && string(cfg.Converter) != "null" && string(cfg.Converter) != `""` {
-		return nil, doc.Errorf("converter", "custom Python converters are not supported; use mapping")
+	if name, ccfg, err := parseConverter(cfg.Converter); err != nil {
+		return nil, doc.Errorf("converter", "%v", err)
+	} else if name != "" {
+		var raw struct {
+			Mapping json.RawMessage `json:"mapping"`
+		}
+		if err := json.Unmarshal(doc.Raw(), &raw); err != nil {
+			return nil, doc.Errorf("mapping", "%v", err)
+		}
+		if p.conv, err = newCustomConv(name, ccfg, raw.Mapping); errors.Is(err, codec.ErrNoResolver) {
+			// No Python here (e.g. `tbgw check` on a build machine): the
+			// mapping's own datapoints, if any, are used instead.
+			p.convWarn = err
+		} else if err != nil {
+			return nil, doc.Errorf("converter", "%v", err)
+		}
 	}
 	c := &cfg.Connection
 	if strings.TrimSpace(c.Str) == "" {
@@ -194,10 +211,16 @@ func compile(doc *conf.Doc, cfg *fileConfig) (*plan, error) {
 	if m.ts, err = compileItems(cfg.Mapping.Timeseries, "timeseries"); err != nil {
 		return nil, err
 	}
-	if !m.allAttrs && !m.allTS && len(m.attrs) == 0 && len(m.ts) == 0 {
+	if !m.allAttrs && !m.allTS && len(m.attrs) == 0 && len(m.ts) == 0 && p.conv == nil {
+		if p.convWarn != nil {
+			return nil, doc.Errorf("converter", "%v", p.convWarn)
+		}
 		return nil, doc.Errorf("mapping", "maps neither attributes nor timeseries")
 	}
 	p.mapper = m
+	if p.convWarn != nil {
+		p.convWarn = doc.Errorf("converter", "%v; the mapping's datapoints are used instead", p.convWarn)
+	}
 
 	p.methods = map[string]*rpcMethod{}
 	if r := cfg.ServerSideRPC; r != nil {

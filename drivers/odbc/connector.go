@@ -51,6 +51,9 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	if p.targetErr != nil {
 		env.Log.Warn("odbc: " + p.targetErr.Error())
 	}
+	if p.convWarn != nil {
+		env.Log.Warn("odbc: " + p.convWarn.Error())
+	}
 	return &Connector{env: env, log: env.Log, plan: p}, nil
 }
 
@@ -248,16 +251,25 @@ func (c *Connector) poll(ctx context.Context, db *sql.DB, it *iterator, sink con
 		}
 		n++
 		c.stats.Add("rowsRead", 1)
-		d, skipped, err := cols.convert(raw)
-		for _, s := range skipped {
-			c.stats.Add("itemsSkipped", 1)
-			c.log.Debug("odbc: value skipped", "err", s)
-		}
-		if err != nil {
-			c.stats.Add("rowsDropped", 1)
-			c.log.Warn("odbc: row dropped", "err", err)
+		if p.conv != nil {
+			ds, err := cols.convertCustom(p.conv, raw)
+			if err != nil {
+				c.stats.Add("rowsDropped", 1)
+				c.log.Warn("odbc: row dropped", "err", err)
+			}
+			batch = append(batch, ds...)
 		} else {
-			batch = append(batch, d)
+			d, skipped, err := cols.convert(raw)
+			for _, s := range skipped {
+				c.stats.Add("itemsSkipped", 1)
+				c.log.Debug("odbc: value skipped", "err", s)
+			}
+			if err != nil {
+				c.stats.Add("rowsDropped", 1)
+				c.log.Warn("odbc: row dropped", "err", err)
+			} else {
+				batch = append(batch, d)
+			}
 		}
 		if cols.iterCol >= 0 && raw[cols.iterCol] != nil {
 			last = cloneValue(raw[cols.iterCol])

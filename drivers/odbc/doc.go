@@ -31,6 +31,10 @@
 // next poll follows at once; otherwise after the period. A query that
 // makes no progress for the timeout is cancelled.
 //
-// Non-goals: Python custom converters, pyodbc module settings, writing
+// A custom converter ("converter": "<Class>") replaces the mapping's
+// datapoints: a Go converter from the codec registry, or an upstream-style
+// Python class run by the extension host (codec.CallUplink).
+//
+// Non-goals: pyodbc module settings, writing
 // shared attributes to the database (upstream ignores them too).
 package odbc

@@ -232,36 +232,61 @@ func rowTS(raw any) int64 {
 	return 0
 }
 
-// convert maps one row (raw scanned values) to the device's data. Items
-// that fail (an expression error, a None value) are left out and reported
-// in skipped; a row without device name or values is an error.
-func (c *columns) convert(raw []any) (d codec.Data, skipped []error, err error) {
+// values normalises a row's scanned values and makes them expression
+// values.
+func (c *columns) values(raw []any) ([]any, []expr.Value, error) {
 	vals := make([]any, len(raw))
 	row := make([]expr.Value, len(raw))
 	for i, r := range raw {
 		vals[i] = normalize(r, c.kinds[i])
+		var err error
 		if row[i], err = expr.ValueOf(vals[i]); err != nil {
-			return d, nil, err
+			return nil, nil, err
 		}
 	}
+	return vals, row, nil
+}
+
+// device evaluates the device name and type of a row; a failing type
+// expression is reported in typErr (the row still goes out), a failing
+// name in err.
+func (c *columns) device(row []expr.Value) (name, typ string, typErr, err error) {
 	nv, err := c.eval(c.m.name, row)
 	if err != nil {
-		return d, nil, fmt.Errorf("device name: %w", err)
+		return "", "", nil, fmt.Errorf("device name: %w", err)
 	}
 	if nv.Kind() == expr.NoneKind {
-		return d, nil, fmt.Errorf("device name %q is None", c.m.name.String())
+		return "", "", nil, fmt.Errorf("device name %q is None", c.m.name.String())
 	}
-	d.Device = nv.String()
-	if d.Device == "" {
-		return d, nil, fmt.Errorf("device name %q is empty", c.m.name.String())
+	name = nv.String()
+	if name == "" {
+		return "", "", nil, fmt.Errorf("device name %q is empty", c.m.name.String())
 	}
-	d.Type = c.typLit
+	typ = c.typLit
 	if c.typLit == "" && c.m.typ != nil {
 		if tv, err := c.eval(c.m.typ, row); err == nil && tv.Kind() != expr.NoneKind {
-			d.Type = tv.String()
+			typ = tv.String()
 		} else if err != nil {
-			skipped = append(skipped, fmt.Errorf("device type: %w", err))
+			typErr = fmt.Errorf("device type: %w", err)
 		}
+	}
+	return name, typ, typErr, nil
+}
+
+// convert maps one row (raw scanned values) to the device's data. Items
+// that fail (an expression error, a None value) are left out and reported
+// in skipped; a row without device name or values is an error.
+func (c *columns) convert(raw []any) (d codec.Data, skipped []error, err error) {
+	vals, row, err := c.values(raw)
+	if err != nil {
+		return d, nil, err
+	}
+	var typErr error
+	if d.Device, d.Type, typErr, err = c.device(row); err != nil {
+		return d, nil, err
+	}
+	if typErr != nil {
+		skipped = append(skipped, typErr)
 	}
 	var ts int64
 	if c.tsCol >= 0 {
