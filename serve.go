@@ -36,6 +36,23 @@ func journalPrefixes(stderr io.Writer) bool {
 	return ok && logging.UnderJournal(f)
 }
 
+// newLogOutput builds the log output of a run: console on stderr (text or
+// JSON, priority prefixes under the journal), files relative to the data
+// directory (else the configuration directory) or in $TB_GW_LOGS_PATH.
+func newLogOutput(o *options, stderr io.Writer) *logging.Router {
+	logDir := o.dataDir
+	if logDir == "" {
+		logDir = o.dir
+	}
+	return logging.New(logging.Options{
+		Console:  stderr,
+		JSON:     o.logFormat == "json",
+		Journal:  journalPrefixes(stderr),
+		Dir:      logDir,
+		LogsPath: os.Getenv("TB_GW_LOGS_PATH"),
+	})
+}
+
 // defaultMemoryLimit is the Go soft memory limit unless $GOMEMLIMIT says
 // otherwise.
 const defaultMemoryLimit = 20 << 20
@@ -46,17 +63,7 @@ func serve(o *options, stdout, stderr io.Writer) int {
 	// The log output (gw/logging): the console, and the files, syslog and
 	// levels per logger of logs.json; connector loggers filter at their
 	// own level.
-	logDir := o.dataDir
-	if logDir == "" {
-		logDir = o.dir
-	}
-	router := logging.New(logging.Options{
-		Console:  stderr,
-		JSON:     o.logFormat == "json",
-		Journal:  journalPrefixes(stderr),
-		Dir:      logDir,
-		LogsPath: os.Getenv("TB_GW_LOGS_PATH"),
-	})
+	router := newLogOutput(o, stderr)
 	defer router.Close()
 	h := router.Handler()
 	log := slog.New(h)
