@@ -117,11 +117,21 @@ func serve(o *options, stdout, stderr io.Writer) int {
 			log.Error("configuration", "dir", o.dir, "err", err)
 			return exitConfig
 		}
-		if o.ota {
+		if o.ota || cfg.ThingsBoard.OTA.Enabled {
 			if p, err := os.Executable(); err == nil {
 				exe = p
 			}
 		}
+	}
+	stateDir := dataDir
+	if stateDir == "" {
+		stateDir = cfg.Dir
+	}
+	var trial *os.File
+	if os.Getenv(gw.TrialFDEnv) != "" {
+		// A new binary on trial: report health to the parent on fd 3.
+		trial = os.NewFile(3, "ota-trial")
+		os.Unsetenv(gw.TrialFDEnv)
 	}
 
 	reload := make(chan struct{}, 1)
@@ -144,7 +154,11 @@ func serve(o *options, stdout, stderr io.Writer) int {
 		bg.Wait()
 	}()
 
-	g, err := gw.New(cfg, gw.Options{
+	if trial == nil && exe != "" && gw.TrialPending(stateDir) {
+		// The process running a trial died (power loss): run it again.
+		return otaTrial(ctx, log, exe, stateDir, cfg)
+	}
+	opts := gw.Options{
 		Executable: exe,
 		Version:    version,
 		Log:        log,
@@ -153,7 +167,11 @@ func serve(o *options, stdout, stderr io.Writer) int {
 		NewLink:    newLink,
 		DataDir:    dataDir,
 		Reload:     reload,
-	})
+	}
+	if trial != nil {
+		opts.Trial = trial
+	}
+	g, err := gw.New(cfg, opts)
 	if err != nil {
 		log.Error("starting", "err", err)
 		return exitRuntime
@@ -184,6 +202,10 @@ func serve(o *options, stdout, stderr io.Writer) int {
 	}
 	err = g.Run(ctx)
 	wdStop()
+	if errors.Is(err, gw.ErrUpdate) && exe != "" {
+		hs.Close()
+		return otaTrial(ctx, log, exe, stateDir, cfg)
+	}
 	if errors.Is(err, gw.ErrRestart) {
 		log.Info("restarting")
 		hs.Close()
@@ -287,4 +309,37 @@ func commission(ctx context.Context, g *gw.Gateway, o *options, log *slog.Logger
 		fmt.Fprintf(stderr, "tbgw: connector %q (%s): %s\n", c.Name, c.Type, why)
 	}
 	return code
+}
+
+// otaTrial runs an installed binary on trial, then re-executes whichever
+// binary is in place: the new one once committed, the previous one after
+// a rollback. The service manager's watchdog is fed meanwhile.
+func otaTrial(ctx context.Context, log *slog.Logger, exe, dataDir string, cfg *config.Config) int {
+	wdCtx, wdStop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if iv := sdnotify.WatchdogInterval(); iv > 0 {
+		wg.Go(func() {
+			t := time.NewTicker(iv / 2)
+			defer t.Stop()
+			for {
+				notify(log, "WATCHDOG=1")
+				select {
+				case <-wdCtx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	bound := time.Duration(cfg.ThingsBoard.OTA.HealthCheckSeconds) * time.Second
+	err := gw.RunTrial(ctx, gw.Trial{Exe: exe, Args: os.Args[1:], Env: os.Environ(), DataDir: dataDir, Bound: bound, Log: log})
+	wdStop()
+	wg.Wait()
+	if ctx.Err() != nil {
+		log.Info("stopped during the trial of an update", "err", err)
+		return exitOK
+	}
+	xerr := syscall.Exec(exe, os.Args, os.Environ())
+	log.Error("re-exec failed", "err", xerr)
+	return exitRuntime
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -62,6 +63,9 @@ type Options struct {
 	// Executable is the binary that over-the-air updates replace; empty
 	// disables them.
 	Executable string
+	// Trial, when set, makes this gateway a new binary on trial: it
+	// writes progress lines and "ok" once healthy (RunTrial reads them).
+	Trial io.WriteCloser
 }
 
 // LinkRunner is a Link that runs until its context ends.
@@ -163,6 +167,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	if b, err := os.ReadFile(g.logsPath()); err == nil {
 		g.logsSum.Store(fileSum(b)) // applied by main before New
 	}
+	g.ota.instance = newInstanceID()
 	g.log = slog.New(g.rlog.handler(opts.Log.Handler(), "SERVICE_LOGS", "service", true, &g.rlog.svc))
 	g.qos = byte(*cfg.ThingsBoard.QoS)
 	g.filter.Store(cfg.Filter)
@@ -301,6 +306,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	if err == nil && g.restartReq.Load() {
 		err = ErrRestart
+	}
+	if errors.Is(err, ErrRestart) && g.ota.update.Load() {
+		err = ErrUpdate
 	}
 	return err
 }

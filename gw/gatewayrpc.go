@@ -169,9 +169,13 @@ func (g *Gateway) customRPC(ctx context.Context, name string, params json.RawMes
 // the data directory), as upstream's .credentials.
 const CredentialsFile = ".credentials"
 
-// startRemoteOps starts the remote shell (when enabled) and stops its
-// command when ctx ends.
+// startRemoteOps starts the trial health report (new binary on trial)
+// and the remote shell (when enabled), whose command it stops when ctx
+// ends.
 func (g *Gateway) startRemoteOps(ctx context.Context) {
+	if g.opts.Trial != nil {
+		g.spawn(func() { g.trialHealth(ctx) })
+	}
 	if g.cfg.ThingsBoard.RemoteShell {
 		g.log.Warn("remote shell is enabled: ThingsBoard users with RPC rights can run commands as this gateway's user",
 			"allow", g.cfg.ThingsBoard.RemoteShellOptions.Allow)

@@ -9,7 +9,6 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"hash/crc32"
@@ -25,21 +24,66 @@ import (
 // Over-the-air update of the gateway itself, with ThingsBoard's firmware
 // API (tb-gateway 8.5): when the gateway device's shared attributes name a
 // firmware (fw_title, fw_version, fw_size, fw_checksum,
-// fw_checksum_algorithm) whose version differs from the running one, the
-// image is fetched in chunks (v2/fw/request/<id>/chunk/<n> →
-// v2/fw/response/<id>/chunk/<n>) into a file beside the executable, its
-// checksum verified, the new binary test-run (`<new> version` must succeed),
-// then renamed over the executable, and the gateway restarts into it. Each
-// step is reported as telemetry fw_state (DOWNLOADING, DOWNLOADED,
-// VERIFIED, UPDATING, UPDATED or FAILED with fw_error). A failure leaves
-// the running binary in place.
+// fw_checksum_algorithm) with the expected title (thingsboard.ota.title,
+// default "tbgw") whose version differs from the running one, the image is
+// fetched in chunks (v2/fw/request/<id>/chunk/<n> →
+// v2/fw/response/<id>/chunk/<n>), its checksum verified, and then either
+//
+//   - (binary mode) written beside the executable, test-run (`<new>
+//     version`), installed with the previous binary kept as <exe>.prev, and
+//     Run returns ErrUpdate: main then runs the new binary on trial
+//     (RunTrial, otatrial.go), which commits it once it is healthy or
+//     restores the previous binary; or
+//   - (image mode, thingsboard.ota.updater set) handed to the updater
+//     command (RAUC, SWUpdate, sysupgrade or a wrapper) as its last
+//     argument; the system's update mechanism does the rest.
+//
+// Each step is reported as telemetry fw_state (DOWNLOADING, DOWNLOADED,
+// VERIFIED, UPDATING, UPDATED or FAILED with fw_error). A firmware that
+// failed (its trial or its updater) is not retried automatically until
+// ThingsBoard assigns another one.
 
 const (
 	otaChunkSize    = 64 << 10
 	otaChunkTimeout = 30 * time.Second
 	otaMaxSize      = 256 << 20
 	otaPendingFile  = ".tbgw-ota-pending"
+	otaFailedFile   = ".tbgw-ota-failed"
+	otaImageFile    = "tbgw-ota-image"
+	otaDefaultTitle = "tbgw"
 )
+
+// ErrUpdate is returned by Run when a new binary has been installed and
+// must now run on trial (RunTrial). It wraps ErrRestart.
+var ErrUpdate = fmt.Errorf("new binary installed, trial run pending: %w", ErrRestart)
+
+// otaMarker is the pending-update file in the data directory.
+type otaMarker struct {
+	fwInfo
+	// State: "trial" (installed, not yet healthy), "committed", "failed"
+	// (previous binary restored), "installed" (handed to the updater). A
+	// marker without state (older tbgw) counts as committed.
+	State  string `json:"state,omitempty"`
+	Prev   string `json:"prev,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Writer is the instance that wrote the marker; an image update is
+	// judged only by a later instance.
+	Writer string `json:"writer,omitempty"`
+}
+
+func readMarker(dataDir string) (otaMarker, bool) {
+	var m otaMarker
+	b, err := os.ReadFile(filepath.Join(dataDir, otaPendingFile))
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return m, false
+	}
+	return m, true
+}
+
+func writeMarker(dataDir string, m otaMarker) error {
+	b, _ := json.Marshal(m)
+	return atomicfile.Write(filepath.Join(dataDir, otaPendingFile), b, 0o600)
+}
 
 type fwInfo struct {
 	Title     string `json:"fw_title"`
@@ -55,9 +99,34 @@ type otaChunk struct {
 }
 
 type otaState struct {
-	busy   atomic.Bool
-	nextID atomic.Int64
-	chunks chan otaChunk
+	busy     atomic.Bool
+	nextID   atomic.Int64
+	chunks   chan otaChunk
+	refused  atomic.Pointer[string] // last fw_title/version refused (logged once)
+	update   atomic.Bool            // Run returns ErrUpdate
+	instance string                 // random id of this process's gateway
+}
+
+func (g *Gateway) otaTitle() string {
+	if t := g.cfg.ThingsBoard.OTA.Title; t != "" {
+		return t
+	}
+	return otaDefaultTitle
+}
+
+// failedBefore reports whether fw is the firmware whose update failed last.
+func failedBefore(dataDir string, fw fwInfo) bool {
+	b, err := os.ReadFile(filepath.Join(dataDir, otaFailedFile))
+	if err != nil {
+		return false
+	}
+	var f fwInfo
+	return json.Unmarshal(b, &f) == nil && f.Title == fw.Title && f.Version == fw.Version && strings.EqualFold(f.Checksum, fw.Checksum)
+}
+
+func rememberFailed(dataDir string, fw fwInfo) {
+	b, _ := json.Marshal(fw)
+	atomicfile.Write(filepath.Join(dataDir, otaFailedFile), b, 0o600)
 }
 
 // otaAttributes starts an update when the shared attributes describe a
@@ -75,6 +144,23 @@ func (g *Gateway) otaAttributes(m map[string]json.RawMessage) {
 		return
 	}
 	if fw.Version == g.opts.Version {
+		return
+	}
+	if fw.Title != g.otaTitle() {
+		key := fw.Title + "\x00" + fw.Version
+		if old := g.ota.refused.Swap(&key); old != nil && *old == key {
+			return // refused and reported already
+		}
+		g.log.Warn("firmware update refused: wrong fw_title", "fw_title", fw.Title, "want", g.otaTitle(), "version", fw.Version)
+		g.spawn(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			g.fwState(ctx, fw, "FAILED", fmt.Sprintf("fw_title %q is not %q (thingsboard.ota.title)", fw.Title, g.otaTitle()))
+		})
+		return
+	}
+	if failedBefore(g.opts.DataDir, fw) {
+		g.log.Debug("firmware update skipped: this firmware failed before", "version", fw.Version)
 		return
 	}
 	if !g.ota.busy.CompareAndSwap(false, true) {
@@ -111,7 +197,7 @@ func (g *Gateway) otaChunkIn(topic string, payload []byte) {
 }
 
 func (g *Gateway) fwState(ctx context.Context, fw fwInfo, state, errText string) {
-	vals := map[string]any{"current_fw_title": "tbgw", "current_fw_version": g.opts.Version, "fw_state": state}
+	vals := map[string]any{"current_fw_title": g.otaTitle(), "current_fw_version": g.opts.Version, "fw_state": state}
 	if fw.Title != "" {
 		vals["target_fw_title"], vals["target_fw_version"] = fw.Title, fw.Version
 	}
@@ -152,9 +238,13 @@ func (g *Gateway) otaUpdate(ctx context.Context, fw fwInfo) error {
 	}
 	exe := g.opts.Executable
 	tmp := exe + ".new"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	image := len(g.cfg.ThingsBoard.OTA.Updater) > 0
+	if image {
+		tmp = filepath.Join(g.opts.DataDir, otaImageFile)
+	}
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o700)
 	if err != nil {
-		return fmt.Errorf("cannot write beside the executable: %w", err)
+		return fmt.Errorf("cannot write the image: %w", err)
 	}
 	ok := false
 	defer func() {
@@ -202,6 +292,9 @@ func (g *Gateway) otaUpdate(ctx context.Context, fw fwInfo) error {
 	}
 	g.fwState(ctx, fw, "VERIFIED", "")
 	f.Close()
+	if image {
+		return g.otaHandOver(ctx, fw, tmp)
+	}
 	// The new binary must run on this machine before it replaces the old.
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -209,21 +302,79 @@ func (g *Gateway) otaUpdate(ctx context.Context, fw fwInfo) error {
 		return fmt.Errorf("new binary does not run here: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	g.fwState(ctx, fw, "UPDATING", "")
-	marker, _ := json.Marshal(fw)
-	if err := atomicfile.Write(filepath.Join(g.opts.DataDir, otaPendingFile), marker, 0o600); err != nil {
+	// Keep the running binary until the new one has proved itself.
+	prev := exe + ".prev"
+	os.Remove(prev)
+	if err := os.Link(exe, prev); err != nil {
+		if err := copyFile(exe, prev); err != nil {
+			return fmt.Errorf("keeping the previous binary: %w", err)
+		}
+	}
+	if err := writeMarker(g.opts.DataDir, otaMarker{fwInfo: fw, State: "trial", Prev: prev, Writer: g.ota.instance}); err != nil {
+		os.Remove(prev)
 		return err
 	}
 	if err := os.Rename(tmp, exe); err != nil {
+		os.Remove(prev)
+		os.Remove(filepath.Join(g.opts.DataDir, otaPendingFile))
 		return fmt.Errorf("replacing the executable: %w", err)
 	}
 	ok = true
-	if d, err := os.Open(filepath.Dir(exe)); err == nil {
+	syncDir(filepath.Dir(exe))
+	g.log.Info("firmware update: installed, restarting into it on trial", "version", fw.Version, "previous", prev)
+	g.ota.update.Store(true)
+	g.requestRestart()
+	return nil
+}
+
+// otaHandOver gives a verified image to the configured updater.
+func (g *Gateway) otaHandOver(ctx context.Context, fw fwInfo, path string) error {
+	defer os.Remove(path)
+	argv := append(append([]string{}, g.cfg.ThingsBoard.OTA.Updater...), path)
+	g.fwState(ctx, fw, "UPDATING", "")
+	if err := writeMarker(g.opts.DataDir, otaMarker{fwInfo: fw, State: "installed", Writer: g.ota.instance}); err != nil {
+		return err
+	}
+	g.log.Info("firmware update: handing the image to the updater", "command", strings.Join(argv, " "), "version", fw.Version)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "TB_GW_FW_TITLE="+fw.Title, "TB_GW_FW_VERSION="+fw.Version,
+		"TB_GW_FW_CHECKSUM="+fw.Checksum, "TB_GW_FW_CHECKSUM_ALGORITHM="+fw.Algorithm)
+	cmd.Dir = g.opts.DataDir
+	cmd.WaitDelay = 5 * time.Second
+	out := &capBuffer{max: 4 << 10}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		os.Remove(filepath.Join(g.opts.DataDir, otaPendingFile))
+		rememberFailed(g.opts.DataDir, fw)
+		text, _, _ := out.since(0)
+		return fmt.Errorf("updater %s: %v: %s", argv[0], err, lastLines(text, 5))
+	}
+	g.log.Info("firmware update: the updater accepted the image; UPDATED is reported once the new version runs", "version", fw.Version)
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(to, b, fi.Mode().Perm())
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	g.log.Info("firmware update: installed, restarting", "version", fw.Version)
-	g.requestRestart()
-	return nil
 }
 
 func (g *Gateway) awaitChunk(ctx context.Context, req, n int) ([]byte, error) {
@@ -243,20 +394,36 @@ func (g *Gateway) awaitChunk(ctx context.Context, req, n int) ([]byte, error) {
 	}
 }
 
-// otaReport tells ThingsBoard, after a restart into a new version, that
-// the update completed.
+// otaReport tells ThingsBoard, after a restart, how the last update
+// ended.
 func (g *Gateway) otaReport(ctx context.Context) {
-	path := filepath.Join(g.opts.DataDir, otaPendingFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) || err != nil {
+	m, ok := readMarker(g.opts.DataDir)
+	if !ok || g.opts.Trial != nil {
 		return
 	}
-	var fw fwInfo
-	if json.Unmarshal(b, &fw) == nil {
-		if fw.Version == g.opts.Version {
-			g.fwState(ctx, fw, "UPDATED", "")
+	path := filepath.Join(g.opts.DataDir, otaPendingFile)
+	switch m.State {
+	case "trial":
+		// Interrupted before the trial ended; main resumes it at start.
+		return
+	case "installed":
+		if m.Writer == g.ota.instance {
+			return // the updater has not taken effect yet
+		}
+		if m.Version == g.opts.Version {
+			g.fwState(ctx, m.fwInfo, "UPDATED", "")
 		} else {
-			g.fwState(ctx, fw, "FAILED", "running version "+g.opts.Version+" after the update")
+			rememberFailed(g.opts.DataDir, m.fwInfo)
+			g.fwState(ctx, m.fwInfo, "FAILED", "still running version "+g.opts.Version+" after the updater ran")
+		}
+	case "failed":
+		rememberFailed(g.opts.DataDir, m.fwInfo)
+		g.fwState(ctx, m.fwInfo, "FAILED", m.Reason)
+	default: // committed
+		if m.Version == g.opts.Version {
+			g.fwState(ctx, m.fwInfo, "UPDATED", "")
+		} else {
+			g.fwState(ctx, m.fwInfo, "FAILED", "running version "+g.opts.Version+" after the update")
 		}
 	}
 	os.Remove(path)
