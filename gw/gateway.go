@@ -120,7 +120,8 @@ type Gateway struct {
 	maxPayload atomic.Int64
 	filter     atomic.Pointer[config.Filter]
 	ota        otaState
-	shell      *shell            // remote shell, nil unless thingsboard.remoteShell
+	shell      *shell // remote shell, nil unless thingsboard.remoteShell (set once by shellOnce)
+	shellOnce  sync.Once
 	details    map[string]string // device -> connector type and name last sent (control loop only)
 	started    time.Time
 	firstData  chan struct{} // kicked when a connector stores its first events (capacity 1)

@@ -173,16 +173,19 @@ const CredentialsFile = ".credentials"
 // and the remote shell (when enabled), whose command it stops when ctx
 // ends.
 func (g *Gateway) startRemoteOps(ctx context.Context) {
+	g.ota.base.Store(&ctx)
 	if g.opts.Trial != nil {
 		g.spawn(func() { g.trialHealth(ctx) })
 	}
 	if g.cfg.ThingsBoard.RemoteShell {
 		g.log.Warn("remote shell is enabled: ThingsBoard users with RPC rights can run commands as this gateway's user",
 			"allow", g.cfg.ThingsBoard.RemoteShellOptions.Allow)
-		g.shell = newShell(g, g.cfg.ThingsBoard.RemoteShellOptions)
 		g.spawn(func() {
 			<-ctx.Done()
-			g.shell.close()
+			g.shellOnce.Do(func() {}) // no shell from now on
+			if g.shell != nil {
+				g.shell.close()
+			}
 		})
 	}
 }

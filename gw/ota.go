@@ -102,9 +102,10 @@ type otaState struct {
 	busy     atomic.Bool
 	nextID   atomic.Int64
 	chunks   chan otaChunk
-	refused  atomic.Pointer[string] // last fw_title/version refused (logged once)
-	update   atomic.Bool            // Run returns ErrUpdate
-	instance string                 // random id of this process's gateway
+	refused  atomic.Pointer[string]          // last fw_title/version refused (logged once)
+	update   atomic.Bool                     // Run returns ErrUpdate
+	instance string                          // random id of this process's gateway
+	base     atomic.Pointer[context.Context] // Run's context: updates end with it
 }
 
 func (g *Gateway) otaTitle() string {
@@ -169,7 +170,11 @@ func (g *Gateway) otaAttributes(m map[string]json.RawMessage) {
 	}
 	g.spawn(func() {
 		defer g.ota.busy.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		base := context.Background()
+		if p := g.ota.base.Load(); p != nil {
+			base = *p
+		}
+		ctx, cancel := context.WithTimeout(base, 30*time.Minute)
 		defer cancel()
 		if err := g.otaUpdate(ctx, fw); err != nil {
 			g.log.Error("firmware update failed", "version", fw.Version, "err", err)

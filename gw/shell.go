@@ -106,6 +106,11 @@ func (s *shell) maxOutput() int {
 // shellRPC serves a terminal-widget method; the reply leaves out the qos
 // key upstream uses internally, as upstream does.
 func (g *Gateway) shellRPC(method string, params json.RawMessage) any {
+	g.shellOnce.Do(func() {
+		if g.cfg.ThingsBoard.RemoteShell {
+			g.shell = newShell(g, g.cfg.ThingsBoard.RemoteShellOptions)
+		}
+	})
 	if g.shell == nil {
 		return map[string]any{"error": "remote shell is disabled on this gateway (set thingsboard.remoteShell to true to enable it)", "code": 403}
 	}

@@ -5,9 +5,6 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
-	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // AssignFirmware plays ThingsBoard's OTA service for the gateway device:
@@ -19,27 +16,7 @@ import (
 func (tb *ThingsBoard) AssignFirmware(title, version string, image []byte) {
 	tb.t.Helper()
 	img := append([]byte(nil), image...)
-	tok := tb.mc.Subscribe("v2/fw/request/+/chunk/+", 1, func(c paho.Client, m paho.Message) {
-		tb.onMessage(c, m) // recorded like every message of the gateway
-		parts := strings.Split(m.Topic(), "/")
-		if len(parts) != 6 {
-			return
-		}
-		n, err := strconv.Atoi(parts[5])
-		if err != nil || n < 0 {
-			return
-		}
-		size, err := strconv.Atoi(strings.TrimSpace(string(m.Payload())))
-		if err != nil || size <= 0 {
-			size = len(img)
-		}
-		from := min(n*size, len(img))
-		to := min(from+size, len(img))
-		c.Publish("v2/fw/response/"+parts[3]+"/chunk/"+parts[5], 1, false, img[from:to])
-	})
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		tb.t.Fatalf("tbtest: subscribe to firmware requests: %v", tok.Error())
-	}
+	tb.fw.Store(&img)
 	sum := sha256.Sum256(img)
 	attrs := map[string]any{"fw_title": title, "fw_version": version, "fw_size": len(img),
 		"fw_checksum": hex.EncodeToString(sum[:]), "fw_checksum_algorithm": "SHA256"}
@@ -54,6 +31,27 @@ func (tb *ThingsBoard) AssignFirmware(title, version string, image []byte) {
 	tb.shared[Self] = shared
 	tb.mu.Unlock()
 	tb.SetGatewayAttributes(attrs)
+}
+
+// firmwareChunk answers a chunk request with its part of the image.
+func (tb *ThingsBoard) firmwareChunk(topic string, payload []byte) ([]byte, string) {
+	p := tb.fw.Load()
+	parts := strings.Split(topic, "/")
+	if p == nil || len(parts) != 6 {
+		return nil, ""
+	}
+	img := *p
+	n, err := strconv.Atoi(parts[5])
+	if err != nil || n < 0 {
+		return nil, ""
+	}
+	size, err := strconv.Atoi(strings.TrimSpace(string(payload)))
+	if err != nil || size <= 0 {
+		size = len(img)
+	}
+	from := min(n*size, len(img))
+	to := min(from+size, len(img))
+	return append([]byte{}, img[from:to]...), "v2/fw/response/" + parts[3] + "/chunk/" + parts[5]
 }
 
 // FirmwareRequests counts the chunk requests received so far.

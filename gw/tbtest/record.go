@@ -41,6 +41,8 @@ func (tb *ThingsBoard) onMessage(_ paho.Client, m paho.Message) {
 // handleLocked updates the derived state and returns a reply to send.
 func (tb *ThingsBoard) handleLocked(topic string, payload []byte, now time.Time) (reply []byte, replyTopic string) {
 	switch {
+	case strings.HasPrefix(topic, "v2/fw/request/"):
+		return tb.firmwareChunk(topic, payload)
 	case topic == "v1/gateway/connect":
 		var r struct {
 			Device string `json:"device"`
