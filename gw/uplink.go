@@ -19,9 +19,12 @@ import (
 // broker.
 //
 // Coalescing: a full batch goes out at once. A smaller one goes out at
-// once too when the previous one left at least minPackSendDelayMS ago (a
-// lone event is not delayed); otherwise the loop gathers what arrives
-// until that much time has passed since the previous batch. So at
+// once too when the previous one left at least the window ago (a lone
+// event is not delayed) or when it came after a pause of half a window
+// (the source gathered it already: one window end to end, not one per
+// stage); otherwise the loop gathers what arrives until the window has
+// passed since the previous batch. The window is minPackSendDelayMS less
+// the storage's fsync gap. So at
 // everyday rates there is at most one round of publishes per window
 // instead of one per event, and at high rates batches fill up and nothing
 // waits. Up to uplinkWindow batches are in flight.
@@ -105,7 +108,8 @@ func (g *Gateway) uplinkSession(ctx context.Context) error {
 	}()
 	var groups groupSet
 	var batches []storage.Batch
-	var last time.Time // when the previous round was read
+	var last time.Time    // when the previous round was read
+	var arrived time.Time // when the previous batch was available
 	for {
 		if !g.link.Connected() {
 			return errLinkDown
@@ -114,9 +118,18 @@ func (g *Gateway) uplinkSession(ctx context.Context) error {
 		if err != nil {
 			return sessionErr(sctx, err)
 		}
+		now := time.Now()
 		batches = append(batches[:0], batch)
-		if n := len(batch.Records); n < g.readBatch && g.packDelay > 0 {
-			if wait := g.packDelay - time.Since(last); wait > 0 {
+		// A batch after a pause of half a window or more is a burst the
+		// source already gathered (a connector reading for the window, or
+		// a commit that waited out the fsync gap): it goes at once, or
+		// its records would wait a second window here. Batches trickling
+		// in faster are gathered until a window has passed since the
+		// previous round.
+		trickle := now.Sub(arrived) < g.packDelay/2
+		arrived = now
+		if n := len(batch.Records); n < g.readBatch && g.packDelay > 0 && trickle {
+			if wait := g.packDelay - now.Sub(last); wait > 0 {
 				if batches, err = g.gather(sctx, batches, n, wait); err != nil {
 					return err
 				}

@@ -55,7 +55,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // stored batch's acknowledgements leave in one write.
 func TestAcksInOrderAfterRelease(t *testing.T) {
 	cc := &countingConn{}
-	bc := newBufConn(cc, readLinger)
+	bc := newBufConn(cc, readLinger, nil)
 	st := &recordingState{conn: bc}
 	s := &ackSession{SessionManager: st, conn: bc}
 
@@ -117,7 +117,7 @@ func TestCoalescingReader(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	bc := newBufConn(a, readLinger)
+	bc := newBufConn(a, readLinger, nil)
 	go func() {
 		for i := range 3 {
 			_, _ = b.Write([]byte{byte('a' + i)})

@@ -53,6 +53,8 @@ type dialOptions struct {
 	// window is the least time between two small socket reads (MQTT 5):
 	// the device side's share of the gateway's coalescing window.
 	window time.Duration
+	// reads, if not nil, follows the socket reads (MQTT 5).
+	reads *readStats
 }
 
 var errNotConnected = errors.New("not connected to the broker")

@@ -38,7 +38,7 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 	if err != nil {
 		return nil, err
 	}
-	bc := newBufConn(conn, o.window)
+	bc := newBufConn(conn, o.window, o.reads)
 	conn = bc
 	s := &session5{acks: &ackSession{SessionManager: state.NewInMemory(), conn: bc}}
 	cfg := paho.ClientConfig{

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,8 +28,15 @@ type bufConn struct {
 
 // newBufConn wraps c; window is the least time between two small socket
 // reads (0: none).
-func newBufConn(c net.Conn, window time.Duration) *bufConn {
-	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c, window: window}, readBuffer)}
+// rs, if not nil, follows the reads.
+func newBufConn(c net.Conn, window time.Duration, rs *readStats) *bufConn {
+	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c, window: window, frames: frames{rs: rs}}, readBuffer)}
+}
+
+// readStats tell the connector about the socket reads of a session.
+type readStats struct {
+	pubs  atomic.Uint64 // PUBLISH packets read completely
+	small atomic.Bool   // the last read was small: messages trickle in
 }
 
 const readBuffer = 32 << 10
@@ -36,10 +44,9 @@ const readBuffer = 32 << 10
 // readLinger is the read window when the gateway names none.
 const readLinger = 5 * time.Millisecond
 
-// burstSettle is how long a worker waits after the first message of a
-// read burst for the rest of it: the reader hands the messages of one
-// socket read over one by one.
-const burstSettle = 2 * time.Millisecond
+// burstWait bounds how long a worker waits for the rest of a read burst
+// (the reader hands its messages over one by one).
+const burstWait = 10 * time.Millisecond
 
 // coalescer is the socket reader behind the buffer. At everyday rates
 // messages arrive one by one, each waking the gateway for a read of its
@@ -54,6 +61,54 @@ type coalescer struct {
 	window time.Duration
 	last   time.Time // end of the previous read
 	small  bool      // it returned less than half the buffer
+	frames frames
+}
+
+// frames follows the MQTT packet framing of the bytes read and counts the
+// PUBLISH packets read completely: the connector's workers store a burst
+// once every message read so far was handed to them.
+type frames struct {
+	rs     *readStats
+	skip   int  // body bytes left of the current packet
+	typ    byte // first byte of the current packet
+	inLen  bool // reading the remaining length
+	length int
+	shift  uint
+}
+
+func (f *frames) feed(p []byte, small bool) {
+	if f.rs == nil {
+		return
+	}
+	f.rs.small.Store(small)
+	var n uint64
+	for len(p) > 0 {
+		switch {
+		case f.skip > 0:
+			k := min(f.skip, len(p))
+			p, f.skip = p[k:], f.skip-k
+			if f.skip == 0 && f.typ>>4 == 3 {
+				n++
+			}
+		case !f.inLen:
+			f.typ, p = p[0], p[1:]
+			f.inLen, f.length, f.shift = true, 0, 0
+		default:
+			b := p[0]
+			p = p[1:]
+			f.length |= int(b&0x7f) << f.shift
+			f.shift += 7
+			if b&0x80 == 0 || f.shift >= 28 {
+				f.inLen, f.skip = false, f.length
+				if f.skip == 0 && f.typ>>4 == 3 {
+					n++
+				}
+			}
+		}
+	}
+	if n > 0 {
+		f.rs.pubs.Add(n)
+	}
 }
 
 func (r *coalescer) Read(p []byte) (int, error) {
@@ -64,6 +119,7 @@ func (r *coalescer) Read(p []byte) (int, error) {
 	}
 	n, err := r.c.Read(p)
 	r.last, r.small = time.Now(), n < len(p)/2
+	r.frames.feed(p[:n], r.small)
 	return n, err
 }
 

@@ -145,9 +145,18 @@ type runState struct {
 	rpc rpcWaiters
 
 	attrSem chan struct{} // bounds concurrent attribute requests
-	// settle is how long a worker waits after the first message of a
-	// read burst for the rest of it (0: no wait).
-	settle time.Duration
+	// Read bursts: reads.pubs counts the PUBLISH packets read from the
+	// socket, routed those onMessage handled; a worker stores once every
+	// message read so far reached it.
+	reads  readStats
+	routed atomic.Uint64
+	// pending counts messages queued to or held by the workers. While
+	// none is, onMessage chooses how to route what comes next: while
+	// messages trickle in (small reads), all to the first worker (a read
+	// burst is one Send, one commit); otherwise by topic over all of
+	// them.
+	pending atomic.Int64
+	single  atomic.Bool
 
 	logMu      sync.Mutex
 	lastMalLog time.Time
@@ -177,7 +186,7 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 	g, gctx := kit.NewGroup(ctx)
 	r.ctx = gctx
 	for i := range r.shards {
-		g.Go("mqtt worker", func() error { r.worker(r.shards[i]); return nil })
+		g.Go("mqtt worker", func() error { r.worker(r.shards[i], i == 0); return nil })
 	}
 	g.Go("mqtt requests", func() error { r.requestLoop(); return nil })
 
@@ -202,10 +211,13 @@ func (r *runState) connectLoop() {
 	opts.window = readLinger
 	if w, ok := r.sink.(connector.Windower); ok {
 		opts.window = w.Window()
-		r.settle = min(opts.window, burstSettle)
 	}
+	opts.reads = &r.reads
 	b := backoff.Policy{Min: time.Second, Max: 30 * time.Second}.New()
 	for r.ctx.Err() == nil {
+		// The previous session is closed: what it read and did not
+		// hand over never will be.
+		r.reads.pubs.Store(r.routed.Load())
 		s, err := dial(r.ctx, opts)
 		if err != nil {
 			if r.ctx.Err() != nil {

@@ -18,16 +18,26 @@ var shardSeed = maphash.MakeSeed()
 // worker's queue is full it blocks, which stops reading from the broker
 // (back-pressure) instead of growing memory.
 func (r *runState) onMessage(m inbound) {
+	defer r.routed.Add(1)
 	r.c.stats.Received.Add(1)
 	r.rpc.deliver(m.topic, m.payload)
 	if r.isData(m.topic) {
 		sh := r.shards[0]
 		if n := len(r.shards); n > 1 {
-			sh = r.shards[maphash.String(shardSeed, m.topic)%uint64(n)]
+			// Switching only while no worker holds a message keeps
+			// every topic's messages in order.
+			if r.pending.Load() == 0 {
+				r.single.Store(r.reads.small.Load())
+			}
+			if !r.single.Load() {
+				sh = r.shards[maphash.String(shardSeed, m.topic)%uint64(n)]
+			}
 		}
+		r.pending.Add(1)
 		select {
 		case sh <- m:
 		case <-r.ctx.Done():
+			r.pending.Add(-1)
 			// Not acknowledged: the broker redelivers it to a persistent
 			// session.
 		}
@@ -64,7 +74,7 @@ func (r *runState) isData(topic string) bool {
 // together are converted, stored with one Sink.Send, then acknowledged in
 // order. A message is acknowledged only after its data is in the event
 // storage, so a crash before that makes the broker deliver it again.
-func (r *runState) worker(in <-chan inbound) {
+func (r *runState) worker(in <-chan inbound, first bool) {
 	batch := make([]inbound, 0, maxBatch)
 	for {
 		select {
@@ -74,11 +84,8 @@ func (r *runState) worker(in <-chan inbound) {
 			return
 		}
 		batch = drain(in, batch)
-		if len(batch) < maxBatch && r.settle > 0 {
-			// The rest of the read burst is on its way: wait for it, so
-			// that the burst is one Send (one commit) instead of several.
-			time.Sleep(r.settle)
-			batch = drain(in, batch)
+		if len(r.shards) == 1 || first && r.single.Load() {
+			batch = r.awaitBurst(in, batch)
 		}
 		items := make([]connector.Data, 0, len(batch))
 		for i := range batch {
@@ -88,9 +95,33 @@ func (r *runState) worker(in <-chan inbound) {
 			return // stopping: the batch stays unacknowledged
 		}
 		ackAll(batch)
+		r.pending.Add(-int64(len(batch)))
 		clear(batch)
 		batch = batch[:0]
 	}
+}
+
+// awaitBurst adds the rest of the read burst to batch: the messages read
+// from the socket that the reader is still handing over, so that the
+// burst is one Send (one commit) instead of several, each waiting for the
+// one before. It waits at most burstWait (a slow hand-over on a busy
+// machine, or a packet the client does not pass on, such as a QoS 2
+// duplicate).
+func (r *runState) awaitBurst(in <-chan inbound, batch []inbound) []inbound {
+	var t *time.Timer
+	for len(batch) < maxBatch && r.routed.Load() < r.reads.pubs.Load() {
+		if t == nil {
+			t = time.NewTimer(burstWait)
+			defer t.Stop()
+		}
+		select {
+		case m := <-in:
+			batch = drain(in, append(batch, m))
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drain appends the queued messages to batch, up to maxBatch.
