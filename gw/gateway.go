@@ -204,6 +204,10 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		st.Close()
 		return nil, errors.New("gw: Options.NewLink is required")
 	}
+	if err := g.provisionCredentials(cfg, os.Getenv); err != nil {
+		st.Close()
+		return nil, err
+	}
 	link, err := opts.NewLink(cfg, LinkHandler{
 		OnConnect:    g.onConnect,
 		OnDisconnect: g.onDisconnect,

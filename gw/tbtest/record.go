@@ -43,6 +43,8 @@ func (tb *ThingsBoard) handleLocked(topic string, payload []byte, now time.Time)
 	switch {
 	case strings.HasPrefix(topic, "v2/fw/request/"):
 		return tb.firmwareChunk(topic, payload)
+	case topic == "/provision/request":
+		return tb.provisionRequest(payload)
 	case topic == "v1/gateway/connect":
 		var r struct {
 			Device string `json:"device"`

@@ -59,6 +59,7 @@ type ThingsBoard struct {
 	nextID atomic.Int64
 	limits atomic.Pointer[[]byte]
 	fw     atomic.Pointer[[]byte] // firmware image served on v2/fw (firmware.go)
+	prov   provisionState         // device provisioning (provision.go)
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced on every recorded change
@@ -105,7 +106,7 @@ func NewThingsBoard(t testing.TB, host string, port int) *ThingsBoard {
 	o.SetKeepAlive(30 * time.Second)
 	o.SetDefaultPublishHandler(tb.onMessage)
 	o.SetOnConnectHandler(func(c paho.Client) { // paho runs it on its own goroutine
-		st := c.SubscribeMultiple(map[string]byte{"v1/gateway/#": 1, "v1/devices/me/#": 1, "v2/fw/request/+/chunk/+": 1}, nil)
+		st := c.SubscribeMultiple(map[string]byte{"v1/gateway/#": 1, "v1/devices/me/#": 1, "v2/fw/request/+/chunk/+": 1, "/provision/request": 1}, nil)
 		if st.WaitTimeout(10*time.Second) && st.Error() == nil {
 			tb.ready.Add(1)
 			tb.notify()
