@@ -1,6 +1,11 @@
 // OPC-UA test server for the opcua connector's tests and benchmark.
 //
-//   node server.js <port> <pkiDir> [--bench N] [--secure | --all-policies]
+//   node server.js <port> <pkiDir> [--bench N] [--secure | --all-policies] [--upstream-blackbox]
+//
+// --upstream-blackbox adds the address space of upstream's blackbox test
+// server (namespaces 3 to 5, Root.Objects.TempSensor, TempSensor_S and
+// TempSensor_G with their node ids and values, derived from upstream's
+// tests/blackbox/data/opcua configurations and expected values).
 //
 // Listens on 127.0.0.1:<port>, prints "listening <endpoint>" once ready.
 // --secure offers only Basic256Sha256 with SignAndEncrypt; --all-policies
@@ -28,6 +33,7 @@ const pki = process.argv[3];
 const bench = process.argv.indexOf("--bench") > 0 ? parseInt(process.argv[process.argv.indexOf("--bench") + 1], 10) : 0;
 const secure = process.argv.includes("--secure");
 const allPolicies = process.argv.includes("--all-policies");
+const upstreamBlackbox = process.argv.includes("--upstream-blackbox");
 const policyURI = (p) => "http://opcfoundation.org/UA/SecurityPolicy#" + p;
 
 const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "CurrentRead | CurrentWrite" };
@@ -229,6 +235,44 @@ const rw = { accessLevel: "CurrentRead | CurrentWrite", userAccessLevel: "Curren
       v.setValueFromSource(new Variant({ dataType: DataType.Double, value: 0 }));
       benchVars.push(v);
     }
+  }
+
+  if (upstreamBlackbox) {
+    for (let i = 2; i <= 5; i++) {
+      if (space.getNamespaceArray().length <= i) space.registerNamespace("urn:tbgw:test:upstream:ns" + i);
+    }
+    const n3 = space.getNamespace(3), n4 = space.getNamespace(4), n5 = space.getNamespace(5);
+    const v = (nsp, parent, browseName, nodeId, dataType, value) => {
+      const x = nsp.addVariable({ componentOf: parent, browseName, nodeId, dataType, minimumSamplingInterval: 100, ...rw });
+      x.setValueFromSource(new Variant({ dataType: DataType[dataType], value }));
+      return x;
+    };
+    // Root.Objects.TempSensor (ns=3;i=1): paths, relative paths, identifiers.
+    const ts = n3.addObject({ organizedBy: objects, browseName: "TempSensor", nodeId: "i=1" });
+    v(n3, ts, "Pressure", "i=2", "Double", 1013.25);
+    v(n3, ts, "SomeText", "i=3", "String", "SomeText");
+    v(n3, ts, "Alarm", "i=4", "Boolean", true);
+    v(n3, ts, "MyNodeId", "b=TXlOb2RlSWQ=", "Double", 12.2);
+    const mul = n3.addMethod(ts, {
+      browseName: "multiply", nodeId: "i=5",
+      inputArguments: [{ name: "a", dataType: DataType.Int32 }, { name: "b", dataType: DataType.Int32 }],
+      outputArguments: [{ name: "result", dataType: DataType.Int32 }],
+    });
+    mul.bindMethod((args, ctx, cb) => {
+      cb(null, { statusCode: StatusCodes.Good, outputArguments: [{ dataType: DataType.Int32, value: args[0].value * args[1].value }] });
+    });
+    // Root.Objects.TempSensor_S (ns=4;s=TempSensor_S): different types.
+    const tss = n4.addObject({ organizedBy: objects, browseName: "TempSensor_S", nodeId: "s=TempSensor_S" });
+    v(n4, tss, "Humidity", "s=TempSensor_S.Humidity", "Double", 203.5);
+    v(n3, tss, "Pressure_S", "i=8", "Double", 1560.25);
+    v(n4, tss, "Status", "b=U3RhdHVzX1M=", "String", "OK");
+    v(n4, tss, "Alarm", "s=TempSensor_S.Alarm", "Boolean", true);
+    // Root.Objects.TempSensor_G (ns=5;g=...): identifiers of every kind.
+    const tsg = n5.addObject({ organizedBy: objects, browseName: "TempSensor_G", nodeId: "g=018dd02c-fd22-754a-b6d3-5fcae91cd39d" });
+    v(n5, tsg, "Humidity", "s=Humidity_S", "Double", 243.5);
+    v(n3, tsg, "Pressure_S", "i=9", "Double", 23455.25);
+    v(n5, tsg, "Status", "b=U3RhdHVzX1M=", "String", "ERROR");
+    v(n5, tsg, "Alarm", "g=baeaf004-1e43-4a06-9ef0-e52010d5cd12", "Boolean", false);
   }
 
   let tick = 0;
