@@ -232,3 +232,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Reconfiguring while loggers write loses no console line and closes the
+// replaced files (run with -race).
+func TestApplyWhileLogging(t *testing.T) {
+	dir := t.TempDir()
+	var out buf
+	r := New(Options{Console: &out, Dir: dir})
+	defer r.Close()
+	cfg := func(name string) *Config {
+		return mustParse(t, `{"handlers":{"c":{"class":"logging.StreamHandler"},"f":{"class":"logging.FileHandler","filename":"`+name+`"}},
+		 "loggers":{"service":{"level":"INFO","handlers":["c","f"],"propagate":false}}}`)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			log := slog.New(r.Handler()).With("g", g)
+			for i := range 200 {
+				log.Info("line", "i", i)
+			}
+		})
+	}
+	for i := range 10 {
+		if err := r.Apply(cfg(fmt.Sprintf("f%d.log", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if n := strings.Count(out.String(), "msg=line"); n != 800 {
+		t.Fatalf("%d console lines, want 800", n)
+	}
+}
