@@ -61,6 +61,7 @@ type Broker struct {
 	lns  []*trackedListener
 	drop atomic.Bool // swallow publishes of non-stand-in clients (no PUBACK)
 	pubs atomic.Int64
+	tele atomic.Int64 // of them on v1/gateway/telemetry
 }
 
 // StartBroker starts a broker on random 127.0.0.1 ports and stops it when
@@ -84,6 +85,9 @@ func (b *Broker) Addr() string { return net.JoinHostPort(b.Host, strconv.Itoa(b.
 // Published counts the PUBLISH packets received from clients other than
 // the stand-in.
 func (b *Broker) Published() int64 { return b.pubs.Load() }
+
+// PublishedTelemetry counts those of them on v1/gateway/telemetry.
+func (b *Broker) PublishedTelemetry() int64 { return b.tele.Load() }
 
 // DropPublishes makes the broker swallow PUBLISH packets of clients other
 // than the stand-in without acknowledging them (no PUBACK), to test that
@@ -221,6 +225,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, nil
 	}
 	h.b.pubs.Add(1)
+	if pk.TopicName == "v1/gateway/telemetry" {
+		h.b.tele.Add(1)
+	}
 	if h.b.drop.Load() {
 		return pk, packets.ErrRejectPacket
 	}
