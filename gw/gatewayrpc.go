@@ -174,6 +174,9 @@ const CredentialsFile = ".credentials"
 // ends.
 func (g *Gateway) startRemoteOps(ctx context.Context) {
 	g.ota.base.Store(&ctx)
+	if s := g.cfg.ThingsBoard.Security; s != nil && (s.Cert != "" || s.CACert != "") && g.opts.Trial == nil {
+		g.spawn(func() { g.certWatch(ctx) })
+	}
 	if g.opts.Trial != nil {
 		g.spawn(func() { g.trialHealth(ctx) })
 	}
