@@ -144,7 +144,7 @@ func TestE2EModbusPythonConverter(t *testing.T) {
 		"type": "tcp", "host": "127.0.0.1", "port": port, "method": "socket", "timeout": 5,
 		"unitId": 1, "deviceName": "Py Modbus", "deviceType": "meter", "pollPeriod": 500,
 		"uplink_converter": "DemoModbusUplinkConverter",
-		"attributes": []any{map[string]any{"tag": "on", "type": "bits", "functionCode": 1, "address": 3, "objectsCount": 1}},
+		"attributes":       []any{map[string]any{"tag": "on", "type": "bits", "functionCode": 1, "address": 3, "objectsCount": 1}},
 		"timeseries": []any{
 			// "scale" is the converter's own key: tbgw passes the slave's
 			// configuration as written.
