@@ -19,6 +19,9 @@ go vet ./...
 echo "== build (CGO_ENABLED=0)"
 CGO_ENABLED=0 go build -o /dev/null .
 
+echo "== build tags (each connector alone, every set of SQL drivers; CGO_ENABLED=0)"
+bash scripts/tags-check.sh
+
 echo "== tests"
 # Every test, as JSON, through scripts/testreport: package lines, failed
 # tests' output, every skip with its reason; a skip not listed in

@@ -41,7 +41,7 @@ TBGW_PRE_CONFIGURE_HOOKS += TBGW_VENDOR_MODULES
 # chosen connector (drivers.<type>) and SQL driver (odbc.<driver>).
 TBGW_CONNECTOR_TYPES = bacnet ble can exec ftp knx modbus mqtt ocpp odbc \
 	opcua request rest serial simulator snmp socket xmpp
-TBGW_ODBC_DRIVERS = postgres mysql sqlite
+TBGW_ODBC_DRIVERS = postgres mysql sqlite mssql
 ifneq ($(BR2_PACKAGE_TBGW_ALL_CONNECTORS),y)
 TBGW_TAGS = custom \
 	$(foreach c,$(TBGW_CONNECTOR_TYPES),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_$(call UPPERCASE,$(c))),drivers.$(c))) \

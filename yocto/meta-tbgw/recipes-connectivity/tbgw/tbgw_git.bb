@@ -35,7 +35,7 @@ GO_EXTRA_LDFLAGS = "-X main.version=${PV}"
 # them the default build is made; otherwise a "custom" build of those
 # chosen, e.g. PACKAGECONFIG:pn-tbgw = "mqtt modbus".
 TBGW_CONNECTORS = "bacnet ble can exec ftp knx modbus mqtt ocpp odbc opcua request rest serial simulator snmp socket xmpp"
-TBGW_ODBC_DRIVERS = "odbc-postgres odbc-mysql odbc-sqlite"
+TBGW_ODBC_DRIVERS = "odbc-postgres odbc-mysql odbc-sqlite odbc-mssql"
 PACKAGECONFIG ??= "${TBGW_CONNECTORS} ${TBGW_ODBC_DRIVERS}"
 PACKAGECONFIG[bacnet] = ""
 PACKAGECONFIG[ble] = ""
@@ -58,6 +58,7 @@ PACKAGECONFIG[xmpp] = ""
 PACKAGECONFIG[odbc-postgres] = ""
 PACKAGECONFIG[odbc-mysql] = ""
 PACKAGECONFIG[odbc-sqlite] = ""
+PACKAGECONFIG[odbc-mssql] = ""
 
 def tbgw_tags(d):
     pc = (d.getVar('PACKAGECONFIG') or '').split()
