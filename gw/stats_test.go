@@ -1,6 +1,7 @@
 package gw
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +105,20 @@ func TestCustomStatistics(t *testing.T) {
 	}
 	if answers != 1 {
 		t.Fatalf("answer sent %d times", answers)
+	}
+}
+
+// Upstream's shipped statistics files load (commands as argument lists).
+func TestUpstreamStatisticsFiles(t *testing.T) {
+	for _, f := range []string{"statistics_linux.json", "statistics_macos.json", "statistics_windows.json"} {
+		cmds, err := loadCustomStats(filepath.Join("..", "testdata", "upstream", "statistics"), f)
+		if err != nil || len(cmds) == 0 {
+			t.Fatalf("%s: %d commands, %v", f, len(cmds), err)
+		}
+		for _, c := range cmds {
+			if c.Key == "" || len(c.argv) == 0 || c.timeout() <= 0 {
+				t.Errorf("%s: %+v", f, c)
+			}
+		}
 	}
 }

@@ -263,3 +263,25 @@ func TestApplyWhileLogging(t *testing.T) {
 		t.Fatalf("%d console lines, want 800", n)
 	}
 }
+
+// Upstream's shipped logs.json applies unchanged: every handler is used,
+// files land under the directory given.
+func TestUpstreamLogsJSON(t *testing.T) {
+	dir := t.TempDir()
+	r := New(Options{Console: &buf{}, Dir: dir})
+	defer r.Close()
+	warns, err := r.ApplyFile(filepath.Join("..", "..", "testdata", "upstream", "logs.json"))
+	if err != nil || len(warns) > 0 {
+		t.Fatal(err, warns)
+	}
+	log := slog.New(r.Handler())
+	log.Info("service line")
+	log.With("component", "tb_connection").Info("connection line")
+	log.With("connector", "Modbus").Debug("connector line")
+	for file, want := range map[string]string{"service.log": "service line", "tb_connection.log": "connection line", "connector.log": "connector line"} {
+		b, err := os.ReadFile(filepath.Join(dir, "logs", file))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %q %v", file, b, err)
+		}
+	}
+}
