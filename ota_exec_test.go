@@ -54,7 +54,8 @@ func TestOTATrialRollbackAndCommit(t *testing.T) {
 	main["thingsboard"].(map[string]any)["ota"] = map[string]any{"enabled": true, "healthCheckSeconds": 30}
 	writeJSON(t, filepath.Join(dir, "tb_gateway.json"), main)
 
-	cmd := exec.Command(exe, "-c", dir)
+	data := t.TempDir()
+	cmd := exec.Command(exe, "-c", dir, "-data", data)
 	cmd.Stderr = testWriter{t}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,6 +105,9 @@ func TestOTATrialRollbackAndCommit(t *testing.T) {
 	}
 	if _, err := os.Stat(exe + ".prev"); !os.IsNotExist(err) {
 		t.Fatalf("previous binary kept after the commit: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, ".tbgw-ota-pending")); !os.IsNotExist(err) {
+		t.Fatalf("update marker left: %v", err)
 	}
 	select {
 	case err := <-exited:
