@@ -161,3 +161,42 @@ func TestE2EModbusPythonConverter(t *testing.T) {
 		t.Error("an exception answer became a value")
 	}
 }
+
+// An OPC-UA mapping whose "converter" names an upstream-style Python
+// class: node-opcua serves the values, the class gets convert(configs,
+// values) with asyncua-like DataValues, one instance per device.
+func TestE2EOPCUAPythonConverter(t *testing.T) {
+	pyconvEnv(t)
+	mods := drivertest.NodeModules(t, "opcua", "node-opcua-server")
+	node := drivertest.RequireTool(t, "node")
+	port := drivertest.FreePort(t)
+	pki := t.TempDir()
+	srv := drivertest.StartProcess(t, []string{"NODE_PATH=" + mods, "HOME=" + pki}, node,
+		"--security-revert=CVE-2023-46809", filepath.Join("drivers", "opcua", "testdata", "server.js"), fmt.Sprint(port), pki)
+	srv.Line(180*time.Second, func(l string) bool { return strings.HasPrefix(l, "listening") })
+
+	tb := pyconvGateway(t, "opcua", map[string]any{
+		"server": map[string]any{"url": fmt.Sprintf("opc.tcp://127.0.0.1:%d", port), "timeoutInMillis": 10000,
+			"scanPeriodInMillis": 60000, "pollPeriodInMillis": 500, "enableSubscriptions": false,
+			"identity": map[string]any{"type": "anonymous"}},
+		"mapping": []any{map[string]any{
+			"deviceNodeSource": "path", "deviceNodePattern": `Root\.Objects\.MyObject`,
+			"deviceInfo": map[string]any{"deviceNameExpression": "Py OPC-UA", "deviceNameExpressionSource": "constant",
+				"deviceProfileExpression": "plc", "deviceProfileExpressionSource": "constant"},
+			"converter":  "DemoOpcUaUplinkConverter",
+			"attributes": []any{map[string]any{"key": "text", "type": "path", "value": "${Text}"}},
+			"timeseries": []any{
+				map[string]any{"key": "temperature", "type": "path", "value": "${Temperature}", "timestampLocation": "sourceTimestamp"},
+				map[string]any{"key": "counter", "type": "path", "value": "${Counter}"},
+			},
+		}},
+	})
+	// The class doubles doubles and suffixes keys with the variant type.
+	tb.WaitAttribute("Py OPC-UA", "text_string", func(v any) bool { return v == "hello" }, 60*time.Second)
+	tb.Wait(60*time.Second, "converted telemetry", func() bool {
+		temp, ok1 := tb.Latest("Py OPC-UA", "temperature_double")
+		_, ok2 := tb.Latest("Py OPC-UA", "counter_int32")
+		f, isNum := temp.(float64)
+		return ok1 && ok2 && isNum && f != 0
+	})
+}

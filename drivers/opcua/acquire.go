@@ -17,6 +17,9 @@ type batch struct {
 	order []*device
 	data  map[*device]*connector.Data
 	n     int
+	py    map[*device]*pyCall // values for devices with a Python converter
+	pyOrd []*device
+	extra []connector.Data // what Python converters returned
 }
 
 func newBatch() *batch { return &batch{data: map[*device]*connector.Data{}} }
@@ -42,11 +45,15 @@ func (b *batch) items() []connector.Data {
 	for _, d := range b.order {
 		out = append(out, *b.data[d])
 	}
-	return out
+	return append(out, b.extra...)
 }
 
 // addValue converts one data value of a bound datapoint.
 func (b *batch) addValue(bp *boundPoint, dv *ua.DataValue) {
+	if bp.dev.pyconv != nil {
+		b.addPy(bp, dv)
+		return
+	}
 	v, ok := dataValue(dv, bp.node)
 	if !ok {
 		return
@@ -87,6 +94,7 @@ func (c *Connector) sendConstants(ctx context.Context, sink connector.Sink, devs
 // counts it (kit.Sender: subscriptions cannot be refused); other errors end
 // the session loop.
 func (c *Connector) send(ctx context.Context, _ connector.Sink, b *batch) error {
+	c.convertPy(b)
 	if b.n == 0 {
 		return nil
 	}

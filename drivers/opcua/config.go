@@ -160,6 +160,7 @@ type mapping struct {
 	updates     map[string]ref // attributes_updates key -> node
 	updateKeys  []string
 	methods     map[string]*methodSpec
+	py          *pyMapping // the mapping's upstream-style (Python) converter, nil for the built-in one
 }
 
 type tsLocation uint8

@@ -50,7 +50,9 @@ func compileMapping(doc *conf.Doc, path string, index int, mc *mappingConfig, en
 		m.profileExpr = "default"
 	}
 	if len(mc.Converter) > 0 && string(mc.Converter) != "null" && string(mc.Converter) != `""` {
-		env.Log.Warn(doc.Pos(path+".converter") + ": " + path + ".converter: custom Python converters are not supported; the built-in conversion is used")
+		if err := m.compileConverter(doc, path, mc.Converter, env); err != nil {
+			return nil, err
+		}
 	}
 	if m.report, err = mc.ReportStrategy.Strategy(); err != nil {
 		return nil, doc.Errorf(path+".reportStrategy", "%v", err)

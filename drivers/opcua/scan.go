@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/tbgw/tbgw/codec"
 )
 
 // device is one ThingsBoard device found by a mapping: its node, name,
@@ -15,9 +17,10 @@ type device struct {
 	profile string
 	node    *ua.NodeID
 	m       *mapping
-	points  []*boundPoint // resolved datapoints
-	consts  []*pointSpec  // constant datapoints
-	missing int           // datapoints whose node was not found
+	points  []*boundPoint    // resolved datapoints
+	consts  []*pointSpec     // constant datapoints
+	missing int              // datapoints whose node was not found
+	pyconv  codec.CallUplink // the mapping's Python converter for this device, nil for the built-in conversion
 }
 
 // boundPoint is a datapoint with its node.
@@ -60,6 +63,15 @@ func (c *Connector) scan(ctx context.Context, s *session, loud bool) (devs []*de
 			}
 			seen[name] = true
 			d := &device{name: name, profile: profile, node: base, m: m}
+			if m.py != nil {
+				pc, perr := m.py.converter(name, profile)
+				if perr != nil {
+					c.log.Error("device skipped: its converter does not load", "device", name, "err", perr)
+					complete = false
+					continue
+				}
+				d.pyconv = pc
+			}
 			for _, p := range m.points {
 				if p.ref.kind == refConstant {
 					d.consts = append(d.consts, p)
