@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the packaging checks (sourced).
 
 # go_toolchain VERSION: the go binary of that exact release (e.g.
@@ -5,7 +6,7 @@
 # into the module cache. Run it with GOTOOLCHAIN=local.
 go_toolchain() {
 	local root
-	root=$(cd / && GOTOOLCHAIN=$1 GOFLAGS= go env GOROOT) || return 1
+	root=$(cd / && GOTOOLCHAIN=$1 GOFLAGS='' go env GOROOT) || return 1
 	[ -x "$root/bin/go" ] || { echo "no go binary for $1 in $root" >&2; return 1; }
 	echo "$root/bin/go"
 }
