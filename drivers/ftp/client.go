@@ -20,7 +20,8 @@ type server struct {
 	addr      string
 	user      string
 	password  string
-	tls       *tls.Config // explicit FTPS (AUTH TLS) when set
+	tls       *tls.Config // FTPS when set: explicit (AUTH TLS) or implicit
+	implicit  bool        // TLS from the first byte of the control connection
 	timeout   time.Duration
 	localAddr string
 }
@@ -34,7 +35,8 @@ type session struct {
 	stop    func() bool
 }
 
-// dial connects, upgrades to TLS when configured, logs in and switches to
+// dial connects (implicit FTPS: in TLS from the start), upgrades to TLS
+// when configured (explicit FTPS), logs in and switches to
 // binary mode. Data connections are passive (EPSV, falling back to PASV).
 func dial(ctx context.Context, srv *server) (*session, error) {
 	d := net.Dialer{Timeout: srv.timeout}
@@ -53,6 +55,9 @@ func dial(ctx context.Context, srv *server) (*session, error) {
 		if control != nil {
 			c := control
 			control = nil
+			if srv.implicit {
+				return tls.Client(c, srv.tls), nil
+			}
 			return c, nil
 		}
 		c, err := d.DialContext(ctx, network, address)
@@ -65,7 +70,10 @@ func dial(ctx context.Context, srv *server) (*session, error) {
 		ftp.DialWithDialFunc(dialData),
 		ftp.DialWithShutTimeout(srv.timeout),
 	}
-	if srv.tls != nil {
+	switch {
+	case srv.implicit:
+		opts = append(opts, ftp.DialWithTLS(srv.tls))
+	case srv.tls != nil:
 		opts = append(opts, ftp.DialWithExplicitTLS(srv.tls))
 	}
 	c, err := ftp.Dial(srv.addr, opts...)

@@ -74,6 +74,9 @@ func compile(doc *conf.Doc, cfg *fileConfig, env envInfo) (*plan, error) {
 		return nil, doc.Errorf(pre+"host", "is required")
 	}
 	port := 21
+	if params.TLSSupport && params.TLS != nil && params.TLS.Implicit {
+		port = 990
+	}
 	if params.Port != nil {
 		port = *params.Port
 		if port <= 0 || port > 65535 {
@@ -107,6 +110,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, env envInfo) (*plan, error) {
 			return nil, doc.Errorf(pre+"tls", "%v", err)
 		}
 		p.srv.tls = tc
+		p.srv.implicit = params.TLS != nil && params.TLS.Implicit
 	} else if params.TLS != nil {
 		env.warn(fmt.Errorf("%s: %stls is ignored without TLSSupport", doc.Pos(pre+"tls"), pre))
 	}

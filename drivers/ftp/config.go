@@ -62,6 +62,9 @@ type tlsConfig struct {
 	InsecureSkipVerify bool   `json:"insecureSkipVerify"`
 	CertFile           string `json:"certFile"`
 	KeyFile            string `json:"keyFile"`
+	// Implicit FTPS: TLS from the first byte (port 990 by default)
+	// instead of AUTH TLS.
+	Implicit bool `json:"implicit"`
 }
 
 type pathConfig struct {

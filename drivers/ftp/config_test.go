@@ -123,3 +123,21 @@ func TestBadConfigs(t *testing.T) {
 		}
 	}
 }
+
+// Implicit FTPS defaults to port 990; an explicit port still wins.
+func TestImplicitTLSPort(t *testing.T) {
+	for cfg, want := range map[string]string{
+		`{"host":"h","TLSSupport":true,"tls":{"implicit":true}}`:             "h:990",
+		`{"host":"h","TLSSupport":true,"tls":{"implicit":true},"port":2990}`: "h:2990",
+		`{"host":"h","TLSSupport":true}`:                                     "h:21",
+	} {
+		c, err := New([]byte(cfg), connector.Env{Name: "f"})
+		if err != nil {
+			t.Fatalf("%s: %v", cfg, err)
+		}
+		p := c.(*Connector).plan
+		if p.srv.addr != want || p.srv.implicit != strings.Contains(cfg, "implicit") {
+			t.Errorf("%s: addr %s implicit %v", cfg, p.srv.addr, p.srv.implicit)
+		}
+	}
+}

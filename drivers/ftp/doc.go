@@ -1,5 +1,5 @@
 // Package ftp is the FTP connector ("type": "ftp"): it polls files on an
-// FTP or FTPS (explicit TLS) server, turns their lines (CSV and TXT) or
+// FTP or FTPS server, turns their lines (CSV and TXT) or
 // objects (JSON) into telemetry and attributes, and writes files on shared
 // attribute updates and RPCs. It reads upstream's ftp.json unchanged, in
 // the current ("parameters", "requestsMapping") and the old flat form;
@@ -28,7 +28,9 @@
 // upstream-style Python class run by the extension host through
 // codec.CallUplink) replaces its datapoints; reading stays the same.
 //
-// Non-goals: active mode (PORT; upstream never uses it), implicit FTPS
-// (port 990; upstream has no setting for it), FTP servers that list no
-// file sizes.
+// FTPS is explicit (AUTH TLS, upstream's TLSSupport) or, with the tbgw key
+// tls.implicit, implicit (TLS from the first byte, port 990).
+//
+// Non-goals: active mode (PORT; upstream never uses it and the library
+// has none), FTP servers that list no file sizes.
 package ftp

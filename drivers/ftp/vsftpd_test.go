@@ -1,7 +1,9 @@
 package ftp
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +15,10 @@ import (
 )
 
 // startVsftpd runs vsftpd (standalone, anonymous, read-only) on a free
-// port serving root; with tlsDir it requires explicit TLS on control and
-// data connections, with session reuse as vsftpd demands by default.
-func startVsftpd(t *testing.T, root, tlsDir string) (port int, caFile string) {
+// port serving root; with tlsDir it requires TLS on control and data
+// connections, with session reuse as vsftpd demands by default: explicit
+// (AUTH TLS), or implicit (TLS from the first byte) with implicit set.
+func startVsftpd(t *testing.T, root, tlsDir string, implicit bool) (port int, caFile string) {
 	t.Helper()
 	_, err := os.Stat("/usr/sbin/vsftpd")
 	drivertest.RequirePeer(t, err == nil, "vsftpd (scripts/peers/ftp.sh)")
@@ -42,6 +45,9 @@ func startVsftpd(t *testing.T, root, tlsDir string) (port int, caFile string) {
 		caFile = cert
 		conf = append(conf, "ssl_enable=YES", "allow_anon_ssl=YES", "force_anon_logins_ssl=YES",
 			"force_anon_data_ssl=YES", "rsa_cert_file="+cert, "rsa_private_key_file="+key)
+		if implicit {
+			conf = append(conf, "implicit_ssl=YES")
+		}
 	}
 	cf := filepath.Join(dir, "vsftpd.conf")
 	if err := os.WriteFile(cf, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
@@ -49,13 +55,26 @@ func startVsftpd(t *testing.T, root, tlsDir string) (port int, caFile string) {
 	}
 	drivertest.StartProcess(t, nil, "/usr/sbin/vsftpd", cf)
 	drivertest.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	if implicit {
+		// A plain client gets no "220" greeting: TLS comes first.
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		if b, _ := bufio.NewReader(c).ReadString('\n'); strings.HasPrefix(b, "220") {
+			t.Fatalf("vsftpd greets in plain text with implicit_ssl: %q", b)
+		}
+		c.Close()
+	}
 	return port, caFile
 }
 
-// vsftpd lists with LIST only (no MLSD): the listing parser and MDTM path.
+// vsftpd lists with LIST only (no MLSD): the listing parser and MDTM path,
+// in plain FTP, explicit FTPS and implicit FTPS.
 func TestVsftpd(t *testing.T) {
-	for _, tlsOn := range []bool{false, true} {
-		t.Run(fmt.Sprintf("tls=%v", tlsOn), func(t *testing.T) {
+	for _, mode := range []string{"plain", "explicit", "implicit"} {
+		t.Run(mode, func(t *testing.T) {
 			root, err := os.MkdirTemp("", "tbgw-anon-")
 			if err != nil {
 				t.Fatal(err)
@@ -67,13 +86,13 @@ func TestVsftpd(t *testing.T) {
 				os.Chmod(d, 0o555)
 			}
 			tlsDir := ""
-			if tlsOn {
+			if mode != "plain" {
 				tlsDir = t.TempDir()
 			}
-			port, ca := startVsftpd(t, root, tlsDir)
+			port, ca := startVsftpd(t, root, tlsDir, mode == "implicit")
 			extra := ""
-			if tlsOn {
-				extra = fmt.Sprintf(`,"TLSSupport":true,"tls":{"caFile":%q}`, ca)
+			if mode != "plain" {
+				extra = fmt.Sprintf(`,"TLSSupport":true,"tls":{"caFile":%q,"implicit":%v}`, ca, mode == "implicit")
 			}
 			cfg := fmt.Sprintf(`{"host":"127.0.0.1","port":%d,"security":{"type":"anonymous"}%s,
 			  "paths":[{"devicePatternName":"${serial}","path":"exports/*/meter_*.csv","pollPeriod":0.2,
