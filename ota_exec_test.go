@@ -114,4 +114,40 @@ func TestOTATrialRollbackAndCommit(t *testing.T) {
 		t.Fatalf("gateway process exited: %v", err)
 	default:
 	}
+
+	// Power lost during a trial: the next start (the new binary, with the
+	// previous one beside it) runs the trial again and commits.
+	cmd.Process.Kill()
+	<-exited
+	exited <- nil
+	if err := os.WriteFile(exe+".prev", old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker, _ := json.Marshal(map[string]any{"fw_title": "tbgw", "fw_version": "2.0", "state": "trial", "prev": exe + ".prev"})
+	os.WriteFile(filepath.Join(data, ".tbgw-ota-pending"), marker, 0o600)
+	updated := func() int {
+		n := 0
+		for _, r := range tb.Telemetry(tbtest.Self) {
+			if r.Values["fw_state"] == "UPDATED" {
+				n++
+			}
+		}
+		return n
+	}
+	before := updated()
+	cmd2 := exec.Command(exe, "-c", dir, "-data", data)
+	cmd2.Stderr = testWriter{t}
+	if err := cmd2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited2 := make(chan error, 1)
+	go func() { exited2 <- cmd2.Wait() }()
+	t.Cleanup(func() {
+		cmd2.Process.Kill()
+		<-exited2
+	})
+	tb.Wait(120*time.Second, "UPDATED after the resumed trial", func() bool { return updated() > before })
+	if _, err := os.Stat(exe + ".prev"); !os.IsNotExist(err) {
+		t.Fatalf("previous binary kept after the resumed trial: %v", err)
+	}
 }
