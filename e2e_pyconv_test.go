@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -198,5 +199,110 @@ func TestE2EOPCUAPythonConverter(t *testing.T) {
 		_, ok2 := tb.Latest("Py OPC-UA", "counter_int32")
 		f, isNum := temp.(float64)
 		return ok1 && ok2 && isNum && f != 0
+	})
+}
+
+// A serial line-protocol connector written in upstream's interface
+// (extensions/examples/serial, pyserial) run by the extension host under
+// the exec connector, with upstream's custom_serial.json unchanged but
+// for the port: a socat pty pair plays the device, and the port is
+// unplugged and plugged back.
+func TestE2EPythonSerialConnector(t *testing.T) {
+	py, err := exec.LookPath("/usr/bin/python3")
+	drivertest.RequirePeer(t, err == nil, "python3")
+	_, err = os.Stat("/usr/lib/python3/dist-packages/serial/__init__.py")
+	drivertest.RequirePeer(t, err == nil, "pyserial (python3-serial, scripts/peers/exec.sh)")
+	socat := drivertest.RequireTool(t, "socat")
+	ext, _ := filepath.Abs("extensions")
+	dir := t.TempDir()
+	devPath, gwPath := filepath.Join(dir, "dev"), filepath.Join(dir, "ttyGW")
+	plug := func() (*drivertest.Process, *os.File) {
+		p := drivertest.StartProcess(t, nil, socat, "pty,raw,echo=0,link="+devPath, "pty,raw,echo=0,link="+gwPath)
+		drivertest.Eventually(t, 10*time.Second, "socat ptys", func() bool {
+			_, e1 := os.Stat(devPath)
+			_, e2 := os.Stat(gwPath)
+			return e1 == nil && e2 == nil
+		})
+		dev, err := os.OpenFile(devPath, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { dev.Close() })
+		return p, dev
+	}
+	socatProc, dev := plug()
+
+	raw, err := os.ReadFile("testdata/upstream/custom_serial.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	json.Unmarshal(raw, &cfg)
+	cfg["devices"].([]any)[0].(map[string]any)["port"] = gwPath
+	writeJSON(t, filepath.Join(dir, "custom_serial.json"), cfg)
+
+	b := tbtest.StartBroker(t)
+	tb := tbtest.NewThingsBoard(t, b.Host, b.Port)
+	writeJSON(t, filepath.Join(dir, "tb_gateway.json"), map[string]any{
+		"thingsboard": map[string]any{"host": b.Host, "port": b.Port, "qos": 1,
+			"security": map[string]any{"type": "accessToken", "accessToken": "test-token"}},
+		"storage":    json.RawMessage(memoryStorage),
+		"connectors": []any{map[string]any{"type": "exec", "name": "Custom serial connector", "configuration": "serial_host.json"}},
+	})
+	writeJSON(t, filepath.Join(dir, "serial_host.json"), map[string]any{
+		"command": []string{py, filepath.Join(ext, "tbgw_host.py")},
+		"config": map[string]any{"type": "serial", "class": "CustomSerialConnector",
+			"configuration":  filepath.Join(dir, "custom_serial.json"),
+			"extensionsPath": []string{filepath.Join(ext, "examples")}}})
+	startGateway(t, dir)
+	tb.WaitConnected("SerialDevice1", 20*time.Second)
+
+	// Until the port is open, what the device writes is lost: write until
+	// the value arrives.
+	tb.Wait(30*time.Second, "telemetry from the serial device", func() bool {
+		dev.Write([]byte("55.5\rSN-4711\n"))
+		return tb.Await(300*time.Millisecond, func() bool {
+			v, ok := tb.Latest("SerialDevice1", "humidity")
+			return ok && v == 55.5
+		})
+	})
+	tb.WaitAttribute("SerialDevice1", "SerialNumber", func(v any) bool { return v == "SN-4711" }, 20*time.Second)
+
+	// Drain what the retries left, then the attribute update.
+	in := bufio.NewReader(dev)
+	tb.SetAttributes("SerialDevice1", map[string]any{"attr1": "on"})
+	dev.SetReadDeadline(time.Now().Add(15 * time.Second))
+	line, err := in.ReadString('\n')
+	if err != nil || line != "value = on\n" {
+		t.Fatalf("device got %q, %v", line, err)
+	}
+	dev.SetReadDeadline(time.Time{})
+	// RPC with a response: the int 7 goes out as one byte, "ACK\r" comes back.
+	go func() {
+		b := make([]byte, 1)
+		if _, err := in.Read(b); err == nil && b[0] == 7 {
+			dev.Write([]byte("ACK\r"))
+		}
+	}()
+	reply, err := tb.RPC("SerialDevice1", "setValue", 7, 15*time.Second)
+	if err != nil || string(reply) != `{"result":"ACK"}` {
+		t.Fatalf("setValue: %s, %v", reply, err)
+	}
+
+	// Unplug (socat gone, ptys removed) and plug back: the connector opens
+	// the port again.
+	socatProc.Kill()
+	dev.Close()
+	drivertest.Eventually(t, 10*time.Second, "ptys removed", func() bool {
+		_, err := os.Stat(gwPath)
+		return os.IsNotExist(err)
+	})
+	_, dev = plug()
+	tb.Wait(40*time.Second, "telemetry after replug", func() bool {
+		dev.Write([]byte("66.5\rSN-4711\n"))
+		return tb.Await(300*time.Millisecond, func() bool {
+			v, ok := tb.Latest("SerialDevice1", "humidity")
+			return ok && v == 66.5
+		})
 	})
 }
