@@ -20,18 +20,18 @@ func TestDeviceDetailsAttributes(t *testing.T) {
 	r := newRig(t, map[string]any{"connectors": []any{probeConn("Probe One", "p.json")}},
 		map[string]any{"p.json": map[string]any{"devices": []string{"dev"}}})
 	r.start()
-	r.tb.WaitConnected("dev", 10*time.Second)
+	r.tb.WaitConnected("dev", 30*time.Second)
 	m := r.tb.WaitMessage("v1/gateway/attributes", func(m tbtest.Msg) bool {
 		return strings.Contains(string(m.Payload), "connectorType")
-	}, 10*time.Second)
+	}, 30*time.Second)
 	if string(m.Payload) != `{"dev":{"connectorName":"Probe One","connectorType":"probe"}}` {
 		t.Fatalf("device details %s", m.Payload)
 	}
 	// A reconnect re-announces the device but does not repeat the details.
 	r.b.Stop()
 	r.b.Start()
-	r.tb.WaitSessions(2, 20*time.Second)
-	r.tb.Wait(20*time.Second, "re-announce", func() bool { return r.tb.Connects("dev") >= 2 })
+	r.tb.WaitSessions(2, 60*time.Second)
+	r.tb.Wait(60*time.Second, "re-announce", func() bool { return r.tb.Connects("dev") >= 2 })
 	n := 0
 	for _, m := range r.tb.Messages("v1/gateway/attributes") {
 		if strings.Contains(string(m.Payload), "connectorType") {
