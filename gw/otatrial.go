@@ -172,11 +172,17 @@ func trialRun(ctx context.Context, tr Trial) string {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	lines := make(chan string, 16)
+	quit := make(chan struct{})
+	defer close(quit) // before r.Close (defers run last first): the reader ends either way
 	go func() {
 		defer close(lines)
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			case <-quit:
+				return
+			}
 		}
 	}()
 	stop := func() {
