@@ -306,3 +306,40 @@ func TestE2EPythonSerialConnector(t *testing.T) {
 		})
 	})
 }
+
+// A BACnet device whose uplink_converter names an upstream-style Python
+// class: the @bacnet-js peer answers, the class gets convert(items,
+// values) with (object id, property, index, value) tuples.
+func TestE2EBACnetPythonConverter(t *testing.T) {
+	pyconvEnv(t)
+	mods := drivertest.NodeModules(t, "bacnet", "@bacnet-js/client")
+	node := drivertest.RequireTool(t, "node")
+	port := drivertest.FreeUDPPort(t)
+	peerCfg, _ := json.Marshal(map[string]any{"changeMs": 100, "devices": []any{
+		map[string]any{"port": port, "instance": 1001, "name": "Boiler", "analogInputs": 2}}})
+	peer := drivertest.StartProcess(t, []string{"NODE_PATH=" + mods}, node,
+		filepath.Join("drivers", "bacnet", "testdata", "peer.js"), string(peerCfg))
+	peer.Line(30*time.Second, func(l string) bool { return strings.HasPrefix(l, fmt.Sprintf("ready %d", port)) })
+
+	tb := pyconvGateway(t, "bacnet", map[string]any{
+		"application": map[string]any{"objectName": "TB_gateway", "host": "127.0.0.1", "port": 0, "mask": "8",
+			"objectIdentifier": 599, "maxApduLengthAccepted": 1476, "segmentationSupported": "segmentedBoth",
+			"vendorIdentifier": 15, "devicesDiscoverPeriodSeconds": 1, "apduTimeout": 1000, "numberOfApduRetries": 1},
+		"devices": []any{map[string]any{
+			"deviceInfo": map[string]any{"deviceNameExpression": "Py BACnet ${objectName}", "deviceProfileExpression": "ahu",
+				"deviceProfileExpressionSource": "constant"},
+			"host": "127.0.0.1", "port": fmt.Sprint(port), "pollPeriod": 300,
+			"uplink_converter": "DemoBACnetUplinkConverter",
+			"attributes":       []any{map[string]any{"key": "name", "objectType": "analogInput", "objectId": 1, "propertyId": "objectName"}},
+			"timeseries":       []any{map[string]any{"key": "temp", "objectType": "analogInput", "objectId": 0, "propertyId": "presentValue"}},
+		}},
+	})
+	// The class keys by key and property, and scales floats by 10.
+	dev := "Py BACnet Boiler"
+	tb.WaitAttribute(dev, "name_objectName", func(v any) bool { return v == "AI 1" }, 60*time.Second)
+	tb.Wait(60*time.Second, "converted telemetry", func() bool {
+		v, ok := tb.Latest(dev, "temp_presentValue")
+		f, _ := v.(float64)
+		return ok && f >= 200 // the peer's temperatures start at 20
+	})
+}

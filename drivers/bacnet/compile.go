@@ -59,6 +59,7 @@ type devicePlan struct {
 	rpcs     map[string]*rpcPlan
 	cov      bool
 	covLife  time.Duration
+	py       *pyConverter // uplink_converter: upstream's Python class, nil for the built-in conversion
 }
 
 // expr is a deviceInfo expression: a constant, or a template with
@@ -421,8 +422,10 @@ func compileDevice(doc *conf.Doc, i int, c *deviceConfig, warn func(error)) (*de
 		}
 		d.rescan = time.Duration(*v * float64(time.Second))
 	}
-	if c.UplinkConverter != nil {
-		warn(fmt.Errorf("%s: %s.uplink_converter: custom Python converters are not supported; the built-in conversion is used", doc.Pos(path+".uplink_converter"), path))
+	if c.UplinkConverter != nil && string(bytes.TrimSpace(c.UplinkConverter)) != "null" {
+		if d.py, err = compileConverter(doc, path, i, c.UplinkConverter, d, warn); err != nil {
+			return nil, err
+		}
 	}
 	for _, sec := range []struct {
 		name string

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tbgw/tbgw/codec/bacnet"
-	"github.com/tbgw/tbgw/gw/connector"
 )
 
 // covSub is one SubscribeCOV (prop nil) or SubscribeCOVProperty the
@@ -268,10 +267,14 @@ func (c *Connector) onCOV(ctx context.Context, src peer, data []byte) {
 		}
 	}
 	d.mu.Unlock()
-	out := d.convert(rs, groups, c.env.Now().UnixMilli())
-	if k := len(out.Attributes) + len(out.Telemetry); k > 0 {
+	out := c.convertAll(d, rs, groups, c.env.Now().UnixMilli())
+	k := 0
+	for _, it := range out {
+		k += len(it.Attributes) + len(it.Telemetry)
+	}
+	if k > 0 {
 		c.counters.Add("datapoints", uint64(k))
-		if err := c.sender.Send(ctx, []connector.Data{out}); err != nil && ctx.Err() == nil {
+		if err := c.sender.Send(ctx, out); err != nil && ctx.Err() == nil {
 			c.log.Warn("bacnet: COV data not stored", "device", d.name, "err", err)
 		}
 	}

@@ -33,6 +33,7 @@ type device struct {
 	resolved time.Time
 	covered  map[objProp]bool // delivered by COV subscriptions, not polled
 	keyVals  readSet          // last values of key placeholder properties
+	pyconv   codec.CallUplink // the device's Python converter (plan.py), nil for the built-in conversion
 }
 
 // objProp names one property of one object.

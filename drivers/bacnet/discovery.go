@@ -10,7 +10,6 @@ import (
 	"github.com/tbgw/tbgw/codec/bacnet"
 	"github.com/tbgw/tbgw/drivers/kit/backoff"
 	"github.com/tbgw/tbgw/drivers/kit/poll"
-	"github.com/tbgw/tbgw/gw/connector"
 )
 
 // whoIsTarget is where one Who-Is goes.
@@ -225,6 +224,12 @@ func (c *Connector) addDevice(ctx context.Context, dp *devicePlan, iam bacnet.IA
 	if d.name == "" {
 		return fmt.Errorf("empty device name")
 	}
+	if dp.py != nil {
+		var err error
+		if d.pyconv, err = dp.py.converter(d); err != nil {
+			return err
+		}
+	}
 	c.mu.Lock()
 	if other, dup := c.byName[d.name]; dup {
 		c.mu.Unlock()
@@ -274,13 +279,16 @@ func (c *Connector) pollDevice(ctx context.Context, d *device) error {
 		}
 	}
 	d.mu.Unlock()
-	data := d.convert(rs, groups, ts)
-	n := len(data.Attributes) + len(data.Telemetry)
+	items := c.convertAll(d, rs, groups, ts)
+	n := 0
+	for _, it := range items {
+		n += len(it.Attributes) + len(it.Telemetry)
+	}
 	if n == 0 {
 		return nil
 	}
 	c.counters.Add("datapoints", uint64(n))
-	return c.sender.Send(ctx, []connector.Data{data})
+	return c.sender.Send(ctx, items)
 }
 
 // resolve expands the device's items into (item, object) groups, reading
