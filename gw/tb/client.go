@@ -421,7 +421,7 @@ func (c *Client) pahoOptions(ctx context.Context, s *session) *mqtt.ClientOption
 			_ = conn.Close()
 			return nil, ctx.Err()
 		}
-		return conn, nil
+		return newBufReadConn(conn), nil
 	})
 	return o
 }

@@ -126,3 +126,17 @@ func proxyConnect(ctx context.Context, conn net.Conn, addr string) error {
 	}
 	return conn.SetDeadline(time.Time{})
 }
+
+// bufReadConn reads through a buffer: paho.mqtt.golang reads every packet
+// with three or more small reads (type, remaining length, body), plus one
+// that finds the socket empty, so a PUBACK cost four system calls.
+type bufReadConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func newBufReadConn(c net.Conn) *bufReadConn {
+	return &bufReadConn{Conn: c, r: bufio.NewReaderSize(c, 4<<10)}
+}
+
+func (c *bufReadConn) Read(p []byte) (int, error) { return c.r.Read(p) }
