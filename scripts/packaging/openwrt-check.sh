@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Checks the OpenWrt package (openwrt/tbgw) without an OpenWrt tree:
+# pkglint (Makefile layout, procd init), then builds both variants the way
+# the packages feed's golang-package.mk and golang-build.sh do: the tree
+# copied as the Makefile's Build/Prepare does, the code files copied into
+# $GOPATH/src/github.com/tbgw/tbgw as golang-build.sh's configure does,
+# modules fetched through GOPROXY into dl/go-mod-cache, then
+# `go install -modcacherw -v -buildvcs=false -trimpath -installsuffix
+# softfloat -ldflags "-s -w -X main.version=..." -tags ...` with GOOS=linux
+# GOARCH=mipsle GOMIPS=softfloat (a MIPS32 router without FPU, e.g.
+# ramips), GOENV=off, GOTOOLCHAIN=local and the feed's Go (OPENWRT_GO,
+# default go1.26.7, the packages feed's golang1.26). Not reproduced: the
+# feed builds with CGO_ENABLED=1 and -linkmode external through the
+# target's musl toolchain, which is not here; tbgw needs no C code, so
+# CGO_ENABLED=0 builds the same Go packages.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/packaging/lib.sh"
+OPENWRT_GO=${OPENWRT_GO:-go1.26.7}
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+echo "== pkglint"
+(cd "$root" && go run ./scripts/packaging/pkglint)
+mk="$root/openwrt/tbgw/Makefile"
+small=$(sed -n 's/^TBGW_SMALL_CONNECTORS:=.*,\([a-z ]*\))$/\1/p' "$mk")
+[ -n "$small" ] || fail "no default small connector list"
+for c in $small; do
+	[ -f "$root/drivers/all/$c.go" ] || fail "small variant names unknown connector $c"
+done
+grep -q 'procd_set_param respawn' "$root/openwrt/tbgw/files/tbgw.init" || fail "no respawn"
+for o in host port token; do
+	grep -q "config_get $o main $o" "$root/openwrt/tbgw/files/tbgw.init" || fail "uci option $o not read"
+done
+[ "${1:-}" = --no-build ] && { echo "openwrt check OK (no build)"; exit 0; }
+
+gobin=$(go_toolchain "$OPENWRT_GO")
+build() { # $1 variant, $2 tags
+	local pkgdir="$tmp/build_dir/tbgw-$1/tbgw" gopath
+	gopath="$pkgdir/.go_work/build"
+	mkdir -p "$pkgdir"
+	# Build/Prepare of the Makefile.
+	copy_tree "$root" "$pkgdir" --exclude=./dist --exclude=./.cache --exclude=./openwrt \
+		--exclude=./buildroot --exclude=./yocto
+	# golang-build.sh configure: code, testdata and go.mod/go.sum only.
+	(cd "$pkgdir" && find ./ -path '*/.*' -prune -o -not -type d -print |
+		grep -e '\.\(c\|cc\|cpp\|go\|h\|hh\|hpp\|proto\|s\)$' -e '/testdata/' -e '/go\.\(mod\|sum\|work\)$' |
+		while read -r f; do mkdir -p "$gopath/src/github.com/tbgw/tbgw/$(dirname "$f")"; cp -p "$f" "$gopath/src/github.com/tbgw/tbgw/$f"; done)
+	(cd "$gopath/src/github.com/tbgw/tbgw" && env -i PATH="$PATH" HOME="$tmp" \
+		GOOS=linux GOARCH=mipsle GOMIPS=softfloat GO386= GOARM= GOARM64= GOMIPS64= GOAMD64= \
+		CGO_ENABLED=0 GOPATH="$gopath" GOCACHE="$(go env GOCACHE)" GOMODCACHE="$tmp/dl/go-mod-cache" \
+		GOENV=off GOTOOLCHAIN=local GOPROXY="$(local_goproxy)" GOFLAGS= \
+		"$gobin" install -modcacherw -v -buildvcs=false -trimpath -installsuffix softfloat \
+		-ldflags "-s -w -X main.version=openwrt-check" ${2:+-tags "$2"} github.com/tbgw/tbgw 2>"$tmp/log") ||
+		{ tail -20 "$tmp/log"; fail "build of variant $1"; }
+	bin="$gopath/bin/linux_mipsle/tbgw"
+	[ -x "$bin" ] || fail "no $bin"
+	"$gobin" version "$bin" | grep -q "$OPENWRT_GO" || fail "not built by $OPENWRT_GO"
+	echo "tbgw-$1 (mipsle softfloat, tags '${2:-}'): $(stat -c %s "$bin") bytes"
+}
+build full ""
+tags="custom"
+for c in $small; do tags="$tags,drivers.$c"; done
+build small "$tags"
+echo "openwrt check OK"
