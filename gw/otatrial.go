@@ -215,6 +215,23 @@ func trialRun(ctx context.Context, tr Trial) string {
 			if err == nil {
 				err = errors.New("exit status 0")
 			}
+			// The last report may still be in the pipe.
+			drain := time.NewTimer(time.Second)
+		read:
+			for lines != nil {
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						break read
+					}
+					if l != "ok" {
+						waiting = strings.TrimPrefix(l, "waiting: ")
+					}
+				case <-drain.C:
+					break read
+				}
+			}
+			drain.Stop()
 			return fmt.Sprintf("new binary exited during its health check (%v); last state: %s", err, waiting)
 		case <-bound.C:
 			stop()
