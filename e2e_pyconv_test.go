@@ -144,7 +144,9 @@ func TestE2EModbusPythonConverter(t *testing.T) {
 	tb := pyconvGateway(t, "modbus", map[string]any{"master": map[string]any{"slaves": []any{map[string]any{
 		"type": "tcp", "host": "127.0.0.1", "port": port, "method": "socket", "timeout": 5,
 		"unitId": 1, "deviceName": "Py Modbus", "deviceType": "meter", "pollPeriod": 500,
-		"uplink_converter": "DemoModbusUplinkConverter",
+		"uplink_converter": "DemoModbusUplinkConverter", "downlink_converter": "DemoModbusDownlinkConverter",
+		"attributeUpdates": []any{map[string]any{"tag": "setpoint", "type": "16uint", "functionCode": 6, "objectsCount": 1, "address": 20}},
+		"rpc":              []any{map[string]any{"tag": "setCoil", "type": "bits", "functionCode": 5, "objectsCount": 1, "address": 8}},
 		"attributes":       []any{map[string]any{"tag": "on", "type": "bits", "functionCode": 1, "address": 3, "objectsCount": 1}},
 		"timeseries": []any{
 			// "scale" is the converter's own key: tbgw passes the slave's
@@ -161,6 +163,14 @@ func TestE2EModbusPythonConverter(t *testing.T) {
 	if _, ok := tb.Latest("Py Modbus", "missing"); ok {
 		t.Error("an exception answer became a value")
 	}
+	// The downlink converter (value + 1 into registers, coils as given)
+	// decides what is written; libmodbus reports each write.
+	tb.SetAttributes("Py Modbus", map[string]any{"setpoint": 41})
+	slave.Line(15*time.Second, func(l string) bool { return l == "W 6 20 42" })
+	if _, err := tb.RPC("Py Modbus", "setCoil", 1, 15*time.Second); err != nil {
+		t.Fatalf("setCoil: %v", err)
+	}
+	slave.Line(15*time.Second, func(l string) bool { return l == "W 5 8 1" })
 }
 
 // An OPC-UA mapping whose "converter" names an upstream-style Python

@@ -235,3 +235,36 @@ func NewCallUplink(call, name string, cfg json.RawMessage) (CallUplink, error) {
 // ErrNoResolver is wrapped by NewCallUplink's error when neither a Go
 // converter nor a resolver (an installed extension host) provides the name.
 var ErrNoResolver = errors.New("no extension host found")
+
+// CallDownlink is a custom downlink converter called in a connector's own
+// convention (upstream's Modbus connector calls its downlink converter
+// class with convert(config, {"data": {"params": value}}) and writes what
+// it returns). args and the result are JSON in the shapes the connector
+// documents.
+type CallDownlink interface {
+	ConvertDownCall(args json.RawMessage) (json.RawMessage, error)
+}
+
+// NewCallDownlink builds the downlink converter name in convention call
+// through the resolvers (the Python extension host); the error wraps
+// ErrNoResolver when none provides it.
+func NewCallDownlink(call, name string, cfg json.RawMessage) (CallDownlink, error) {
+	callResolvers.RLock()
+	rs := callResolvers.r
+	callResolvers.RUnlock()
+	for _, r := range rs {
+		u, ok, err := r(call, name, cfg)
+		if !ok {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("custom %s converter %q: %w", call, name, err)
+		}
+		d, ok := u.(CallDownlink)
+		if !ok {
+			return nil, fmt.Errorf("custom %s converter %q is not a downlink converter", call, name)
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("custom %s converter %q is not a Python class: %w", call, name, ErrNoResolver)
+}

@@ -317,8 +317,44 @@ def construct_odbc(cls, cfg, logger):
 
 # ---------------------------------------------------------------- table
 
+# ---------------------------------------------------------------- Modbus downlink
+
+class BytesDownlinkConverterConfig:
+    """What upstream's Modbus connector calls a downlink converter with."""
+
+    def __init__(self, **kwargs):
+        self.device_name = kwargs.get("device_name")
+        self.byte_order = Endian.BIG if str(kwargs.get("byte_order", "LITTLE")).upper() == "BIG" else Endian.LITTLE
+        self.word_order = Endian.BIG if str(kwargs.get("word_order", "LITTLE")).upper() == "BIG" else Endian.LITTLE
+        self.repack = kwargs.get("repack", False)
+        self.objects_count = kwargs.get("objects_count", 1)
+        self.function_code = kwargs.get("function_code")
+        self.lower_type = str(kwargs.get("lower_type", "error")).lower()
+        self.address = kwargs.get("address")
+
+
+def modbus_downlink_args(args):
+    return BytesDownlinkConverterConfig(**(args.get("config") or {})), {"data": {"params": args.get("value")}}
+
+
+DOWNLINK = {"modbus-downlink"}
+
+
+def downlink_result(v):
+    import base64
+    if isinstance(v, (bytes, bytearray)):
+        return {"bytes": base64.b64encode(bytes(v)).decode()}
+    if isinstance(v, (list, tuple)):
+        return [downlink_result(x) for x in v]
+    if v is None or isinstance(v, (bool, int, float, str, dict)):
+        return v
+    return str(v)
+
+
 def construct(call, cls, name, cfg, logger):
     """An instance of cls as upstream's connector of that kind makes it."""
+    if call == "modbus-downlink":
+        return cls(cfg or {}, logger)
     if call == "topic":
         return cls({"type": "custom", "extension": name, "extensionConfig": cfg}, logger)
     if call == "modbus":
@@ -332,5 +368,5 @@ def construct(call, cls, name, cfg, logger):
     raise ValueError("unknown calling convention %r" % (call,))
 
 
-ARGS = {"modbus": modbus_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args,
+ARGS = {"modbus": modbus_args, "modbus-downlink": modbus_downlink_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args,
         "ftp": ftp_args, "odbc": odbc_args}

@@ -273,6 +273,12 @@ def converters_main():
                     args = msg.get("args") or {}
                     a, b = tbgw_calls.ARGS[call](args)
                     result = conv.convert(a, b)
+                if call in tbgw_calls.DOWNLINK:
+                    # A downlink converter's answer goes back as it is:
+                    # JSON, bytes as {"bytes": base64}.
+                    res["result"] = tbgw_calls.downlink_result(result)
+                    reply(res)
+                    continue
                 items = result if isinstance(result, list) else [result]
                 # ODBC names every result from its mapping, as upstream.
                 dev, typ = (args.get("device"), args.get("deviceType")) if call == "odbc" else (None, None)

@@ -178,6 +178,22 @@ func (u *pyUplink) ConvertCall(args json.RawMessage, nowMs int64) ([]codec.Data,
 	return u.convert(&pyReq{Type: "convert", Instance: u.instance, Args: args})
 }
 
+// ConvertDownCall runs a downlink converter class (call "modbus-downlink")
+// and returns what it returned, as JSON (bytes as {"bytes": base64}).
+func (u *pyUplink) ConvertDownCall(args json.RawMessage) (json.RawMessage, error) {
+	var res struct {
+		Error  string          `json:"error"`
+		Result json.RawMessage `json:"result"`
+	}
+	if err := u.host.call(&pyReq{Type: "convert", Instance: u.instance, Args: args}, &res); err != nil {
+		return nil, fmt.Errorf("python converter %s: %w", u.class, err)
+	}
+	if res.Error != "" {
+		return nil, fmt.Errorf("python converter %s: %s", u.class, res.Error)
+	}
+	return res.Result, nil
+}
+
 func (u *pyUplink) convert(req *pyReq) ([]codec.Data, error) {
 	var res pyConverted
 	if err := u.host.call(req, &res); err != nil {
@@ -310,7 +326,7 @@ func (h *pyHost) load(call, class string, cfg json.RawMessage) (int64, error) {
 	h.id++
 	req := &pyReq{Type: "load", Instance: h.id, Class: class, Call: call, Config: cfg}
 	if call != "topic" {
-		req.ConnType = call // upstream's extensions folder of that connector
+		req.ConnType, _, _ = strings.Cut(call, "-") // upstream's extensions folder of that connector ("modbus-downlink": modbus)
 	}
 	var res pyConverted
 	if err := h.roundTrip(req, &res); err != nil {
@@ -334,7 +350,7 @@ func (h *pyHost) ensure() error {
 	return nil
 }
 
-func (h *pyHost) call(req *pyReq, res *pyConverted) error {
+func (h *pyHost) call(req *pyReq, res any) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.ensure(); err != nil {

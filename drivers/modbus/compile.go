@@ -103,6 +103,10 @@ type slaveDef struct {
 	// class called as upstream's Modbus connector does; nil for the
 	// built-in conversion.
 	pyconv codec.CallUplink
+	// pydown is the slave's downlink_converter, an upstream-style class
+	// that turns attribute updates and RPC values into the objects to
+	// write; nil for the built-in conversion.
+	pydown codec.CallDownlink
 }
 
 type coalesceParams struct {
@@ -292,7 +296,12 @@ func (c *compiler) slave(path string, s *slaveConfig) (*slaveDef, error) {
 		return nil, c.errorf(path+".delayBetweenRequestsMs", "must not be negative")
 	}
 	if s.DownlinkConverter != "" {
-		c.warn(c.errorf(path+".downlink_converter", "custom downlink converters (Python classes) are not run; the built-in bytes converter is used"))
+		d.pydown, err = codec.NewCallDownlink("modbus-downlink", s.DownlinkConverter, json.RawMessage("{}"))
+		if errors.Is(err, codec.ErrNoResolver) {
+			c.warn(c.errorf(path+".downlink_converter", "converter %q is not compiled in and no Python extension host is installed; the built-in bytes converter is used", s.DownlinkConverter))
+		} else if err != nil {
+			return nil, c.errorf(path+".downlink_converter", "%v", err)
+		}
 	}
 	if s.UplinkConverter != "" {
 		if d.pyconv, err = c.uplinkConverter(path, s); err != nil {

@@ -186,6 +186,9 @@ func (d *device) readTag(ctx context.Context, t *mb.Tag) (any, error) {
 
 // writeTag converts and writes one value (attribute update, RPC).
 func (d *device) writeTag(ctx context.Context, t *mb.Tag, v any) error {
+	if d.def.pydown != nil {
+		return d.pyWrite(ctx, t, v)
+	}
 	if d.def.repack != t.Repack {
 		rt := *t
 		rt.Repack = d.def.repack

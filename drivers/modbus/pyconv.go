@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
+	"github.com/tbgw/tbgw/codec/binary"
 	mb "github.com/tbgw/tbgw/codec/modbus"
 	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/gw/connector"
@@ -74,4 +76,107 @@ func (d *device) sendConverted(ctx context.Context, out *kit.Sender, ts int64) e
 	}
 	d.logTagError(errors.New("uplink_converter failed, data dropped: " + err.Error()))
 	return nil
+}
+
+// pyWrite converts v with the slave's downlink_converter, called as
+// upstream's connector does (convert(BytesDownlinkConverterConfig,
+// {"data": {"params": v}})), and writes what it returns: registers for
+// functions 6 and 16, coils for 5 and 15 (the first item only for 5 and
+// 6, as upstream). bytes count as big-endian registers, or as coils
+// least significant bit first.
+func (d *device) pyWrite(ctx context.Context, t *mb.Tag, v any) error {
+	order := func(e binary.Endian) string {
+		if e == binary.Big {
+			return "BIG"
+		}
+		return "LITTLE"
+	}
+	args, err := json.Marshal(map[string]any{
+		"config": map[string]any{"device_name": d.def.name, "byte_order": order(d.def.order.Byte),
+			"word_order": order(d.def.order.Word), "repack": d.def.repack, "objects_count": t.Count,
+			"function_code": t.Function, "lower_type": t.Kind.String(), "address": t.Address},
+		"value": v,
+	})
+	if err != nil {
+		return err
+	}
+	raw, err := d.def.pydown.ConvertDownCall(args)
+	if err != nil {
+		return err
+	}
+	w, err := pyWriteRequest(t, raw)
+	if err != nil {
+		return fmt.Errorf("downlink_converter result: %w", err)
+	}
+	d.log.Debug("write", "key", t.Key, "request", w.String())
+	return d.m.write(ctx, d.def.unit, w, d.opts)
+}
+
+// pyWriteRequest turns a downlink converter's result into a write request.
+func pyWriteRequest(t *mb.Tag, raw json.RawMessage) (mb.Write, error) {
+	w := mb.Write{Function: t.Function, Address: t.Address}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		items = []json.RawMessage{raw} // one value
+	}
+	var nums []int64
+	var bits []bool
+	for _, it := range items {
+		var b struct {
+			Bytes []byte `json:"bytes"`
+		}
+		var n float64
+		var flag bool
+		switch {
+		case json.Unmarshal(it, &b) == nil && b.Bytes != nil:
+			for i := 0; i+1 < len(b.Bytes); i += 2 {
+				nums = append(nums, int64(b.Bytes[i])<<8|int64(b.Bytes[i+1]))
+			}
+			for _, x := range b.Bytes {
+				for k := range 8 {
+					bits = append(bits, x>>k&1 == 1)
+				}
+			}
+			if len(b.Bytes) == 1 { // one byte: a value, not a bit field, for 5 and 6
+				nums = append(nums, int64(b.Bytes[0]))
+				if t.Function == 5 {
+					bits = append(bits[:len(bits)-8], b.Bytes[0] != 0)
+				}
+			}
+		case json.Unmarshal(it, &flag) == nil:
+			bits = append(bits, flag)
+			nums = append(nums, map[bool]int64{false: 0, true: 1}[flag])
+		case json.Unmarshal(it, &n) == nil:
+			bits = append(bits, n != 0)
+			nums = append(nums, int64(n))
+		default:
+			return w, fmt.Errorf("want numbers, booleans or bytes, got %s", it)
+		}
+	}
+	switch t.Function {
+	case 5, 15:
+		if len(bits) == 0 {
+			return w, errors.New("no coil values")
+		}
+		if t.Function == 5 {
+			bits = bits[:1]
+		} else if len(bits) > t.Count && t.Count > 0 {
+			bits = bits[:t.Count]
+		}
+		w.Bits = bits
+	default:
+		if len(nums) == 0 {
+			return w, errors.New("no register values")
+		}
+		if t.Function == 6 {
+			nums = nums[:1]
+		}
+		for _, n := range nums {
+			if n < -32768 || n > 65535 {
+				return w, fmt.Errorf("register value %d out of range", n)
+			}
+			w.Regs = append(w.Regs, uint16(n))
+		}
+	}
+	return w, nil
 }
