@@ -49,6 +49,8 @@ type flight struct {
 }
 
 func (g *Gateway) uplink(ctx context.Context) {
+	procs := newProcTuner()
+	defer procs.restore()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
@@ -56,7 +58,7 @@ func (g *Gateway) uplink(ctx context.Context) {
 		case <-g.connectedCh():
 		}
 		g.store.Rewind()
-		err := g.uplinkSession(ctx)
+		err := g.uplinkSession(ctx, procs)
 		if ctx.Err() != nil {
 			return
 		}
@@ -71,7 +73,7 @@ func (g *Gateway) uplink(ctx context.Context) {
 	}
 }
 
-func (g *Gateway) uplinkSession(ctx context.Context) error {
+func (g *Gateway) uplinkSession(ctx context.Context, procs *procTuner) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	inflight := make(chan flight, uplinkWindow)
@@ -136,6 +138,7 @@ func (g *Gateway) uplinkSession(ctx context.Context) error {
 			}
 		}
 		last = time.Now()
+		procs.observe(last)
 		f, err := g.publishBatch(sctx, &groups, batches)
 		if err != nil {
 			return err

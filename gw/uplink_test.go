@@ -105,3 +105,20 @@ func TestUnacknowledgedPublishResentAfterBrokerStop(t *testing.T) {
 	r.b.Start()
 	r.tb.WaitTelemetry("dev-x", "v", func(v any) bool { return v.(float64) == 1 }, 30*time.Second)
 }
+
+// GOMAXPROCS goes to 1 below procsDown of a core and back to every P
+// above procsUp, with nothing in between (no flapping).
+func TestProcsFor(t *testing.T) {
+	for _, c := range []struct {
+		cur  int
+		use  float64
+		want int
+	}{
+		{4, 0.05, 1}, {4, 0.29, 1}, {4, 0.45, 4}, {4, 1.8, 4},
+		{1, 0.05, 1}, {1, 0.45, 1}, {1, 0.61, 4}, {1, 0.99, 4},
+	} {
+		if got := procsFor(c.cur, 4, c.use); got != c.want {
+			t.Errorf("procsFor(%d, 4, %.2f) = %d, want %d", c.cur, c.use, got, c.want)
+		}
+	}
+}
