@@ -13,7 +13,8 @@
 #     bins=/x,/y      host binaries copied in, with their shared libraries
 #     dirs=/d,/e      host directories or files copied in as they are (shared
 #                     objects in them bring their libraries)
-#     gobin=/dst=pkg  a Go main package built (static) to /dst in the VM
+#     gobin=/dst=pkg  a Go main package built (static) to /dst in the VM;
+#                     /dst=pkg#t,u builds it with tags t,u
 #     tags=t,u        build tags for `go test -c` (default: kerneltest)
 #     timeout=90s     the binary's -test.timeout (default 120s)
 #     args=a,b        more arguments for the binary (-test.run=..., -test.bench=...)
@@ -119,9 +120,10 @@ for pkg in "${pkgs[@]}"; do
   echo "/tests/$name ${timeouts[$pkg]} $dir ${targs[$pkg]}" >> "$STAGE/etc/rig/tests"
 done
 for g in $gobins; do
-  dst=${g%%=*}; src=${g#*=}
+  dst=${g%%=*}; src=${g#*=}; gtags=""
+  case "$src" in *'#'*) gtags=${src#*#}; src=${src%%#*} ;; esac
   mkdir -p "$STAGE/$(dirname "$dst")"
-  go build -trimpath -ldflags='-s -w' -o "$STAGE/$dst" "$src"
+  go build -trimpath -ldflags='-s -w' -tags "$gtags" -o "$STAGE/$dst" "$src"
 done
 
 # ---- modules, in load order, from the unpacked tree's modules.dep

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tbgw/tbgw/codec/adv"
 	"github.com/tbgw/tbgw/codec/att"
+	"github.com/tbgw/tbgw/drivers/bluetooth"
 	"github.com/tbgw/tbgw/drivers/bluetooth/bttest"
 	"github.com/tbgw/tbgw/drivers/drivertest"
 	"github.com/tbgw/tbgw/gw/connector"
@@ -141,5 +142,31 @@ func TestKernelScanModes(t *testing.T) {
 				t.Fatalf("scan map for deviceName beacon-7:\n%s", m)
 			}
 		})
+	}
+}
+
+// A beacon with a static random address, configured by MAC without
+// addressType: its advertising data is converted, and the scanner saw it
+// as a random address.
+func TestKernelStaticRandomBeacon(t *testing.T) {
+	idx := bttest.Virt(t, 2)
+	static := bluetooth.Addr{0xC3, 0x11, 0x22, 0x33, 0x44, 0x55}
+	bttest.StaticAddress(t, idx[1], static)
+	bttest.NewPeripheral(t, idx[1], new(adv.Builder).Name("static-7").Manufacturer(0x0059, []byte{0x09, 0xC4}).Bytes(), nil)
+	cfg := `{"name":"BLE","devices":[{"name":"beacon","MACAddress":"` + static.String() + `",
+	  "telemetry":[{"key":"temp","dataSourceType":"advertisement","valueExpression":"[0:2]","compute":"value / 100"}]}]}`
+	cn, err := New([]byte(cfg), drivertest.Env(t, "BLE", "ble"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cn.(*Conn)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	sink.Wait(t, 30*time.Second, "beacon data", func(data []connector.Data) bool {
+		v, _ := drivertest.Latest(data, "beacon", "temp", false)
+		return v == 25.0
+	})
+	if sg, ok := c.sighting(static); !ok || sg.typ != bluetooth.Random {
+		t.Fatalf("sighting of %v: %+v %v", static, sg, ok)
 	}
 }

@@ -192,6 +192,20 @@ func (a *Adapter) PowerOn(ctx context.Context) error {
 	return nil
 }
 
+// SetStaticAddress sets the controller's static random address, which an
+// LE-only controller then uses as its identity (advertising and
+// connections); the zero Addr clears it. The controller must be powered
+// off. It is for test peripherals and beacons built on this package.
+func (a *Adapter) SetStaticAddress(ctx context.Context, addr Addr) error {
+	if addr != (Addr{}) && addr[0]&0xC0 != 0xC0 {
+		return fmt.Errorf("%v is not a static random address (the two top bits must be set)", addr)
+	}
+	if _, err := a.cmd(ctx, mgmtSetStaticAddr, a.Index, addr.wire()); err != nil {
+		return fmt.Errorf("%v: set static address: %w", a, err)
+	}
+	return nil
+}
+
 // Advertise registers advertising instance (1..) with the given data;
 // connectable makes it accept connections. It is for test peripherals and
 // beacons built on this package.

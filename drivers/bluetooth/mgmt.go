@@ -16,6 +16,7 @@ const (
 	mgmtSetLE          = 0x000D
 	mgmtStartDiscovery = 0x0023
 	mgmtStopDiscovery  = 0x0024
+	mgmtSetStaticAddr  = 0x002B
 	mgmtAddAdvertising = 0x003E
 	mgmtRemoveAdv      = 0x003F
 

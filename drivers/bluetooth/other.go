@@ -35,6 +35,7 @@ func (a *Adapter) PowerOn(context.Context) error                                
 func (a *Adapter) Scan(context.Context, func(Found)) error                      { return unsupported() }
 func (a *Adapter) Advertise(context.Context, uint8, []byte, []byte, bool) error { return unsupported() }
 func (a *Adapter) StopAdvertising(context.Context, uint8) error                 { return unsupported() }
+func (a *Adapter) SetStaticAddress(context.Context, Addr) error                 { return unsupported() }
 func (a *Adapter) Dial(context.Context, Addr, AddrType) (*Channel, error)       { return nil, unsupported() }
 func (a *Adapter) ListenATT() (*Listener, error)                                { return nil, unsupported() }
 func (l *Listener) Close() error                                                { return nil }

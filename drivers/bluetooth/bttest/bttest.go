@@ -174,3 +174,20 @@ func (p *Peripheral) Stop() {
 	p.wg.Wait()
 	p.Adapter.Close()
 }
+
+// StaticAddress gives controller index (powered off, as btvirt's
+// controllers are until someone powers them on) the static random
+// address addr, which it then advertises and connects with.
+func StaticAddress(t testing.TB, index int, addr bluetooth.Addr) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := bluetooth.OpenAdapter(ctx, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.SetStaticAddress(ctx, addr); err != nil {
+		t.Fatal(err)
+	}
+}
