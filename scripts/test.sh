@@ -51,7 +51,7 @@ FUZZ_REPORT_ONLY=1 FUZZTIME=${FUZZTIME:-2s} bash scripts/fuzz.sh  # 70+ targets:
 echo "== foreign-arch smoke test (arm64 under qemu-user)"
 CGO_ENABLED=0 GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static ./codec/tbjson ./codec/conf ./gw/report
 
-echo "== packaging (Buildroot, OpenWrt, Yocto files; .deb; container image)"
+echo "== packaging (Buildroot, OpenWrt, Yocto files; .deb; container image; size budget)"
 # The parts that need no second Go toolchain; the builds with each build
 # system's Go are in `make packaging-check`.
 for c in buildroot openwrt yocto; do
@@ -62,6 +62,9 @@ bash scripts/packaging/deb-check.sh >"$TBGW_CACHE/deb-check.out" 2>&1 || { tail 
 tail -1 "$TBGW_CACHE/deb-check.out"
 bash scripts/packaging/oci-check.sh >"$TBGW_CACHE/oci-check.out" 2>&1 || { tail -30 "$TBGW_CACHE/oci-check.out"; exit 1; }
 tail -1 "$TBGW_CACHE/oci-check.out"
+echo "== size budget (stripped, armv7 and mipsle, all connectors and each alone)"
+bash scripts/packaging/size-check.sh >"$TBGW_CACHE/size-check.out" 2>&1 || { grep -v ' <= ' "$TBGW_CACHE/size-check.out"; exit 1; }
+tail -1 "$TBGW_CACHE/size-check.out"
 
 # The closing line, last: what the test run counted.
 grep -E '^tests: ' "$TBGW_CACHE/report.txt" | tail -1
