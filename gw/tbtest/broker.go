@@ -68,8 +68,8 @@ type Broker struct {
 	// between a broker restart and the stand-in's resubscription.
 	standInSeen atomic.Bool
 	standInUp   chan struct{} // closed when the stand-in subscribed since start
-	pubs atomic.Int64
-	tele atomic.Int64 // of them on v1/gateway/telemetry
+	pubs        atomic.Int64
+	tele        atomic.Int64 // of them on v1/gateway/telemetry
 }
 
 // StartBroker starts a broker on random 127.0.0.1 ports and stops it when
