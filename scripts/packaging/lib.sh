@@ -23,13 +23,15 @@ local_goproxy() {
 	fi
 }
 
-# copy_tree SRC DEST [tar --exclude options...]: the tracked and new
-# files of the work tree SRC (not .git, not ignored build outputs).
+# copy_tree SRC DEST [TOPDIR...]: the tracked and new files of the work
+# tree SRC (not .git, not ignored build outputs), without the named
+# top-level directories.
 copy_tree() {
 	local src=$1 dest=$2
 	shift 2
 	mkdir -p "$dest"
 	(cd "$src" && git ls-files -z --cached --others --exclude-standard |
 		xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-		tar --null -T - "$@" -cf -) | tar -C "$dest" -xf -
+		{ if [ $# -gt 0 ]; then grep -z -v -E "^($(IFS='|'; echo "$*"))/"; else cat; fi; } |
+		tar --null -T - -cf -) | tar -C "$dest" -xf -
 }

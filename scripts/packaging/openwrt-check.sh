@@ -41,8 +41,7 @@ build() { # $1 variant, $2 tags
 	gopath="$pkgdir/.go_work/build"
 	mkdir -p "$pkgdir"
 	# Build/Prepare of the Makefile.
-	copy_tree "$root" "$pkgdir" --exclude=./dist --exclude=./.cache --exclude=./openwrt \
-		--exclude=./buildroot --exclude=./yocto
+	copy_tree "$root" "$pkgdir" dist .cache openwrt buildroot yocto
 	# golang-build.sh configure: code, testdata and go.mod/go.sum only.
 	(cd "$pkgdir" && find ./ -path '*/.*' -prune -o -not -type d -print |
 		grep -e '\.\(c\|cc\|cpp\|go\|h\|hh\|hpp\|proto\|s\)$' -e '/testdata/' -e '/go\.\(mod\|sum\|work\)$' |
