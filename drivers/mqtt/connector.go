@@ -275,6 +275,9 @@ func (r *runState) subscribeAll(s session) {
 	subs = append(subs, r.rpc.topics()...)
 	for _, sub := range subs {
 		if err := s.subscribe(ctx, sub.filter, sub.qos); err != nil {
+			if r.ctx.Err() != nil {
+				return // stopping: not an error of the broker's
+			}
 			r.c.log.Error("subscribe failed", "topic", sub.filter, "err", err)
 			continue
 		}
