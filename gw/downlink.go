@@ -57,11 +57,11 @@ func (g *Gateway) serveInbound(ctx context.Context, m inbound) {
 			Device string         `json:"device"`
 			Data   map[string]any `json:"data"`
 		}
-		if err := decodeExact(m.payload, &msg); err != nil || msg.Device == "" {
+		if err := connector.DecodeExact(m.payload, &msg); err != nil || msg.Device == "" {
 			g.log.Debug("ignoring attribute message that is not an update", "payload", string(m.payload), "err", err)
 			return
 		}
-		g.deliverAttributes(ctx, msg.Device, exactNumbers(msg.Data))
+		g.deliverAttributes(ctx, msg.Device, connector.Exact(msg.Data).(map[string]any))
 	case m.topic == TopicGatewayRPC:
 		g.serveDeviceRPC(ctx, m)
 	case strings.HasPrefix(m.topic, TopicOwnRPCReq):

@@ -2,6 +2,7 @@ package tb_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func TestServerRateLimitThrottles(t *testing.T) {
 func TestAttributeRequests(t *testing.T) {
 	b := tbtest.StartBroker(t)
 	thingsboard := tbtest.NewThingsBoard(t, b.Host, b.Port)
-	thingsboard.SetAttributeTable("dev1", false, map[string]any{"sp": 21.5, "mode": "auto"})
+	thingsboard.SetAttributeTable("dev1", false, map[string]any{"sp": 21.5, "mode": "auto", "reg64": uint64(17275436396653061650)})
 	thingsboard.SetAttributeTable("dev1", true, map[string]any{"fw": "1.2"})
 	thingsboard.SetAttributeTable(tbtest.Self, false, map[string]any{"RemoteLoggingLevel": "INFO"})
 	thingsboard.SetAttributeTable(tbtest.Self, true, map[string]any{"Version": "3.8"})
@@ -118,6 +119,15 @@ func TestAttributeRequests(t *testing.T) {
 	got, err = c.RequestDeviceAttributes(ctx, "dev1", false, []string{"sp", "mode", "missing"})
 	if err != nil || got["sp"] != 21.5 || got["mode"] != "auto" || len(got) != 2 {
 		t.Fatalf("several shared keys: %v %v", got, err)
+	}
+	// A 64-bit value keeps every digit, as in attribute updates.
+	got, err = c.RequestDeviceAttributes(ctx, "dev1", false, []string{"reg64"})
+	if err != nil || got["reg64"] != json.Number("17275436396653061650") {
+		t.Fatalf("64-bit key: %#v %v", got, err)
+	}
+	got, err = c.RequestDeviceAttributes(ctx, "dev1", false, []string{"sp", "reg64"})
+	if err != nil || got["reg64"] != json.Number("17275436396653061650") || got["sp"] != 21.5 {
+		t.Fatalf("64-bit key among several: %#v %v", got, err)
 	}
 	got, err = c.RequestDeviceAttributes(ctx, "dev1", true, []string{"fw"})
 	if err != nil || got["fw"] != "1.2" {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tbgw/tbgw/gw/connector"
 )
 
 // sessionLimits is the getSessionLimits answer.
@@ -170,19 +172,22 @@ func (c *Client) RequestDeviceAttributes(ctx context.Context, device string, cli
 		Value  json.RawMessage `json:"value"`
 		Values map[string]any  `json:"values"`
 	}
-	if err := json.Unmarshal(resp, &r); err != nil {
+	// Decoded as attribute updates are, so that 64-bit values keep every
+	// digit on their way to the connector.
+	if err := connector.DecodeExact(resp, &r); err != nil {
 		return nil, fmt.Errorf("tb: attribute response for device %q: %w", device, err)
 	}
 	out := r.Values
 	if out == nil {
 		out = map[string]any{}
 	}
+	connector.Exact(out)
 	if len(r.Value) > 0 && len(keys) == 1 {
 		var v any
-		if err := json.Unmarshal(r.Value, &v); err != nil {
+		if err := connector.DecodeExact(r.Value, &v); err != nil {
 			return nil, fmt.Errorf("tb: attribute response for device %q: %w", device, err)
 		}
-		out[keys[0]] = v
+		out[keys[0]] = connector.Exact(v)
 	}
 	return out, nil
 }
