@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -214,34 +213,13 @@ func runBlackbox(t *testing.T, srv blackboxServer, c blackboxCase) {
 }
 
 // gatewayValue decodes a value as the gateway hands attribute updates to
-// connectors: float64 numbers, except integers beyond 2^53, which stay
-// json.Number so that they keep every digit.
+// connectors (connector.DecodeExact): float64 numbers, except integers
+// beyond 2^53, which stay json.Number so that they keep every digit.
 func gatewayValue(t *testing.T, b []byte) any {
 	t.Helper()
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
 	var v any
-	if err := d.Decode(&v); err != nil {
+	if err := connector.DecodeExact(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	var conv func(any) any
-	conv = func(v any) any {
-		switch x := v.(type) {
-		case []any:
-			for i := range x {
-				x[i] = conv(x[i])
-			}
-		case json.Number:
-			if i, err := x.Int64(); err == nil && (i > 1<<53 || i < -(1<<53)) {
-				return x
-			}
-			if _, ok := new(big.Int).SetString(string(x), 10); ok && len(x) > 16 {
-				return x
-			}
-			f, _ := x.Float64()
-			return f
-		}
-		return v
-	}
-	return conv(v)
+	return connector.Exact(v)
 }
