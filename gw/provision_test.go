@@ -60,10 +60,12 @@ func runProvisioned(t *testing.T, r *provRig, dir, data string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Counted before the gateway starts: it may connect and publish
+	// its attributes before this goroutine runs again.
+	n := r.tb.Count("v1/devices/me/attributes")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Run(ctx) }()
-	n := r.tb.Count("v1/devices/me/attributes")
 	r.tb.Wait(20*time.Second, "gateway connected with its credentials", func() bool { return r.tb.Count("v1/devices/me/attributes") > n })
 	cancel()
 	if err := <-done; err != nil {
