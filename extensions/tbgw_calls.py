@@ -19,6 +19,18 @@ with the attribute names converter code reads (docs/connectors/exec.md,
           .convert({"file_ext", "headers"}, <line str> | <JSON object>)
   odbc    cls(logger) (or cls(config, logger))
           .convert(<mapping dict>, {column: value})
+  can     the class itself when its convert is a static or class method
+          (upstream calls convert on the class), else cls(logger)
+          .convert({"deviceName", "deviceType", "configs"}, <bytearray>)
+  xmpp    cls(<device config dict>, logger)
+          .convert(<device object>, <message body str>)
+
+and for their downlink converters, whose answer goes back as it is:
+
+  modbus-downlink   cls({}, logger).convert(<BytesDownlinkConverterConfig>, {"data": {"params": v}})
+  can-downlink      as can; .convert(<entry dict>, {"value": v} | <RPC params>) -> bytes | [int]
+  rest-downlink     cls(<entry dict>, logger).convert(<entry dict>, {"device", "data"}) -> {"url", "data"}
+  request-downlink  the same as rest-downlink
 
 Standard library only: these are stand-ins for the pymodbus, asyncua and
 bacpypes3 objects, not those libraries.
@@ -337,7 +349,53 @@ def modbus_downlink_args(args):
     return BytesDownlinkConverterConfig(**(args.get("config") or {})), {"data": {"params": args.get("value")}}
 
 
-DOWNLINK = {"modbus-downlink"}
+# ---------------------------------------------------------------- CAN
+
+def can_args(args):
+    import base64
+    return args.get("config") or {}, bytearray(base64.b64decode(args.get("data") or ""))
+
+
+def construct_can(cls, logger):
+    """Upstream's CAN connector calls convert on the class it imported, so
+    a class whose convert is a static or class method is used as it is; one
+    written like upstream's own CAN converters is constructed with the
+    logger."""
+    import inspect
+    if isinstance(inspect.getattr_static(cls, "convert", None), (staticmethod, classmethod)):
+        return cls
+    return construct_odbc(cls, None, logger)
+
+
+def config_data_args(args):
+    return args.get("config") or {}, args.get("data")
+
+
+# ---------------------------------------------------------------- XMPP
+
+class XmppDevice:
+    """What upstream's XMPP connector hands its converter: the device with
+    its configuration as attributes."""
+
+    def __init__(self, cfg):
+        self.jid = cfg.get("jid")
+        self.device_name_expression = cfg.get("deviceNameExpression")
+        self.device_type_expression = cfg.get("deviceTypeExpression")
+        self.attributes = cfg.get("attributes", [])
+        self.timeseries = cfg.get("timeseries", [])
+        self.attribute_updates = cfg.get("attributeUpdates", [])
+        self.server_side_rpc = cfg.get("serverSideRpc", [])
+        self.converter = None
+
+    def set_converter(self, converter):
+        self.converter = converter
+
+
+def xmpp_args(args):
+    return XmppDevice(args.get("device") or {}), args.get("data")
+
+
+DOWNLINK = {"modbus-downlink", "can-downlink", "rest-downlink", "request-downlink"}
 
 
 def downlink_result(v):
@@ -346,7 +404,9 @@ def downlink_result(v):
         return {"bytes": base64.b64encode(bytes(v)).decode()}
     if isinstance(v, (list, tuple)):
         return [downlink_result(x) for x in v]
-    if v is None or isinstance(v, (bool, int, float, str, dict)):
+    if isinstance(v, dict):
+        return {str(k): downlink_result(x) for k, x in v.items()}
+    if v is None or isinstance(v, (bool, int, float, str)):
         return v
     return str(v)
 
@@ -354,6 +414,10 @@ def downlink_result(v):
 def construct(call, cls, name, cfg, logger):
     """An instance of cls as upstream's connector of that kind makes it."""
     if call == "modbus-downlink":
+        return cls(cfg or {}, logger)
+    if call in ("can", "can-downlink"):
+        return construct_can(cls, logger)
+    if call in ("rest-downlink", "request-downlink", "xmpp"):
         return cls(cfg or {}, logger)
     if call == "topic":
         return cls({"type": "custom", "extension": name, "extensionConfig": cfg}, logger)
@@ -369,4 +433,5 @@ def construct(call, cls, name, cfg, logger):
 
 
 ARGS = {"modbus": modbus_args, "modbus-downlink": modbus_downlink_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args,
-        "ftp": ftp_args, "odbc": odbc_args}
+        "ftp": ftp_args, "odbc": odbc_args, "can": can_args, "can-downlink": config_data_args,
+        "rest-downlink": config_data_args, "request-downlink": config_data_args, "xmpp": xmpp_args}

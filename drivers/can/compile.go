@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/codec/canval"
 	"github.com/tbgw/tbgw/codec/conf"
 	"github.com/tbgw/tbgw/codec/field"
@@ -50,13 +51,16 @@ type device struct {
 	strict       bool
 	attrs        map[string]*downlink
 	rpcs         map[string]*downlink
-	last         map[string]any // sendDataOnlyOnChange: last value per key ("a:"/"t:" prefixed); reader goroutine only
+	last         map[string]any     // sendDataOnlyOnChange: last value per key ("a:"/"t:" prefixed); reader goroutine only
+	pyUp         codec.CallUplink   // converters.uplink, nil for the built-in conversion
+	pyDown       codec.CallDownlink // converters.downlink, nil for the built-in conversion
 }
 
 type item struct {
 	dev       *device
 	telemetry bool
 	report    *model.Strategy
+	py        map[string]any // the item in the uplink converter's configs (pyUp only)
 	canval.Item
 }
 
@@ -76,6 +80,7 @@ type downlink struct {
 	enc      *canval.Encoder
 	encErr   error // the entry's data keys are invalid: it answers this error
 	response bool
+	py       map[string]any // the entry as the downlink converter gets it (pyDown only)
 }
 
 func compile(doc *conf.Doc, c *Config, log *slog.Logger) (*plan, error) {
@@ -118,8 +123,22 @@ func compile(doc *conf.Doc, c *Config, log *slog.Logger) (*plan, error) {
 	if len(c.Devices) == 0 {
 		return nil, doc.Errorf("devices", "at least one device is required")
 	}
+	var raw struct {
+		Devices []pyRawDevice `json:"devices"`
+	}
 	for i := range c.Devices {
-		if err := p.device(doc, fmt.Sprintf("devices[%d]", i), &c.Devices[i], log); err != nil {
+		if c.Devices[i].Converters != nil && raw.Devices == nil {
+			if err := decodeJSON(doc.Raw(), &raw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range c.Devices {
+		var rd *pyRawDevice
+		if i < len(raw.Devices) {
+			rd = &raw.Devices[i]
+		}
+		if err := p.device(doc, fmt.Sprintf("devices[%d]", i), &c.Devices[i], rd, log); err != nil {
 			return nil, err
 		}
 	}
@@ -129,15 +148,14 @@ func compile(doc *conf.Doc, c *Config, log *slog.Logger) (*plan, error) {
 	return p, nil
 }
 
-func (p *plan) device(doc *conf.Doc, path string, d *Device, log *slog.Logger) error {
+// device compiles one device; rd is the device as written when it names
+// converter classes.
+func (p *plan) device(doc *conf.Doc, path string, d *Device, rd *pyRawDevice, log *slog.Logger) error {
 	if d.Name == "" {
 		return doc.Errorf(path+".name", "required")
 	}
 	if _, dup := p.byName[d.Name]; dup {
 		return doc.Errorf(path+".name", "device %q is configured twice", d.Name)
-	}
-	if len(d.Converters) > 0 && string(d.Converters) != "null" && string(d.Converters) != "{}" {
-		return doc.Errorf(path+".converters", "custom converter classes are Python code; tbgw has the built-in bytes converters only")
 	}
 	dev := &device{
 		name: d.Name, typ: d.Type,
@@ -152,6 +170,12 @@ func (p *plan) device(doc *conf.Doc, path string, d *Device, log *slog.Logger) e
 	if dev.typ == "" {
 		dev.typ = "default"
 	}
+	if err := converters(doc, path, d.Converters, dev); err != nil {
+		return err
+	}
+	if rd == nil {
+		rd = &pyRawDevice{}
+	}
 	devReport, err := d.ReportStrategy.Strategy()
 	if err != nil {
 		return doc.Errorf(path+".reportStrategy", "%v", err)
@@ -159,11 +183,16 @@ func (p *plan) device(doc *conf.Doc, path string, d *Device, log *slog.Logger) e
 	for _, list := range []struct {
 		name      string
 		items     []Item
+		raw       []map[string]any
 		telemetry bool
-	}{{"attributes", d.Attributes, false}, {"timeseries", d.Timeseries, true}, {"telemetry", d.Telemetry, true}} {
+	}{{"attributes", d.Attributes, rd.Attributes, false}, {"timeseries", d.Timeseries, rd.Timeseries, true}, {"telemetry", d.Telemetry, rd.Telemetry, true}} {
 		for j := range list.items {
-			if err := p.item(doc, fmt.Sprintf("%s.%s[%d]", path, list.name, j), &list.items[j], dev, list.telemetry, devReport); err != nil {
+			x, err := p.item(doc, fmt.Sprintf("%s.%s[%d]", path, list.name, j), &list.items[j], dev, list.telemetry, devReport)
+			if err != nil {
 				return err
+			}
+			if dev.pyUp != nil && j < len(list.raw) {
+				x.py = pyItemConfig(list.raw[j], &list.items[j], x.Value, dev.strict, list.telemetry)
 			}
 		}
 	}
@@ -177,7 +206,7 @@ func (p *plan) device(doc *conf.Doc, path string, d *Device, log *slog.Logger) e
 		if name == "" {
 			return doc.Errorf(jp+".attributeOnThingsBoard", "required")
 		}
-		dl, err := p.downlink(doc, jp, a, dev, true, log)
+		dl, err := p.downlink(doc, jp, a, dev, rawAt(rd.AttributeUpdates, j), log)
 		if err != nil {
 			return err
 		}
@@ -189,7 +218,7 @@ func (p *plan) device(doc *conf.Doc, path string, d *Device, log *slog.Logger) e
 		if r.Method == "" {
 			return doc.Errorf(jp+".method", "required")
 		}
-		dl, err := p.downlink(doc, jp, r, dev, true, log)
+		dl, err := p.downlink(doc, jp, r, dev, rawAt(rd.ServerSideRPC, j), log)
 		if err != nil {
 			return err
 		}
@@ -197,6 +226,13 @@ func (p *plan) device(doc *conf.Doc, path string, d *Device, log *slog.Logger) e
 	}
 	p.devices = append(p.devices, dev)
 	p.byName[dev.name] = dev
+	return nil
+}
+
+func rawAt(list []map[string]any, i int) map[string]any {
+	if i < len(list) {
+		return list[i]
+	}
 	return nil
 }
 
@@ -218,43 +254,43 @@ func checkID(doc *conf.Doc, path string, id *int64, ext bool) (uint32, error) {
 	return uint32(*id), nil
 }
 
-func (p *plan) item(doc *conf.Doc, path string, it *Item, dev *device, telemetry bool, devReport *model.Strategy) error {
+func (p *plan) item(doc *conf.Doc, path string, it *Item, dev *device, telemetry bool, devReport *model.Strategy) (*item, error) {
 	if it.Key == "" {
-		return doc.Errorf(path+".key", "required")
+		return nil, doc.Errorf(path+".key", "required")
 	}
 	id, err := checkID(doc, path, it.NodeID, it.IsExtendedID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if it.IsFD && !p.fd {
-		return doc.Errorf(path+".isFd", "CAN FD frames need \"backend\": {\"fd\": true}")
+		return nil, doc.Errorf(path+".isFd", "CAN FD frames need \"backend\": {\"fd\": true}")
 	}
 	if len(it.Value) == 0 {
-		return doc.Errorf(path+".value", "required")
+		return nil, doc.Errorf(path+".value", "required")
 	}
 	v, err := canval.ParseValueJSON(it.Value)
 	if err != nil {
-		return doc.Errorf(path+".value", "%v", err)
+		return nil, doc.Errorf(path+".value", "%v", err)
 	}
 	x := &item{dev: dev, telemetry: telemetry, report: devReport, Item: canval.Item{Key: it.Key, Value: v}}
 	if len(it.Command) > 0 && string(it.Command) != "null" && string(it.Command) != `""` {
 		cmd, err := parseCommand(it.Command)
 		if err != nil {
-			return doc.Errorf(path+".command", "%v", err)
+			return nil, doc.Errorf(path+".command", "%v", err)
 		}
 		x.Command = &cmd
 	}
-	if it.Expression != "" {
+	if it.Expression != "" && dev.pyUp == nil { // a converter class evaluates its own expressions
 		if x.Expr, err = canval.CompileExpr(it.Expression, dev.strict); err != nil {
 			hint := ""
 			if dev.strict && strings.Contains(err.Error(), "function") {
 				hint = ` (the device has "strictEval": true, which allows no function calls)`
 			}
-			return doc.Errorf(path+".expression", "%v%s", err, hint)
+			return nil, doc.Errorf(path+".expression", "%v%s", err, hint)
 		}
 	}
 	if r, err := it.ReportStrategy.Strategy(); err != nil {
-		return doc.Errorf(path+".reportStrategy", "%v", err)
+		return nil, doc.Errorf(path+".reportStrategy", "%v", err)
 	} else if r != nil {
 		x.report = r
 	}
@@ -263,11 +299,11 @@ func (p *plan) item(doc *conf.Doc, path string, it *Item, dev *device, telemetry
 	if it.Polling != nil {
 		pl, err := p.polling(doc, path+".polling", it, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.polls = append(p.polls, pl)
 	}
-	return nil
+	return x, nil
 }
 
 func parseCommand(raw []byte) (field.Command, error) {
@@ -321,7 +357,7 @@ func (p *plan) polling(doc *conf.Doc, path string, it *Item, id uint32) (poll, e
 // keys do not stop the connector: upstream finds them only when the entry
 // is used (its own can.json has an RPC with malformed dataInHex), so the
 // entry answers the error then and a warning is logged now.
-func (p *plan) downlink(doc *conf.Doc, path string, d *Downlink, dev *device, _ bool, log *slog.Logger) (*downlink, error) {
+func (p *plan) downlink(doc *conf.Doc, path string, d *Downlink, dev *device, raw map[string]any, log *slog.Logger) (*downlink, error) {
 	dl := &downlink{cfg: *d, fd: d.IsFD, brs: d.BitrateSwitch && d.IsFD, response: d.Response != nil && *d.Response}
 	if d.NodeID != nil {
 		id, err := checkID(doc, path, d.NodeID, d.IsExtendedID)
@@ -334,6 +370,10 @@ func (p *plan) downlink(doc *conf.Doc, path string, d *Downlink, dev *device, _ 
 	}
 	if d.IsFD && !p.fd {
 		return nil, doc.Errorf(path+".isFd", "CAN FD frames need \"backend\": {\"fd\": true}")
+	}
+	if dev.pyDown != nil {
+		dl.py = pyEntryConfig(raw, dev.strict) // the converter reads the data keys
+		return dl, nil
 	}
 	dl.enc, dl.encErr = newEncoder(d, dev.strict)
 	if dl.encErr != nil {

@@ -34,13 +34,20 @@ type Device struct {
 	EnableUnknownRPC     bool                  `json:"enableUnknownRpc"`
 	OverrideRPCConfig    bool                  `json:"overrideRpcConfig"`
 	StrictEval           *bool                 `json:"strictEval"` // default true
-	Converters           json.RawMessage       `json:"converters"` // custom converter classes: not supported
+	Converters           *Converters           `json:"converters"` // custom converter classes (Python, through the extension host)
 	ReportStrategy       *model.StrategyConfig `json:"reportStrategy"`
 	Attributes           []Item                `json:"attributes"`
 	Timeseries           []Item                `json:"timeseries"`
 	Telemetry            []Item                `json:"telemetry"` // tbgw alias of timeseries
 	AttributeUpdates     []Downlink            `json:"attributeUpdates"`
 	ServerSideRPC        []Downlink            `json:"serverSideRpc"`
+}
+
+// Converters names a device's custom converter classes, as upstream's
+// "converters": {"uplink": "MyUplinkConverter", "downlink": "..."}.
+type Converters struct {
+	Uplink   string `json:"uplink"`
+	Downlink string `json:"downlink"`
 }
 
 // Item is one attribute or time series key read from frames.

@@ -28,7 +28,8 @@ func (c *Connector) OnAttributes(ctx context.Context, device string, values map[
 			c.log.Debug("no attributeUpdates entry for attribute; ignored", "device", device, "attribute", k)
 			continue
 		}
-		if err := c.send(ctx, d, dl, map[string]any{"value": wholeNumbers(v)}); err != nil {
+		data := map[string]any{"value": wholeNumbers(v)}
+		if err := c.send(ctx, d, dl, data, dl.py, data); err != nil {
 			errs = append(errs, fmt.Errorf("attribute %q of device %q: %w", k, device, err))
 		}
 	}
@@ -45,16 +46,20 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 		return nil, fmt.Errorf("unknown device %q", req.Device)
 	}
 	var data map[string]any
+	var pyCfg map[string]any // a downlink converter's arguments, as upstream's connector passes them
+	var pyData any
 	switch {
 	case req.Method == "set":
 		p, err := rpcparams.FromJSON(req.Params, "value", "dataInHex")
 		if err != nil {
 			return nil, err
 		}
-		data = map[string]any{}
+		data, pyCfg = map[string]any{}, map[string]any{}
 		for k, v := range p.Map() {
 			data[k] = scalar(v)
+			pyCfg[k] = v
 		}
+		_ = json.Unmarshal(req.Params, &pyData)
 	default:
 		var err error
 		if data, err = rpcData(req.Params); err != nil {
@@ -69,13 +74,27 @@ func (c *Connector) OnRPC(ctx context.Context, req connector.RPC) (any, error) {
 	default:
 		return nil, fmt.Errorf("method %q is not configured for device %q (serverSideRpc) and enableUnknownRpc is off", req.Method, req.Device)
 	}
+	if d.pyDown != nil && req.Method != "set" {
+		pyData = map[string]any{}
+		if len(req.Params) > 0 {
+			_ = decodeJSON(req.Params, &pyData)
+		}
+		switch {
+		case !d.override:
+			pyCfg = dl.py
+		case ok:
+			pyCfg = pyMerge(dl.py, pyData)
+		default: // an unknown method: its params are the configuration
+			pyCfg, _ = pyData.(map[string]any)
+		}
+	}
 	if d.override || req.Method == "set" {
 		var err error
 		if dl, err = c.merge(dl, data, d.strict); err != nil {
 			return nil, fmt.Errorf("RPC %q: %w", req.Method, err)
 		}
 	}
-	if err := c.send(ctx, d, dl, data); err != nil {
+	if err := c.send(ctx, d, dl, data, pyCfg, pyData); err != nil {
 		return nil, fmt.Errorf("RPC %q: %w", req.Method, err)
 	}
 	return map[string]any{"success": true}, nil
@@ -149,22 +168,14 @@ func (c *Connector) merge(dl *downlink, data map[string]any, strict bool) (*down
 	return out, nil
 }
 
-// send encodes data with dl and writes the frame.
-func (c *Connector) send(ctx context.Context, d *device, dl *downlink, data map[string]any) error {
-	if dl.encErr != nil {
-		return dl.encErr
-	}
-	if !dl.hasID {
-		return errors.New("no nodeId")
-	}
-	if dl.fd && !c.plan.fd {
-		return errors.New(`CAN FD frames need "backend": {"fd": true}`)
-	}
-	payload, err := dl.enc.Encode(data)
+// send encodes data with dl, or with the device's downlink converter
+// (called with pyCfg and pyData), and writes the frame.
+func (c *Connector) send(ctx context.Context, d *device, dl *downlink, data map[string]any, pyCfg map[string]any, pyData any) error {
+	payload, err := c.payload(d, dl, data, pyCfg, pyData)
 	if err != nil {
 		return err
 	}
-	f, err := socketcan.NewFrame(dl.route.id, dl.route.ext, dl.fd, dl.brs, payload)
+	f, err := c.frame(dl, payload)
 	if err != nil {
 		return err
 	}
@@ -178,4 +189,29 @@ func (c *Connector) send(ctx context.Context, d *device, dl *downlink, data map[
 	c.stats.Add("framesSent", 1)
 	c.log.Debug("frame sent", "device", d.name, "frame", f.String())
 	return nil
+}
+
+// payload is the frame data of a downlink.
+func (c *Connector) payload(d *device, dl *downlink, data map[string]any, pyCfg map[string]any, pyData any) ([]byte, error) {
+	if d.pyDown != nil {
+		if pyCfg == nil {
+			pyCfg = map[string]any{}
+		}
+		return pyPayload(d, pyCfg, pyData)
+	}
+	if dl.encErr != nil {
+		return nil, dl.encErr
+	}
+	return dl.enc.Encode(data)
+}
+
+// frame builds the frame of a downlink.
+func (c *Connector) frame(dl *downlink, payload []byte) (socketcan.Frame, error) {
+	if !dl.hasID {
+		return socketcan.Frame{}, errors.New("no nodeId")
+	}
+	if dl.fd && !c.plan.fd {
+		return socketcan.Frame{}, errors.New(`CAN FD frames need "backend": {"fd": true}`)
+	}
+	return socketcan.NewFrame(dl.route.id, dl.route.ext, dl.fd, dl.brs, payload)
 }

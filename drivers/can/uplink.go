@@ -18,11 +18,16 @@ type converter struct {
 	warned  map[*item]bool
 	errLog  map[string]time.Time
 	errSeen map[string]uint64
+
+	pyWarned  map[*device]bool
+	pyDevs    []*device           // devices with an uplink converter matched by the current frame
+	pyMatched map[*device][]*item // their items
 }
 
 func newConverter(c *Connector) *converter {
 	return &converter{c: c, idx: map[*device]int{}, warned: map[*item]bool{},
-		errLog: map[string]time.Time{}, errSeen: map[string]uint64{}}
+		errLog: map[string]time.Time{}, errSeen: map[string]uint64{},
+		pyWarned: map[*device]bool{}, pyMatched: map[*device][]*item{}}
 }
 
 // convert returns the data of frames: one Data per frame and device, so
@@ -47,6 +52,13 @@ func (v *converter) convert(frames []socketcan.Frame) []connector.Data {
 				continue
 			}
 			matched = true
+			if it.dev.pyUp != nil {
+				if len(v.pyMatched[it.dev]) == 0 {
+					v.pyDevs = append(v.pyDevs, it.dev)
+				}
+				v.pyMatched[it.dev] = append(v.pyMatched[it.dev], it)
+				continue
+			}
 			val, err := it.Decode(payload)
 			if err != nil {
 				st.Add("decodeErrors", 1)
@@ -61,6 +73,11 @@ func (v *converter) convert(frames []socketcan.Frame) []connector.Data {
 		if !matched {
 			st.Add("framesIgnored", 1)
 		}
+		for _, d := range v.pyDevs {
+			v.pyConvert(d, v.pyMatched[d], payload, time.Now().UnixMilli())
+			v.pyMatched[d] = v.pyMatched[d][:0]
+		}
+		v.pyDevs = v.pyDevs[:0]
 	}
 	for i := 0; i < len(v.out); {
 		if len(v.out[i].Attributes) == 0 && len(v.out[i].Telemetry) == 0 {
