@@ -203,8 +203,52 @@ func (a *Adapter) SetStaticAddress(ctx context.Context, addr Addr) error {
 	if _, err := a.cmd(ctx, mgmtSetStaticAddr, a.Index, addr.wire()); err != nil {
 		return fmt.Errorf("%v: set static address: %w", a, err)
 	}
+	staticAddrs.Store(a.Index, addr)
 	return nil
 }
+
+// Identity returns the controller's LE identity address: its public
+// address, or its static random address when it uses one (an LE-only
+// controller given one with SetStaticAddress or by bluetoothd, or a
+// controller without a public address). The kernel offers no way to read
+// a static address back: the one this process set (SetStaticAddress) is
+// known, otherwise it is read with Read Local Out Of Band Extended Data,
+// which the kernel only answers for controllers that also do BR/EDR
+// (since Linux 5.15), while powered and without LE privacy. Failing that,
+// the zero address (any) of type random is returned: a listener bound to
+// it gets links of every controller whose identity is random, and a
+// connection from it is routed by the kernel to the first powered
+// controller.
+func (a *Adapter) Identity(ctx context.Context) (Addr, AddrType, error) {
+	r, err := a.cmd(ctx, mgmtReadInfo, a.Index, nil)
+	if err != nil {
+		return Addr{}, 0, err
+	}
+	info, err := parseInfo(a.Index, r)
+	if err != nil {
+		return Addr{}, 0, err
+	}
+	a.Info = info
+	if info.Current&SettingStaticAddress == 0 {
+		return info.Addr, Public, nil
+	}
+	if v, ok := staticAddrs.Load(a.Index); ok {
+		return v.(Addr), Random, nil
+	}
+	if info.Current&SettingPrivacy == 0 {
+		r, err := a.cmd(ctx, mgmtReadLocalOOBExt, a.Index, []byte{scanLE})
+		if err == nil {
+			if addr, typ, err := parseOOBAddr(r); err == nil {
+				return addr, typ, nil
+			}
+		}
+	}
+	return Addr{}, Random, nil
+}
+
+// staticAddrs are the static addresses SetStaticAddress set, by
+// controller index.
+var staticAddrs sync.Map
 
 // Advertise registers advertising instance (1..) with the given data;
 // connectable makes it accept connections. It is for test peripherals and

@@ -25,16 +25,31 @@ func (c *Channel) WritePDU(ctx context.Context, b []byte) error       { return c
 // channel uses it.
 func (c *Channel) Close() error { return c.s.Close() }
 
-func (a *Adapter) local() *unix.SockaddrL2 {
-	return &unix.SockaddrL2{Addr: a.Addr, AddrType: uint8(Public), CID: cidATT}
+// local is the address an ATT socket of this controller binds to: the
+// controller's LE identity address. The kernel routes a connection by it
+// and gives an incoming link to the listener whose address and type match
+// the identity, so a peripheral with a static random address that bound
+// its public one never saw a connection (the kernel dropped the central's
+// ATT requests and disconnected the unused link after a few seconds: the
+// central read ECONNRESET at its first request).
+func (a *Adapter) local(ctx context.Context) (*unix.SockaddrL2, error) {
+	addr, typ, err := a.Identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &unix.SockaddrL2{Addr: addr, AddrType: uint8(typ), CID: cidATT}, nil
 }
 
 // Dial connects to a peripheral's ATT channel: the kernel creates the LE
 // connection. ctx bounds the attempt (upstream's device "timeout").
 func (a *Adapter) Dial(ctx context.Context, addr Addr, typ AddrType) (*Channel, error) {
+	local, err := a.local(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var cerr error
 	s, err := newSock("l2cap-att", unix.SOCK_SEQPACKET, unix.BTPROTO_L2CAP, func(fd int) error {
-		if err := unix.Bind(fd, a.local()); err != nil {
+		if err := unix.Bind(fd, local); err != nil {
 			return fmt.Errorf("bind %v: %w", a, err)
 		}
 		cerr = unix.Connect(fd, &unix.SockaddrL2{Addr: addr, AddrType: uint8(typ), CID: cidATT})
@@ -60,10 +75,15 @@ type Listener struct{ s *sock }
 
 // ListenATT listens on this controller's ATT fixed channel. Only one
 // listener per controller receives connections, so this conflicts with a
-// bluetoothd serving GATT on the same controller.
-func (a *Adapter) ListenATT() (*Listener, error) {
+// bluetoothd serving GATT on the same controller. Set the controller's
+// static address (if any) and power it on before.
+func (a *Adapter) ListenATT(ctx context.Context) (*Listener, error) {
+	local, err := a.local(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s, err := newSock("l2cap-att-listen", unix.SOCK_SEQPACKET, unix.BTPROTO_L2CAP, func(fd int) error {
-		if err := unix.Bind(fd, a.local()); err != nil {
+		if err := unix.Bind(fd, local); err != nil {
 			return fmt.Errorf("bind %v ATT: %w", a, err)
 		}
 		return unix.Listen(fd, 4)
@@ -103,7 +123,9 @@ func (l *Listener) Accept(ctx context.Context) (*Channel, error) {
 	}
 	ch := &Channel{s: s}
 	if l2, ok := sa.(*unix.SockaddrL2); ok {
-		ch.Remote, ch.RemoteType = l2.Addr, AddrType(l2.AddrType)
+		// x/sys reverses the address into the kernel's byte order for
+		// bind and connect but returns the kernel's order from accept.
+		ch.Remote, ch.RemoteType = addrFromWire(l2.Addr[:]), AddrType(l2.AddrType)
 	}
 	return ch, nil
 }

@@ -9,16 +9,17 @@ import (
 // Management (mgmt) API opcodes and events used here; see the kernel's
 // doc/mgmt-api.txt in BlueZ.
 const (
-	mgmtReadIndexList  = 0x0003
-	mgmtReadInfo       = 0x0004
-	mgmtSetPowered     = 0x0005
-	mgmtSetConnectable = 0x0007
-	mgmtSetLE          = 0x000D
-	mgmtStartDiscovery = 0x0023
-	mgmtStopDiscovery  = 0x0024
-	mgmtSetStaticAddr  = 0x002B
-	mgmtAddAdvertising = 0x003E
-	mgmtRemoveAdv      = 0x003F
+	mgmtReadIndexList   = 0x0003
+	mgmtReadInfo        = 0x0004
+	mgmtSetPowered      = 0x0005
+	mgmtSetConnectable  = 0x0007
+	mgmtSetLE           = 0x000D
+	mgmtStartDiscovery  = 0x0023
+	mgmtStopDiscovery   = 0x0024
+	mgmtSetStaticAddr   = 0x002B
+	mgmtAddAdvertising  = 0x003E
+	mgmtRemoveAdv       = 0x003F
+	mgmtReadLocalOOBExt = 0x003B
 
 	mgmtAddAdvPatternsMonitor = 0x0052
 	mgmtRemoveAdvMonitor      = 0x0053
@@ -50,6 +51,10 @@ const (
 	SettingConnectable Settings = 1 << 1
 	SettingLE          Settings = 1 << 9
 	SettingAdvertising Settings = 1 << 10
+	SettingPrivacy     Settings = 1 << 13
+	// SettingStaticAddress: the controller's LE identity is its static
+	// random address, not its public one.
+	SettingStaticAddress Settings = 1 << 15
 )
 
 // MgmtError is a failed mgmt command.
@@ -205,4 +210,28 @@ func monitorParams() []byte {
 		b = append(b, make([]byte, 31)...)
 	}
 	return b
+}
+
+// parseOOBAddr finds the LE Bluetooth Device Address (EIR type 0x1B: six
+// address bytes, then 0 for public or 1 for random) in a Read Local Out Of
+// Band Extended Data response: address types, EIR length, EIR data.
+func parseOOBAddr(p []byte) (Addr, AddrType, error) {
+	if len(p) < 3 || len(p)-3 != int(binary.LittleEndian.Uint16(p[1:])) {
+		return Addr{}, 0, fmt.Errorf("local out of band data of %d bytes", len(p))
+	}
+	for eir := p[3:]; len(eir) > 0; {
+		n := int(eir[0])
+		if n == 0 || len(eir) < 1+n {
+			break
+		}
+		if eir[1] == 0x1B && n == 8 {
+			t := Public
+			if eir[8] == 1 {
+				t = Random
+			}
+			return addrFromWire(eir[2:8]), t, nil
+		}
+		eir = eir[1+n:]
+	}
+	return Addr{}, 0, errors.New("local out of band data without an LE address")
 }

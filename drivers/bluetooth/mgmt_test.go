@@ -102,5 +102,23 @@ func FuzzMgmt(f *testing.F) {
 		_, _ = parseFound(ev.Params)
 		_, _ = parseInfo(0, ev.Params)
 		_, _, _ = parseMonitorFound(ev.Params)
+		_, _, _ = parseOOBAddr(ev.Params)
 	})
+}
+
+func TestParseOOBAddr(t *testing.T) {
+	// LE types, 12 bytes of EIR: LE address (static, random), LE role.
+	a, typ, err := parseOOBAddr(hx("06 0c00 08 1b 664433 2211c3 01 02 1c 00"))
+	if err != nil || a.String() != "C3:11:22:33:44:66" || typ != Random {
+		t.Fatal(a, typ, err)
+	}
+	a, typ, err = parseOOBAddr(hx("06 0900 08 1b 000001 01aa00 00"))
+	if err != nil || a.String() != "00:AA:01:01:00:00" || typ != Public {
+		t.Fatal(a, typ, err)
+	}
+	for _, bad := range []string{"", "06 0500 02 1c 00", "06 0900 08 1b 000001 01aa", "06 0300 00 1b 00", "06 0200 09 1b"} {
+		if _, _, err := parseOOBAddr(hx(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 }

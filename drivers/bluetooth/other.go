@@ -37,7 +37,8 @@ func (a *Adapter) Advertise(context.Context, uint8, []byte, []byte, bool) error 
 func (a *Adapter) StopAdvertising(context.Context, uint8) error                 { return unsupported() }
 func (a *Adapter) SetStaticAddress(context.Context, Addr) error                 { return unsupported() }
 func (a *Adapter) Dial(context.Context, Addr, AddrType) (*Channel, error)       { return nil, unsupported() }
-func (a *Adapter) ListenATT() (*Listener, error)                                { return nil, unsupported() }
+func (a *Adapter) ListenATT(context.Context) (*Listener, error)                 { return nil, unsupported() }
+func (a *Adapter) Identity(context.Context) (Addr, AddrType, error)             { return Addr{}, 0, unsupported() }
 func (l *Listener) Close() error                                                { return nil }
 func (l *Listener) Accept(context.Context) (*Channel, error)                    { return nil, unsupported() }
 func (c *Channel) ReadPDU(context.Context, []byte) (int, error)                 { return 0, unsupported() }

@@ -107,7 +107,7 @@ func NewPeripheral(t testing.TB, index int, data []byte, srv *bluetooth.Server) 
 	if srv == nil {
 		return p
 	}
-	if p.ln, err = a.ListenATT(); err != nil {
+	if p.ln, err = a.ListenATT(ctx); err != nil {
 		t.Fatal(err)
 	}
 	p.wg.Add(1)
@@ -144,6 +144,17 @@ func (p *Peripheral) Connections() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.live)
+}
+
+// Remotes returns the addresses of the connected centrals.
+func (p *Peripheral) Remotes() []bluetooth.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []bluetooth.Addr
+	for c := range p.live {
+		out = append(out, c.Remote)
+	}
+	return out
 }
 
 // Drop closes every connection (the link goes away) and, with refuse,

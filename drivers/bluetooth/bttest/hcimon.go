@@ -2,7 +2,9 @@ package bttest
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +40,25 @@ type HCIMonitor struct {
 	cmds     []HCICommand
 	scanRsps map[uint16]int // LE advertising reports of type scan response per controller
 	reports  map[uint16]int
+	trace    []Frame // commands, events other than advertising reports, ACL data
 }
+
+// Frame is one HCI packet of a controller, as the monitor channel showed
+// it: Kind is "cmd" (to the controller), "evt" (from it), "acl>" (ACL
+// data sent) or "acl<" (received).
+type Frame struct {
+	At    time.Time
+	Index uint16
+	Kind  string
+	Data  []byte // the packet without its HCI header
+}
+
+// String formats a frame as one line of a trace.
+func (f Frame) String() string {
+	return fmt.Sprintf("%s hci%d %-4s % x", f.At.Format("15:04:05.000000"), f.Index, f.Kind, f.Data)
+}
+
+const maxTrace = 4096
 
 // Monitor starts an HCIMonitor.
 func Monitor(t testing.TB) *HCIMonitor {
@@ -84,9 +104,50 @@ func (m *HCIMonitor) record(b []byte) {
 	switch {
 	case op == 2 && len(p) >= 3 && len(p) == 3+int(p[2]):
 		m.cmds = append(m.cmds, HCICommand{At: time.Now(), Index: idx, Opcode: binary.LittleEndian.Uint16(p), Params: append([]byte(nil), p[3:]...)})
-	case op == 3 && len(p) >= 4 && p[0] == 0x3E:
+		m.keep(idx, "cmd", p)
+	case op == 3 && len(p) >= 4 && p[0] == 0x3E && (p[2] == leAdvReport || p[2] == leExtAdvReport):
 		m.advReports(idx, p[2], p[3:])
+	case op == 3:
+		m.keep(idx, "evt", p)
+	case op == 4:
+		m.keep(idx, "acl>", p)
+	case op == 5:
+		m.keep(idx, "acl<", p)
 	}
+}
+
+func (m *HCIMonitor) keep(idx uint16, kind string, p []byte) {
+	if len(m.trace) < maxTrace {
+		m.trace = append(m.trace, Frame{At: time.Now(), Index: idx, Kind: kind, Data: append([]byte(nil), p...)})
+	}
+}
+
+// Trace returns the commands, events (other than advertising reports) and
+// ACL packets of the given controllers (all with none), in order; at most
+// the first 4096 of them are kept.
+func (m *HCIMonitor) Trace(index ...int) []Frame {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Frame
+	for _, f := range m.trace {
+		if len(index) == 0 || slices.Contains(index, int(f.Index)) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Disconnects returns the reasons of the Disconnection Complete events
+// controller index reported.
+func (m *HCIMonitor) Disconnects(index int) []byte {
+	var out []byte
+	for _, f := range m.Trace(index) {
+		// event 0x05: status, handle (2), reason
+		if f.Kind == "evt" && len(f.Data) >= 6 && f.Data[0] == 0x05 {
+			out = append(out, f.Data[5])
+		}
+	}
+	return out
 }
 
 // advReports counts the reports of an LE (extended) advertising report
