@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/codec/jpath"
 	"github.com/tbgw/tbgw/codec/pyre"
 	"github.com/tbgw/tbgw/codec/tmpl"
@@ -41,6 +42,10 @@ type Options struct {
 	// Transports, when set, shares connection pools among the calls with
 	// the same TLS settings; otherwise each call has its own.
 	Transports *Transports
+	// Converter is the connector's downlink converter convention
+	// ("rest-downlink": the entry's "extension"; "request-downlink": its
+	// "converter"); "" takes no converter classes.
+	Converter string
 }
 
 // Transports shares HTTP connection pools (one per TLS setting) among
@@ -112,6 +117,8 @@ type Call struct {
 	maxResp   int64
 	auth      string // Authorization header value
 	redirects bool
+	conv      codec.CallDownlink // the entry's downlink converter class, nil for the templates
+	entry     json.RawMessage    // the entry as written, for conv
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -153,7 +160,10 @@ func Compile(s *Spec, filterKey string, o Options) (*Call, error) {
 			return nil, &Error{filterKey, err.Error()}
 		}
 	}
-	if s.RequestURLExpression == "" {
+	if err := c.converter(s, o); err != nil {
+		return nil, err
+	}
+	if s.RequestURLExpression == "" && c.conv == nil {
 		return nil, &Error{"requestUrlExpression", "required"}
 	}
 	if c.url, err = tmpl.Compile(s.RequestURLExpression); err != nil {
@@ -345,6 +355,9 @@ func (c *Call) Body(v *tmpl.Vars) string {
 // Do renders and sends the request, trying up to the entry's tries on
 // transport errors and 5xx answers, each try bounded by its timeout.
 func (c *Call) Do(ctx context.Context, v *tmpl.Vars) (*Result, error) {
+	if c.conv != nil {
+		return c.doConverted(ctx, v)
+	}
 	u, err := c.URL(v)
 	if err != nil {
 		return nil, err
@@ -354,6 +367,10 @@ func (c *Call) Do(ctx context.Context, v *tmpl.Vars) (*Result, error) {
 
 // Send sends body to u with the entry's method, headers and limits.
 func (c *Call) Send(ctx context.Context, u, body string) (*Result, error) {
+	return c.send(ctx, c.method, u, body)
+}
+
+func (c *Call) send(ctx context.Context, method, u, body string) (*Result, error) {
 	cl, err := c.httpClient()
 	if err != nil {
 		return nil, err
@@ -369,7 +386,7 @@ func (c *Call) Send(ctx context.Context, u, body string) (*Result, error) {
 			case <-t.C:
 			}
 		}
-		r, err := c.once(ctx, cl, u, body)
+		r, err := c.once(ctx, cl, method, u, body)
 		if err == nil && r.Status < 500 {
 			return r, nil
 		}
@@ -377,7 +394,7 @@ func (c *Call) Send(ctx context.Context, u, body string) (*Result, error) {
 			if try == c.tries-1 {
 				return r, nil
 			}
-			err = fmt.Errorf("%s %s: %s", c.method, u, http.StatusText(r.Status))
+			err = fmt.Errorf("%s %s: %s", method, u, http.StatusText(r.Status))
 		}
 		last = err
 		if ctx.Err() != nil {
@@ -387,14 +404,14 @@ func (c *Call) Send(ctx context.Context, u, body string) (*Result, error) {
 	return nil, last
 }
 
-func (c *Call) once(ctx context.Context, cl *http.Client, u, body string) (*Result, error) {
+func (c *Call) once(ctx context.Context, cl *http.Client, method, u, body string) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, u, rd)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +428,7 @@ func (c *Call) once(ctx context.Context, cl *http.Client, u, body string) (*Resu
 	defer resp.Body.Close()
 	b, err := ReadLimited(resp.Body, c.maxResp)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", c.method, u, err)
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	return &Result{URL: u, Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }

@@ -38,6 +38,13 @@ type Spec struct {
 	AllowRedirects          *bool             `json:"allowRedirects"`
 	SSLVerify               *bool             `json:"SSLVerify"`
 	Security                *Security         `json:"security"`
+	// The entry's downlink converter class: "extension" in the REST
+	// connector, "converter" in the Request connector (Options.Converter
+	// says which).
+	Extension string `json:"extension"`
+	Converter string `json:"converter"`
+	// Raw is the entry as written, what a converter class gets.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Seconds is a duration in seconds written as a JSON number or a numeric

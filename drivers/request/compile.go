@@ -63,6 +63,15 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 	verify := cfg.SSLVerify == nil || *cfg.SSLVerify
 	p.opts = httpout.Options{Base: host, Verify: verify, Auth: cfg.Security, MaxResponse: cfg.MaxResponseSize, ConfigDir: configDir,
 		Transports: &httpout.Transports{MaxIdlePerHost: p.workers}}
+	var raw struct {
+		AttributeUpdates []json.RawMessage `json:"attributeUpdates"`
+		ServerSideRPC    []json.RawMessage `json:"serverSideRpc"`
+	}
+	if err := json.Unmarshal(doc.Raw(), &raw); err == nil {
+		// The entries as written, for a converter class.
+		httpout.AttachRaw(cfg.AttributeUpdates, raw.AttributeUpdates)
+		httpout.AttachRaw(cfg.ServerSideRPC, raw.ServerSideRPC)
+	}
 	if len(cfg.Mapping) == 0 && len(cfg.AttributeUpdates) == 0 && len(cfg.ServerSideRPC) == 0 {
 		return nil, doc.Errorf("mapping", "nothing to do: no mapping, attributeUpdates or serverSideRpc")
 	}
@@ -76,6 +85,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 	for i := range cfg.AttributeUpdates {
 		opts := p.opts
 		opts.Method = "POST"
+		opts.Converter = "request-downlink"
 		c, err := httpout.Compile(&cfg.AttributeUpdates[i], "attributeFilter", opts)
 		if err != nil {
 			return nil, outErr(doc, fmt.Sprintf("attributeUpdates[%d]", i), err)
@@ -83,7 +93,9 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 		p.attrs = append(p.attrs, c)
 	}
 	for i := range cfg.ServerSideRPC {
-		c, err := httpout.Compile(&cfg.ServerSideRPC[i], "methodFilter", p.opts)
+		opts := p.opts
+		opts.Converter = "request-downlink"
+		c, err := httpout.Compile(&cfg.ServerSideRPC[i], "methodFilter", opts)
 		if err != nil {
 			return nil, outErr(doc, fmt.Sprintf("serverSideRpc[%d]", i), err)
 		}

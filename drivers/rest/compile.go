@@ -177,7 +177,20 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 		}
 		p.routes = append(p.routes, r)
 	}
-	p.opts = httpout.Options{Verify: true, ConfigDir: configDir, Method: "POST"}
+	p.opts = httpout.Options{Verify: true, ConfigDir: configDir, Method: "POST", Converter: "rest-downlink"}
+	var raw struct {
+		RequestsMapping struct {
+			AttributeUpdates []json.RawMessage `json:"attributeUpdates"`
+			ServerSideRPC    []json.RawMessage `json:"serverSideRpc"`
+		} `json:"requestsMapping"`
+		AttributeUpdates []json.RawMessage `json:"attributeUpdates"`
+		ServerSideRPC    []json.RawMessage `json:"serverSideRpc"`
+	}
+	if err := json.Unmarshal(doc.Raw(), &raw); err == nil {
+		// The entries as written, for a converter class (in rm's order).
+		httpout.AttachRaw(rm.AttributeUpdates, append(raw.RequestsMapping.AttributeUpdates, raw.AttributeUpdates...))
+		httpout.AttachRaw(rm.ServerSideRPC, append(raw.RequestsMapping.ServerSideRPC, raw.ServerSideRPC...))
+	}
 	for i := range rm.AttributeUpdates {
 		c, err := httpout.Compile(&rm.AttributeUpdates[i], "attributeFilter", p.opts)
 		if err != nil {
