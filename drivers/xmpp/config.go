@@ -2,6 +2,7 @@ package xmpp
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strconv"
@@ -93,7 +94,9 @@ func (p *plan) tlsConfig() *tls.Config { return p.tls.Clone() }
 type device struct {
 	index   int
 	jid     xmpp.JID
-	conv    *convert.JSON
+	conv    *convert.JSON    // the built-in conversion, nil with py
+	py      codec.CallUplink // the device's custom converter class
+	pyCfg   json.RawMessage  // its configuration, what the class gets
 	attrUpd []attrUpd
 	rpcs    map[string]rpcPlan
 }
@@ -246,21 +249,25 @@ func compileDevice(doc *conf.Doc, c *deviceConfig, i int, connReport *codec.Stra
 	if d.jid, err = xmpp.ParseJID(c.JID); err != nil {
 		return nil, doc.Errorf(path+".jid", "%v", err)
 	}
-	if c.Converter != "" && c.Converter != "XmppUplinkConverter" {
-		return nil, doc.Errorf(path+".converter", "custom converter %q is not available", c.Converter)
-	}
 	if c.DeviceNameExpression == "" {
 		return nil, doc.Errorf(path+".deviceNameExpression", "required")
 	}
-	cc := &convert.Config{Type: "json", DeviceNameExpression: c.DeviceNameExpression,
-		DeviceTypeExpression: def(c.DeviceTypeExpression, "default"), ReportStrategy: c.ReportStrategy}
-	cc.Attributes.List, cc.Timeseries.List = c.Attributes, c.Timeseries
-	if d.conv, err = convert.NewJSON(cc, convert.Options{Report: connReport}); err != nil {
-		var ce *convert.Error
-		if asConvErr(err, &ce) {
-			return nil, doc.Errorf(path+"."+ce.Path, "%s", ce.Msg)
+	if c.Converter != "" && c.Converter != defaultConverter {
+		// The class reads attributes and timeseries itself.
+		if d.py, d.pyCfg, err = customConverter(doc, path, c.Converter, i); err != nil {
+			return nil, err
 		}
-		return nil, doc.Errorf(path, "%v", err)
+	} else {
+		cc := &convert.Config{Type: "json", DeviceNameExpression: c.DeviceNameExpression,
+			DeviceTypeExpression: def(c.DeviceTypeExpression, "default"), ReportStrategy: c.ReportStrategy}
+		cc.Attributes.List, cc.Timeseries.List = c.Attributes, c.Timeseries
+		if d.conv, err = convert.NewJSON(cc, convert.Options{Report: connReport}); err != nil {
+			var ce *convert.Error
+			if asConvErr(err, &ce) {
+				return nil, doc.Errorf(path+"."+ce.Path, "%s", ce.Msg)
+			}
+			return nil, doc.Errorf(path, "%v", err)
+		}
 	}
 	for j, u := range c.AttributeUpdates {
 		up := fmt.Sprintf("%s.attributeUpdates[%d]", path, j)

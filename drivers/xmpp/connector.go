@@ -224,7 +224,15 @@ func (c *Connector) message(ctx context.Context, cl *client, e *xmpp.Element, se
 		c.log.Debug("xmpp: message from an unconfigured JID", "from", from.String())
 		return
 	}
-	data, err := d.conv.Convert("", []byte(body.Text), c.env.Now().UnixMilli())
+	var data []connector.Data
+	if d.py != nil {
+		var args json.RawMessage
+		if args, err = d.pyArgs(body.Text); err == nil {
+			data, err = d.py.ConvertCall(args, c.env.Now().UnixMilli())
+		}
+	} else {
+		data, err = d.conv.Convert("", []byte(body.Text), c.env.Now().UnixMilli())
+	}
 	if err != nil {
 		c.counters.Add("messagesInvalid", 1)
 		c.log.Warn("xmpp: message not converted", "from", from.String(), "err", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,45 @@ func TestLogin(t *testing.T) {
 			t.Errorf("PLAIN without TLS: %v", err)
 		}
 	})
+}
+
+// TestPythonConverter: a device's "converter" naming an upstream-style
+// Python class runs in the extension host with Debian's python3, called as
+// upstream's connector calls it (convert(device, body)); the class reads a
+// line protocol the built-in JSON conversion could not.
+func TestPythonConverter(t *testing.T) {
+	ext, _ := filepath.Abs("../../extensions")
+	t.Setenv("TBGW_PYTHON", "/usr/bin/python3")
+	t.Setenv("TBGW_PYTHON_HOST", filepath.Join(ext, "tbgw_host.py"))
+	t.Setenv("TBGW_PYTHON_EXTENSIONS", filepath.Join(ext, "examples"))
+	s := startServer(t, true)
+	var m map[string]any
+	if err := json.Unmarshal(s.config(t, nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	d := m["devices"].([]any)[0].(map[string]any)
+	d["converter"], d["demoScale"] = "DemoXmppUplinkConverter", 10
+	cfg, _ := json.Marshal(m)
+	dev := s.device(t)
+	sink := drivertest.NewSink()
+	c := startConn(t, cfg, sink)
+	dev.send(`sn=SN-7;temp=21.5;hum=40`)
+	drivertest.Eventually(t, 20*time.Second, "converted data", func() bool { return latest(sink, "SN-7", "hum", false) == "400" })
+	if got := latest(sink, "SN-7", "temp", false); got != "215" {
+		t.Errorf("temp %s", got)
+	}
+	if got := latest(sink, "SN-7", "jid", true); got != `"device@localhost/TMP_1101"` {
+		t.Errorf("jid %s", got)
+	}
+	// A message the class fails on is counted; the next one converts.
+	dev.send(`no serial here`)
+	drivertest.Eventually(t, 10*time.Second, "invalid counted", func() bool { return c.Stats()["messagesInvalid"] == 1 })
+	dev.send(`sn=SN-7;hum=41`)
+	drivertest.Eventually(t, 20*time.Second, "after a failure", func() bool { return latest(sink, "SN-7", "hum", false) == "410" })
+	// Downlink still goes through the device's entries (the route comes
+	// from the converted data's device name).
+	if err := c.OnAttributes(context.Background(), "SN-7", map[string]any{"shared": "on"}); err != nil {
+		t.Fatal(err)
+	}
+	dev.received(`{"shared":"on"}`)
 }
