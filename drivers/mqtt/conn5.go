@@ -30,7 +30,7 @@ type bufConn struct {
 // reads (0: none).
 // rs, if not nil, follows the reads.
 func newBufConn(c net.Conn, window time.Duration, rs *readStats) *bufConn {
-	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c, window: window, frames: frames{rs: rs}}, readBuffer)}
+	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c, window: window, lowat: lowWater(c), frames: frames{rs: rs}}, readBuffer)}
 }
 
 // readStats tell the connector about the socket reads of a session.
@@ -55,12 +55,15 @@ const burstWait = 10 * time.Millisecond
 // the connector stores them as one batch). A read that fills half the
 // buffer (high rates) is followed at once, and after a quiet spell the
 // first read does not wait: nothing is delayed more than the window, and
-// nothing ticks while idle.
+// nothing ticks while idle. While it waits, the socket's low-water mark
+// is raised to half the buffer (lowWater), so that messages arriving in
+// the window do not wake the process one by one.
 type coalescer struct {
 	c      net.Conn
 	window time.Duration
-	last   time.Time // end of the previous read
-	small  bool      // it returned less than half the buffer
+	lowat  func(n int) // sets the socket's receive low-water mark; nil: not supported
+	last   time.Time   // end of the previous read
+	small  bool        // it returned less than half the buffer
 	frames frames
 }
 
@@ -114,7 +117,13 @@ func (f *frames) feed(p []byte, small bool) {
 func (r *coalescer) Read(p []byte) (int, error) {
 	if r.small && r.window > 0 {
 		if wait := r.window - time.Since(r.last); wait > 0 {
+			if r.lowat != nil {
+				r.lowat(readBuffer / 2)
+			}
 			time.Sleep(wait)
+			if r.lowat != nil {
+				r.lowat(1) // the read below may wait: any byte wakes it again
+			}
 		}
 	}
 	n, err := r.c.Read(p)

@@ -2,7 +2,11 @@ package mqtt
 
 import (
 	"bytes"
+	"net"
+	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/eclipse/paho.golang/packets"
 )
@@ -50,4 +54,103 @@ func TestFramesCountPublishes(t *testing.T) {
 	if got := rs.pubs.Load(); got != uint64(want-1) {
 		t.Errorf("counted %d, want %d", got, want-1)
 	}
+}
+
+// The coalescing reader raises the socket's low-water mark while it
+// waits out its window and lowers it before reading: a small message that
+// arrives after the window still wakes the read (with the mark left high
+// it would wait for half a buffer), and what arrived during the window is
+// read together.
+func TestCoalescerLowWaterSmallMessages(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	peer, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer peer.Close()
+	if runtime.GOOS == "linux" && lowWater(c) == nil {
+		t.Fatal("no low-water control on a TCP connection")
+	}
+	r := &coalescer{c: c, window: 20 * time.Millisecond, lowat: lowWater(c)}
+	buf := make([]byte, readBuffer)
+	read := func() []byte {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang guard, not a timing assertion
+		n, err := r.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf[:n]
+	}
+	if _, err := peer.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(read()); got != "a" {
+		t.Fatalf("first read %q", got)
+	}
+	// Written during the window: read together after it.
+	if _, err := peer.Write([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.Write([]byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	got := string(read())
+	for got != "bc" && len(got) < 2 {
+		got += string(read())
+	}
+	if got != "bc" {
+		t.Fatalf("window read %q, want bc", got)
+	}
+	// Whenever a read returns the mark is low again, so that the next
+	// read, if it finds nothing, is woken by a single byte.
+	if n, ok := rcvLowat(t, c); ok && n != 1 {
+		t.Fatalf("SO_RCVLOWAT %d after a read, want 1", n)
+	}
+	go func() { _, _ = peer.Write([]byte("d")) }()
+	if got := string(read()); got != "d" {
+		t.Fatalf("late read %q", got)
+	}
+	if n, ok := rcvLowat(t, c); ok && n != 1 {
+		t.Fatalf("SO_RCVLOWAT %d after a read, want 1", n)
+	}
+}
+
+// rcvLowat reads the connection's SO_RCVLOWAT (ok false where that is not
+// Linux).
+func rcvLowat(t *testing.T, c net.Conn) (n int, ok bool) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		return 0, false
+	}
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { n, gerr = getsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return n, true
 }

@@ -111,8 +111,11 @@ func (b *bench) loadShape(name string, gc rig.GatewayConfig, rateDP float64, sh 
 	if err := <-prof; err != nil {
 		return res, err
 	}
-	if pport != 0 { // the heap under load
+	if pport != 0 { // the heap under load, and 2 s of execution trace (who wakes whom)
 		if err := rig.FetchProfile(pport, "heap", 0, base+".heap.pprof"); err != nil {
+			return res, err
+		}
+		if err := rig.FetchProfile(pport, "trace", 2*time.Second, base+".trace"); err != nil {
 			return res, err
 		}
 	}

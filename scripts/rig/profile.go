@@ -10,10 +10,10 @@ import (
 
 // FetchProfile saves a net/http/pprof profile of a gateway built with
 // -tags pprof (listening on 127.0.0.1:port): kind is "profile" (CPU, for
-// d), "heap", "allocs" or "goroutine".
+// d), "trace" (an execution trace of d), "heap", "allocs" or "goroutine".
 func FetchProfile(port int, kind string, d time.Duration, out string) error {
 	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", port, kind)
-	if kind == "profile" {
+	if kind == "profile" || kind == "trace" {
 		url += fmt.Sprintf("?seconds=%d", max(int(d.Seconds()), 1))
 	}
 	c := http.Client{Timeout: d + 30*time.Second}
