@@ -71,7 +71,13 @@ func TestVectors(t *testing.T) {
 		{"1d 0300 01", &HandleValuePDU{Code: OpIndicate, Handle: 3, Value: h("01")}},
 		{"1e", &Empty{Code: OpConfirm}},
 		{"01 0a 0300 0a", &ErrorRsp{Req: OpReadReq, Handle: 3, Code: ErrAttributeNotFound}},
-		{"16 0300 0000 41", &Unknown{Code: 0x16, Params: h("0300 0000 41")}},
+		{"16 0300 0000 41", &PrepareWrite{Code: OpPrepareWriteReq, Handle: 3, Offset: 0, Value: []byte("A")}},
+		{"17 0300 1200 4142", &PrepareWrite{Code: OpPrepareWriteRsp, Handle: 3, Offset: 18, Value: []byte("AB")}},
+		{"16 0300 0002", &PrepareWrite{Code: OpPrepareWriteReq, Handle: 3, Offset: 512}},
+		{"18 01", &ExecuteWriteReq{Flags: ExecuteWrite}},
+		{"18 00", &ExecuteWriteReq{Flags: ExecuteCancel}},
+		{"19", &Empty{Code: OpExecuteWriteRsp}},
+		{"20 0300 41", &Unknown{Code: 0x20, Params: h("0300 41")}},
 	} {
 		raw := h(c.hex)
 		if got := Encode(c.pdu); !bytes.Equal(got, raw) {
@@ -92,7 +98,7 @@ func TestMalformed(t *testing.T) {
 	for _, c := range []string{
 		"", "01", "01 0a 0300", "02", "02 050200", "09 07 0200", "09 01 0200", "09 04 0200 01",
 		"11 03 01000200", "05 03 0400 0229", "05 01 0400 02", "08 0100 0700 03", "08 0100 0700 00000000",
-		"12 04", "13 00", "1e 00",
+		"12 04", "13 00", "1e 00", "16 0300 00", "17 03", "18", "18 0100", "18 02", "19 00",
 	} {
 		if p, err := Decode(h(c)); err == nil {
 			t.Errorf("%q: decoded as %#v", c, p)
@@ -105,6 +111,9 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestOpcodeClasses(t *testing.T) {
+	if !OpPrepareWriteRsp.IsResponse() || !OpExecuteWriteRsp.IsResponse() || !OpExecuteWriteReq.IsRequest() {
+		t.Error("prepare/execute write classes")
+	}
 	if !OpReadReq.IsRequest() || OpWriteCmd.IsRequest() || OpNotify.IsRequest() {
 		t.Error("IsRequest")
 	}

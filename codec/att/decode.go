@@ -79,7 +79,20 @@ func Decode(b []byte) (PDU, error) {
 			return nil, err
 		}
 		return &HandleValuePDU{Code: op, Handle: u16(0), Value: p[2:]}, nil
-	case OpWriteRsp, OpConfirm:
+	case OpPrepareWriteReq, OpPrepareWriteRsp:
+		if err := need(4); err != nil {
+			return nil, err
+		}
+		return &PrepareWrite{Code: op, Handle: u16(0), Offset: u16(2), Value: p[4:]}, nil
+	case OpExecuteWriteReq:
+		if err := exact(1); err != nil {
+			return nil, err
+		}
+		if p[0] > ExecuteWrite {
+			return nil, fmt.Errorf("att: %v: flags 0x%02x, want 0 (cancel) or 1 (write)", op, p[0])
+		}
+		return &ExecuteWriteReq{Flags: p[0]}, nil
+	case OpWriteRsp, OpExecuteWriteRsp, OpConfirm:
 		if err := exact(0); err != nil {
 			return nil, err
 		}

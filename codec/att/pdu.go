@@ -28,6 +28,10 @@ const (
 	OpReadByGroupRsp     Opcode = 0x11
 	OpWriteReq           Opcode = 0x12
 	OpWriteRsp           Opcode = 0x13
+	OpPrepareWriteReq    Opcode = 0x16
+	OpPrepareWriteRsp    Opcode = 0x17
+	OpExecuteWriteReq    Opcode = 0x18
+	OpExecuteWriteRsp    Opcode = 0x19
 	OpNotify             Opcode = 0x1B
 	OpIndicate           Opcode = 0x1D
 	OpConfirm            Opcode = 0x1E
@@ -35,10 +39,11 @@ const (
 )
 
 // DefaultMTU is the LE ATT MTU before an MTU exchange; MaxMTU the largest
-// an ATT bearer may agree on (a value is at most 512 bytes).
+// an ATT bearer may agree on; MaxValue the longest attribute value.
 const (
 	DefaultMTU = 23
 	MaxMTU     = 517
+	MaxValue   = 512
 )
 
 // IsRequest reports whether op is a request that the peer must answer
@@ -46,7 +51,7 @@ const (
 func (op Opcode) IsRequest() bool {
 	switch op {
 	case OpMTUReq, OpFindInfoReq, OpFindByTypeValueReq, OpReadByTypeReq, OpReadReq,
-		OpReadBlobReq, 0x0E, OpReadByGroupReq, OpWriteReq, 0x16, 0x18, 0x20:
+		OpReadBlobReq, 0x0E, OpReadByGroupReq, OpWriteReq, OpPrepareWriteReq, OpExecuteWriteReq, 0x20:
 		return true
 	}
 	return false
@@ -74,6 +79,8 @@ var opNames = map[Opcode]string{
 	OpReadByGroupRsp: "Read By Group Type Response", OpWriteReq: "Write Request",
 	OpWriteRsp: "Write Response", OpNotify: "Handle Value Notification",
 	OpIndicate: "Handle Value Indication", OpConfirm: "Handle Value Confirmation", OpWriteCmd: "Write Command",
+	OpPrepareWriteReq: "Prepare Write Request", OpPrepareWriteRsp: "Prepare Write Response",
+	OpExecuteWriteReq: "Execute Write Request", OpExecuteWriteRsp: "Execute Write Response",
 }
 
 // PDU is a decoded ATT PDU.
@@ -102,6 +109,7 @@ const (
 	ErrRequestNotSupported  ErrorCode = 0x06
 	ErrInvalidOffset        ErrorCode = 0x07
 	ErrInsufficientAuthz    ErrorCode = 0x08
+	ErrPrepareQueueFull     ErrorCode = 0x09
 	ErrAttributeNotFound    ErrorCode = 0x0A
 	ErrAttributeNotLong     ErrorCode = 0x0B
 	ErrInvalidValueLength   ErrorCode = 0x0D
@@ -116,6 +124,7 @@ var codeNames = map[ErrorCode]string{
 	ErrWriteNotPermitted: "write not permitted", ErrInvalidPDU: "invalid PDU",
 	ErrInsufficientAuthn: "insufficient authentication", ErrRequestNotSupported: "request not supported",
 	ErrInvalidOffset: "invalid offset", ErrInsufficientAuthz: "insufficient authorization",
+	ErrPrepareQueueFull:  "prepare queue full",
 	ErrAttributeNotFound: "attribute not found", ErrAttributeNotLong: "attribute not long",
 	ErrInvalidValueLength: "invalid attribute value length", ErrUnlikely: "unlikely error",
 	ErrInsufficientEncrypt: "insufficient encryption", ErrUnsupportedGroupType: "unsupported group type",
@@ -309,8 +318,38 @@ func (p *HandleValuePDU) Append(b []byte) []byte {
 	return append(binary.LittleEndian.AppendUint16(append(b, byte(p.Code)), p.Handle), p.Value...)
 }
 
-// Empty is a PDU without parameters: Write Response, Handle Value
-// Confirmation.
+// PrepareWrite is a Prepare Write Request or its response, which echoes
+// the request: part of a long value (longer than MTU-3 bytes), queued by
+// the server at Offset until an Execute Write Request.
+type PrepareWrite struct {
+	Code           Opcode // OpPrepareWriteReq or OpPrepareWriteRsp
+	Handle, Offset uint16
+	Value          []byte
+}
+
+func (p *PrepareWrite) Op() Opcode { return p.Code }
+func (p *PrepareWrite) Append(b []byte) []byte {
+	b = binary.LittleEndian.AppendUint16(append(b, byte(p.Code)), p.Handle)
+	return append(binary.LittleEndian.AppendUint16(b, p.Offset), p.Value...)
+}
+
+// Execute Write Request flags.
+const (
+	ExecuteCancel = 0x00 // discard the prepared values
+	ExecuteWrite  = 0x01 // write them all
+)
+
+// ExecuteWriteReq writes (or cancels) the values queued by Prepare Write
+// Requests; the answer is an Empty Execute Write Response.
+type ExecuteWriteReq struct{ Flags uint8 }
+
+func (p *ExecuteWriteReq) Op() Opcode { return OpExecuteWriteReq }
+func (p *ExecuteWriteReq) Append(b []byte) []byte {
+	return append(b, byte(OpExecuteWriteReq), p.Flags)
+}
+
+// Empty is a PDU without parameters: Write Response, Execute Write
+// Response, Handle Value Confirmation.
 type Empty struct{ Code Opcode }
 
 func (p *Empty) Op() Opcode             { return p.Code }

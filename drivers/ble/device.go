@@ -32,7 +32,8 @@ type device struct {
 	client *bluetooth.Client
 	up     chan struct{} // closed when client is set
 
-	notes chan notification
+	notes  chan notification
+	waited bool // the first session waited for an advertising report
 }
 
 func newDevice(c *Conn, s *deviceSpec) *device {
@@ -180,7 +181,25 @@ func (d *device) session(ctx context.Context, a *bluetooth.Adapter) (up bool, er
 	typ := d.spec.addrType
 	if typ == 0 {
 		typ = bluetooth.Public
-		if s, ok := d.c.sighting(d.spec.addr); ok {
+		s, ok := d.c.sighting(d.spec.addr)
+		if !ok && !d.waited {
+			// The type is learnt from the device's advertising: the
+			// first attempt waits up to timeout for a report rather
+			// than dial a static random address as public (which
+			// fails only after the whole timeout).
+			d.waited = true
+			wctx, cancel := context.WithTimeout(ctx, d.spec.timeout)
+			select {
+			case <-d.seen:
+			case <-wctx.Done():
+			}
+			cancel()
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			s, ok = d.c.sighting(d.spec.addr)
+		}
+		if ok {
 			typ = s.typ
 		}
 	}

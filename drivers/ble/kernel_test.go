@@ -27,7 +27,11 @@ type sensor struct {
 	nameWrites chan string
 }
 
-func newSensor(t *testing.T, index int) *sensor {
+func newSensor(t *testing.T, index int) *sensor { return newSensorMTU(t, index, 0) }
+
+// newSensorMTU is a sensor whose GATT server offers the ATT MTU mtu (0:
+// the largest).
+func newSensorMTU(t *testing.T, index, mtu int) *sensor {
 	s := &sensor{nameWrites: make(chan string, 8)}
 	s.name = &bluetooth.ServerChar{UUID: att.DeviceName, Props: att.PropRead | att.PropWrite,
 		OnWrite: func(v []byte) { s.nameWrites <- string(v) }}
@@ -35,6 +39,7 @@ func newSensor(t *testing.T, index int) *sensor {
 	s.srv = bluetooth.NewServer(
 		&bluetooth.ServerService{UUID: att.UUID16(0x1800), Chars: []*bluetooth.ServerChar{s.name}},
 		&bluetooth.ServerService{UUID: att.MustUUID("226C0000-6476-4566-7562-66734470666D"), Chars: []*bluetooth.ServerChar{s.th}})
+	s.srv.MTU = mtu
 	s.srv.Set(context.Background(), s.name, []byte("tbgw"))
 	s.p = bttest.NewPeripheral(t, index, new(adv.Builder).Name("LYWSD03MMC").Bytes(), s.srv)
 	return s
@@ -182,6 +187,55 @@ func TestKernelUpstreamConfig(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Upstream's ble.json against a sensor whose address is a static random
+// one (the connector learns the type from the scan) and whose GATT server
+// keeps the ATT MTU at 23: attribute updates and RPC writes longer than
+// 20 bytes become long writes (Prepare/Execute Write), read back through
+// long reads.
+func TestKernelStaticRandomLongWrites(t *testing.T) {
+	idx := bttest.Virt(t, 2)
+	static := bluetooth.Addr{0xC4, 0x65, 0xA8, 0xDF, 0x85, 0xC0}
+	bttest.StaticAddress(t, idx[1], static)
+	s := newSensorMTU(t, idx[1], att.DefaultMTU)
+	cn, err := New(upstreamConfig(t, static), drivertest.Env(t, "BLE Connector", "ble"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cn.(*Conn)
+	sink := drivertest.NewSink()
+	drivertest.Run(t, c, sink)
+	sink.Wait(t, 30*time.Second, "name attribute", is("name", true, "11698cm 103119A"))
+	s.notify(t, 55, 22)
+	sink.Wait(t, 10*time.Second, "temperature", is("temperature", false, "22"))
+	if r := s.p.Remotes(); len(r) != 1 {
+		t.Fatalf("sensor's centrals %v", r)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	long := strings.Repeat("attribute update ", 6) // 102 bytes: 6 Prepare Writes of 18
+	if err := c.OnAttributes(ctx, devName, map[string]any{"sharedName": long}); err != nil {
+		t.Fatal(err)
+	}
+	if w := <-s.nameWrites; w != long {
+		t.Fatalf("peer got %q", w)
+	}
+	longer := strings.Repeat("0123456789", 50) // 500 bytes
+	if r := rpc(t, c, "rpcMethod2", longer); r != "Ok" {
+		t.Fatalf("rpcMethod2 (write) = %v", r)
+	}
+	if w := <-s.nameWrites; w != longer {
+		t.Fatalf("peer got %d bytes, want 500", len(w))
+	}
+	if r := rpc(t, c, "rpcMethod1", ""); r != longer {
+		t.Fatalf("rpcMethod1 (read) = %v", r)
+	}
+	if n := s.srv.Writes(s.name); n != 2 {
+		t.Errorf("peer counted %d writes, want 2", n)
+	}
+	t.Logf("stats %v", c.Stats())
 }
 
 // Two configured devices, one of which does not exist, and a beacon that

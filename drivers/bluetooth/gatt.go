@@ -1,6 +1,7 @@
 package bluetooth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ type Client struct {
 	b       Bearer
 	mtu     atomic.Int32
 	reqMu   sync.Mutex
+	longMu  sync.Mutex // one long write at a time: the peer has one queue
 	pmu     sync.Mutex
 	waiting chan []byte // the pending request's response, nil when none
 	done    chan struct{}
@@ -383,10 +385,19 @@ func (c *Client) Read(ctx context.Context, handle uint16) ([]byte, error) {
 }
 
 // Write writes a value with a Write Request (withResponse) or a Write
-// Command. The value must fit in one PDU (MTU-3 bytes).
+// Command. A value longer than one PDU carries (MTU-3 bytes, up to 512
+// bytes) is written with Prepare Write Requests and an Execute Write
+// Request (a long write), which needs withResponse: a Write Command has
+// no long form.
 func (c *Client) Write(ctx context.Context, handle uint16, value []byte, withResponse bool) error {
+	if len(value) > att.MaxValue {
+		return fmt.Errorf("value of %d bytes: an attribute value is at most %d bytes", len(value), att.MaxValue)
+	}
 	if len(value) > c.MTU()-3 {
-		return fmt.Errorf("value of %d bytes does not fit the ATT MTU %d (long writes are not supported)", len(value), c.MTU())
+		if !withResponse {
+			return fmt.Errorf("value of %d bytes does not fit a Write Command (ATT MTU %d); a long write needs a response", len(value), c.MTU())
+		}
+		return c.writeLong(ctx, handle, value)
 	}
 	if !withResponse {
 		select {
@@ -397,6 +408,34 @@ func (c *Client) Write(ctx context.Context, handle uint16, value []byte, withRes
 		return c.b.WritePDU(ctx, att.Encode(&att.HandleValuePDU{Code: att.OpWriteCmd, Handle: handle, Value: value}))
 	}
 	_, err := c.request(ctx, &att.HandleValuePDU{Code: att.OpWriteReq, Handle: handle, Value: value})
+	return err
+}
+
+// writeLong queues the value in parts of MTU-5 bytes and executes the
+// queue. Every part must come back unchanged in the Prepare Write
+// Response (the spec's check against corruption); on any failure the
+// peer's queue is cancelled, so nothing of the value is written.
+func (c *Client) writeLong(ctx context.Context, handle uint16, value []byte) error {
+	c.longMu.Lock()
+	defer c.longMu.Unlock()
+	part := c.MTU() - 5
+	for off := 0; off < len(value); off += part {
+		v := value[off:min(off+part, len(value))]
+		rsp, err := c.request(ctx, &att.PrepareWrite{Code: att.OpPrepareWriteReq, Handle: handle, Offset: uint16(off), Value: v})
+		if err == nil {
+			if r := rsp.(*att.PrepareWrite); r.Handle != handle || int(r.Offset) != off || !bytes.Equal(r.Value, v) {
+				err = fmt.Errorf("%v at offset %d: the response does not echo the request (handle 0x%04x offset %d, %d bytes)",
+					att.OpPrepareWriteReq, off, r.Handle, r.Offset, len(r.Value))
+			}
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				_, _ = c.request(ctx, &att.ExecuteWriteReq{Flags: att.ExecuteCancel})
+			}
+			return err
+		}
+	}
+	_, err := c.request(ctx, &att.ExecuteWriteReq{Flags: att.ExecuteWrite})
 	return err
 }
 

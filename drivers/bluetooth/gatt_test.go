@@ -114,7 +114,30 @@ func TestClientServer(t *testing.T) {
 	if w := <-written; string(w) != "cmd" {
 		t.Fatalf("written %q", w)
 	}
+	// Long writes: 300 bytes at MTU 100 is four Prepare Writes (95 bytes
+	// each) and an Execute Write; 512 bytes is the most.
+	for _, v := range [][]byte{bytes.Repeat([]byte("abcdefghij"), 30), bytes.Repeat([]byte{0xA5}, att.MaxValue), make([]byte, 98)} {
+		before := srv.Writes(name)
+		if err := c.Write(ctx, c.Find(uuidName).Value, v, true); err != nil {
+			t.Fatal(err)
+		}
+		if w := <-written; !bytes.Equal(w, v) || srv.Writes(name) != before+1 {
+			t.Fatalf("long write of %d bytes: peer has %d bytes, %d writes", len(v), len(w), srv.Writes(name)-before)
+		}
+		if got, err := c.Read(ctx, c.Find(uuidName).Value); err != nil || !bytes.Equal(got, v) {
+			t.Fatalf("read back %d bytes: %d, %v", len(v), len(got), err)
+		}
+	}
+	if err := c.Write(ctx, c.Find(uuidName).Value, make([]byte, 513), true); err == nil {
+		t.Fatal("513-byte value written")
+	}
+	if err := c.Write(ctx, c.Find(uuidName).Value, make([]byte, 98), false); err == nil {
+		t.Fatal("a Write Command longer than MTU-3 was sent")
+	}
 	var e *att.ErrorRsp
+	if err := c.Write(ctx, ch.Value, make([]byte, 200), true); !errors.As(err, &e) || e.Code != att.ErrWriteNotPermitted || e.Req != att.OpPrepareWriteReq {
+		t.Fatalf("long write of a read-only characteristic: %v", err)
+	}
 	if _, err := c.Read(ctx, 0x99); !errors.As(err, &e) || e.Code != att.ErrInvalidHandle {
 		t.Fatalf("read of a bad handle: %v", err)
 	}
@@ -158,6 +181,7 @@ func TestClientBadPeer(t *testing.T) {
 	go func() { defer wg.Done(); c.Serve(ctx) }()
 	defer wg.Wait()
 	defer c.Close()
+	cancelled := make(chan bool, 1)
 	go func() {
 		buf := make([]byte, 600)
 		for i := 0; ; i++ {
@@ -169,6 +193,11 @@ func TestClientBadPeer(t *testing.T) {
 				a.WritePDU(ctx, []byte{0x11, 0x03, 0x01}) // Read By Group Type Response, bad length
 			case 1:
 				a.WritePDU(ctx, []byte{0x0b, 1, 2}) // wrong response to an MTU request
+			case 2:
+				a.WritePDU(ctx, []byte{0x17, 3, 0, 0, 0, 'x'}) // Prepare Write Response with another value
+			case 3:
+				cancelled <- buf[0] == byte(att.OpExecuteWriteReq) && buf[1] == att.ExecuteCancel
+				a.WritePDU(ctx, []byte{0x19})
 			}
 		}
 	}()
@@ -177,6 +206,14 @@ func TestClientBadPeer(t *testing.T) {
 	}
 	if err := c.ExchangeMTU(ctx, 100); err == nil {
 		t.Fatal("wrong response opcode accepted")
+	}
+	if err := c.Write(ctx, 3, make([]byte, 40), true); err == nil {
+		t.Fatal("long write accepted with a Prepare Write Response that does not echo the request")
+	} else {
+		t.Log(err)
+	}
+	if !<-cancelled {
+		t.Fatal("the long write was not cancelled with an Execute Write Request (flags 0)")
 	}
 	short, cancel2 := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel2()

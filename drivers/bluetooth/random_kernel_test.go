@@ -3,6 +3,7 @@
 package bluetooth_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -80,10 +81,12 @@ func TestKernelStaticRandomConnect(t *testing.T) {
 			}
 		}
 	}()
-	name := &ServerChar{UUID: att.DeviceName, Props: att.PropRead}
+	written := make(chan []byte, 1)
+	name := &ServerChar{UUID: att.DeviceName, Props: att.PropRead | att.PropWrite, OnWrite: func(v []byte) { written <- v }}
 	th := &ServerChar{UUID: att.MustUUID("226CAA55-6476-4566-7562-66734470666D"), Props: att.PropNotify | att.PropRead}
 	srv := NewServer(&ServerService{UUID: att.UUID16(0x1800), Chars: []*ServerChar{name}},
 		&ServerService{UUID: att.MustUUID("226C0000-6476-4566-7562-66734470666D"), Chars: []*ServerChar{th}})
+	srv.MTU = 64 // long writes above 61 bytes
 	srv.Set(ctx, name, []byte("static-peer"))
 	p := bttest.NewPeripheral(t, idx[1], new(adv.Builder).Name("static-peer").Bytes(), srv)
 	if a, typ, err := p.Identity(ctx); err != nil || a != static || typ != Random {
@@ -132,7 +135,19 @@ func TestKernelStaticRandomConnect(t *testing.T) {
 			t.Fatalf("notification %d: % x", i, v)
 		}
 	}
-	t.Logf("connected to %v (random), MTU %d, read and 20 notifications", static, c.MTU())
+	// A long write (Prepare Write Requests of 59 bytes, then Execute
+	// Write) read back with Read Blob Requests.
+	long := bytes.Repeat([]byte("long write "), 40)[:440]
+	if err := c.Write(ctx, c.Find(att.DeviceName).Value, long, true); err != nil {
+		t.Fatal(err)
+	}
+	if w := <-written; !bytes.Equal(w, long) {
+		t.Fatalf("peer got %d bytes", len(w))
+	}
+	if v, err := c.Read(ctx, c.Find(att.DeviceName).Value); err != nil || !bytes.Equal(v, long) {
+		t.Fatalf("read back %d bytes, %v", len(v), err)
+	}
+	t.Logf("connected to %v (random), MTU %d, read, 20 notifications, long write of %d bytes", static, c.MTU(), len(long))
 	// The peer saw the central by its public address.
 	if r := p.Remotes(); len(r) != 1 || r[0] != central.Addr {
 		t.Fatalf("peer's centrals %v, want %v", r, central.Addr)

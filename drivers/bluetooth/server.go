@@ -19,6 +19,7 @@ type ServerChar struct {
 	value        []byte
 	decl, handle uint16
 	cccd         uint16
+	writes       int
 }
 
 // ServerService is a primary service of a Server.
@@ -37,17 +38,41 @@ type attr struct {
 
 // Server is a minimal GATT server: one attribute table served to any
 // number of ATT bearers. It is meant for test peripherals and beacons, not
-// as a general-purpose peripheral stack (no security, no long writes).
+// as a general-purpose peripheral stack (no security).
 type Server struct {
+	// MTU is the ATT MTU the server offers in an MTU exchange (at least
+	// 23); 0 offers the largest, 517. Set it before serving.
+	MTU int
+
 	mu    sync.Mutex
 	attrs []attr
 	conns map[*serverConn]struct{}
 }
 
 type serverConn struct {
-	b   Bearer
-	mtu int
-	sub map[*ServerChar]uint16 // CCCD value
+	b     Bearer
+	mtu   int
+	sub   map[*ServerChar]uint16 // CCCD value
+	queue []prepared             // Prepare Write Requests not yet executed
+}
+
+// prepared is one queued part of a long write.
+type prepared struct {
+	char   *ServerChar
+	offset int
+	value  []byte
+}
+
+// maxQueue bounds a connection's prepare queue (Prepare Queue Full
+// beyond): enough for a 512-byte value at the default MTU.
+const maxQueue = 32
+
+// Writes is how many writes (Write Requests, Write Commands, executed long
+// writes) changed c's value.
+func (s *Server) Writes(c *ServerChar) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return c.writes
 }
 
 // NewServer lays out the attribute table.
@@ -158,14 +183,16 @@ func (s *Server) Serve(ctx context.Context, b Bearer) error {
 			}
 			return err
 		}
-		rsp, write := s.answer(sc, buf[:n])
+		rsp, written := s.answer(sc, buf[:n])
 		if rsp != nil {
 			if err := b.WritePDU(ctx, rsp); err != nil {
 				return err
 			}
 		}
-		if write != nil && write.OnWrite != nil {
-			write.OnWrite(s.Value(write))
+		for _, c := range written {
+			if c.OnWrite != nil {
+				c.OnWrite(s.Value(c))
+			}
 		}
 	}
 }
@@ -175,8 +202,8 @@ func errRsp(op att.Opcode, h uint16, code att.ErrorCode) []byte {
 }
 
 // answer returns the response to one PDU (nil for none) and the
-// characteristic whose value was written, if any.
-func (s *Server) answer(sc *serverConn, pdu []byte) ([]byte, *ServerChar) {
+// characteristics whose values were written.
+func (s *Server) answer(sc *serverConn, pdu []byte) ([]byte, []*ServerChar) {
 	op := att.Opcode(pdu[0])
 	p, err := att.Decode(pdu)
 	if err != nil {
@@ -189,8 +216,12 @@ func (s *Server) answer(sc *serverConn, pdu []byte) ([]byte, *ServerChar) {
 	defer s.mu.Unlock()
 	switch r := p.(type) {
 	case *att.MTUReq:
-		sc.mtu = min(max(int(r.MTU), att.DefaultMTU), att.MaxMTU)
-		return att.Encode(&att.MTURsp{MTU: att.MaxMTU}), nil
+		own := att.MaxMTU
+		if s.MTU != 0 {
+			own = min(max(s.MTU, att.DefaultMTU), att.MaxMTU)
+		}
+		sc.mtu = min(max(int(r.MTU), att.DefaultMTU), own)
+		return att.Encode(&att.MTURsp{MTU: uint16(own)}), nil
 	case *att.ReadByGroupReq:
 		if r.Type != att.PrimaryService {
 			return errRsp(op, r.Start, att.ErrUnsupportedGroupType), nil
@@ -279,7 +310,7 @@ func (s *Server) answer(sc *serverConn, pdu []byte) ([]byte, *ServerChar) {
 			return nil, nil
 		}
 		a := s.find(r.Handle)
-		fail := func(code att.ErrorCode) ([]byte, *ServerChar) {
+		fail := func(code att.ErrorCode) ([]byte, []*ServerChar) {
 			if op == att.OpWriteCmd {
 				return nil, nil
 			}
@@ -297,14 +328,61 @@ func (s *Server) answer(sc *serverConn, pdu []byte) ([]byte, *ServerChar) {
 				return nil, nil
 			}
 			return att.Encode(&att.Empty{Code: att.OpWriteRsp}), nil
-		case a.char != nil && a.char.Props&(att.PropWrite|att.PropWriteNoResp) != 0:
+		case a.char != nil && a.typ == a.char.UUID && a.char.Props&(att.PropWrite|att.PropWriteNoResp) != 0:
 			a.char.value = append([]byte(nil), r.Value...)
+			a.char.writes++
 			if op == att.OpWriteCmd {
-				return nil, a.char
+				return nil, []*ServerChar{a.char}
 			}
-			return att.Encode(&att.Empty{Code: att.OpWriteRsp}), a.char
+			return att.Encode(&att.Empty{Code: att.OpWriteRsp}), []*ServerChar{a.char}
 		}
 		return fail(att.ErrWriteNotPermitted)
+	case *att.PrepareWrite:
+		if op != att.OpPrepareWriteReq {
+			return nil, nil
+		}
+		a := s.find(r.Handle)
+		switch {
+		case a == nil:
+			return errRsp(op, r.Handle, att.ErrInvalidHandle), nil
+		case a.char == nil || a.typ != a.char.UUID || a.char.Props&att.PropWrite == 0:
+			return errRsp(op, r.Handle, att.ErrWriteNotPermitted), nil
+		case len(sc.queue) >= maxQueue:
+			return errRsp(op, r.Handle, att.ErrPrepareQueueFull), nil
+		}
+		sc.queue = append(sc.queue, prepared{a.char, int(r.Offset), append([]byte(nil), r.Value...)})
+		return att.Encode(&att.PrepareWrite{Code: att.OpPrepareWriteRsp, Handle: r.Handle, Offset: r.Offset, Value: r.Value}), nil
+	case *att.ExecuteWriteReq:
+		q := sc.queue
+		sc.queue = nil
+		if r.Flags == att.ExecuteCancel {
+			return att.Encode(&att.Empty{Code: att.OpExecuteWriteRsp}), nil
+		}
+		// Check every part before writing any: a part starts within
+		// or right after the value built so far, which stays at most
+		// 512 bytes.
+		vals := map[*ServerChar][]byte{}
+		var order []*ServerChar
+		for _, p := range q {
+			v, ok := vals[p.char]
+			if !ok {
+				v = append([]byte(nil), p.char.value...)
+				order = append(order, p.char)
+			}
+			if p.offset > len(v) {
+				return errRsp(op, p.char.handle, att.ErrInvalidOffset), nil
+			}
+			if p.offset+len(p.value) > att.MaxValue {
+				return errRsp(op, p.char.handle, att.ErrInvalidValueLength), nil
+			}
+			v = append(v[:p.offset], p.value...)
+			vals[p.char] = v
+		}
+		for _, c := range order {
+			c.value = vals[c]
+			c.writes++
+		}
+		return att.Encode(&att.Empty{Code: att.OpExecuteWriteRsp}), order
 	}
 	if op.IsRequest() {
 		return errRsp(op, 0, att.ErrRequestNotSupported), nil
