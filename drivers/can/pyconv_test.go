@@ -1,3 +1,5 @@
+//go:build !kerneltest
+
 package can
 
 import (

@@ -54,7 +54,13 @@ var (
 	}
 )
 
-const pyCallTimeout = 10 * time.Second
+// Bounds of the host's answers: a conversion, and the start of the
+// process or the loading of a class (Python's start-up and imports take
+// seconds on a small device).
+const (
+	pyCallTimeout = 10 * time.Second
+	pyLoadTimeout = 60 * time.Second
+)
 
 func resolvePython(name string, cfg json.RawMessage) (codec.Uplink, bool, error) {
 	u, ok, err := newPyConverter("topic", name, cfg)
@@ -286,7 +292,7 @@ func (h *pyHost) start() error {
 		Protocol int    `json:"protocol"`
 		Error    string `json:"error"`
 	}
-	if err := h.roundTrip(&pyReq{Type: "hello", Protocol: pyConverterProtocol}, &hello); err != nil {
+	if err := h.roundTrip(&pyReq{Type: "hello", Protocol: pyConverterProtocol}, &hello, pyLoadTimeout); err != nil {
 		return err
 	}
 	if hello.Error != "" || hello.Protocol != pyConverterProtocol {
@@ -295,7 +301,7 @@ func (h *pyHost) start() error {
 	}
 	for _, l := range h.loads {
 		var res pyConverted
-		if err := h.roundTrip(l, &res); err != nil {
+		if err := h.roundTrip(l, &res, pyLoadTimeout); err != nil {
 			return err
 		}
 		if res.Error != "" {
@@ -329,7 +335,7 @@ func (h *pyHost) load(call, class string, cfg json.RawMessage) (int64, error) {
 		req.ConnType, _, _ = strings.Cut(call, "-") // upstream's extensions folder of that connector ("modbus-downlink": modbus)
 	}
 	var res pyConverted
-	if err := h.roundTrip(req, &res); err != nil {
+	if err := h.roundTrip(req, &res, pyLoadTimeout); err != nil {
 		return 0, err
 	}
 	if res.Error != "" {
@@ -356,12 +362,12 @@ func (h *pyHost) call(req *pyReq, res any) error {
 	if err := h.ensure(); err != nil {
 		return err
 	}
-	return h.roundTrip(req, res)
+	return h.roundTrip(req, res, pyCallTimeout)
 }
 
 // roundTrip sends req with a new id and reads the answer with that id;
 // h.mu is held. A host that fails or does not answer in time is stopped.
-func (h *pyHost) roundTrip(req *pyReq, res any) error {
+func (h *pyHost) roundTrip(req *pyReq, res any, timeout time.Duration) error {
 	h.id++
 	req.ID = h.id
 	b, err := json.Marshal(req)
@@ -393,7 +399,7 @@ func (h *pyHost) roundTrip(req *pyReq, res any) error {
 			}
 		}
 	}()
-	timer := time.NewTimer(pyCallTimeout)
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case r := <-done:
