@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,9 +24,15 @@ type Server struct {
 	sock   net.Listener
 	path   string
 	httpLn net.Listener
-	hs     *http.Server
+	// ctx ends at Close: requests waiting for the gateway give up.
+	ctx    context.Context
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{} // open HTTP connections
+	closing bool
 }
 
 // Start listens on socket (a unix socket path; "" for none) and httpAddr
@@ -38,7 +43,8 @@ func Start(src Source, socket, httpAddr string, log *slog.Logger) (*Server, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{src: src, log: log}
+	s := &Server{src: src, log: log, conns: map[net.Conn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if socket != "" {
 		ln, err := listenSocket(socket)
 		if err != nil {
@@ -62,12 +68,7 @@ func Start(src Source, socket, httpAddr string, log *slog.Logger) (*Server, erro
 			log.Warn("health endpoint is reachable from the network; it has no authentication", "addr", ln.Addr().String())
 		}
 		s.httpLn = ln
-		s.hs = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		s.wg.Go(func() {
-			if err := s.hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("health endpoint stopped", "err", err)
-			}
-		})
+		s.wg.Go(s.serveHTTP)
 	}
 	return s, nil
 }
@@ -99,13 +100,16 @@ func (s *Server) Close() error {
 		if s.sock != nil {
 			s.sock.Close()
 		}
-		if s.hs != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), aliveTimeout)
-			if err := s.hs.Shutdown(ctx); err != nil {
-				s.hs.Close()
-			}
-			cancel()
+		if s.httpLn != nil {
+			s.httpLn.Close()
 		}
+		s.cancel()
+		s.mu.Lock()
+		s.closing = true
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
 		s.wg.Wait()
 	})
 	return nil
