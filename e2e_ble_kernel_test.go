@@ -102,7 +102,13 @@ func TestKernelBLEGateway(t *testing.T) {
 	tb.WaitTelemetry("beacon", "temp", func(v any) bool { return v == 25.0 }, 30*time.Second)
 	t.Logf("FIGURE beacon starts advertising → its telemetry at ThingsBoard: %v", time.Since(appear).Round(time.Millisecond))
 
-	// Notifications end to end: a burst, the last value marks the end.
+	// Notifications end to end: a burst of n; every notification reaches
+	// ThingsBoard or is counted as dropped in the connector's statistics.
+	// Notification i carries humidity byte(i) and temperature i>>8: the
+	// last one (humidity 244, temperature 1) is unique, humidity 244 alone
+	// also matches notification 244 (which made an earlier version of
+	// this test count the records while half the burst was still on its
+	// way: 332-360 of 500).
 	tb.Wait(30*time.Second, "subscription", func() bool { return srv.Subscribers(th) > 0 })
 	const n = 500
 	t0 := time.Now()
@@ -110,14 +116,49 @@ func TestKernelBLEGateway(t *testing.T) {
 		srv.Set(ctx, th, []byte{byte(i), 0, byte(i >> 8)})
 	}
 	sent := time.Since(t0)
-	tb.WaitTelemetry(dev, "humidity", func(v any) bool { return v == "244" }, 60*time.Second) // 500 & 0xFF
-	el := time.Since(t0)
-	got := 0
-	for _, r := range tb.Telemetry(dev) {
-		if _, ok := r.Values["humidity"]; ok {
-			got++
+	count := func() int {
+		got := 0
+		for _, r := range tb.Telemetry(dev) {
+			if _, ok := r.Values["humidity"]; ok {
+				got++
+			}
+		}
+		return got
+	}
+	stat := func(st map[string]any, k string) int {
+		v, _ := st["BLEConnector"+k].(float64)
+		return int(v)
+	}
+	var got, dropped, queued int
+	var el time.Duration
+	var asked time.Time
+	tb.Wait(60*time.Second, "every notification at ThingsBoard or counted as dropped", func() bool {
+		// The statistics reply is itself a change: ask at most every
+		// 200 ms unless records arrived.
+		if c := count(); c == got && time.Since(asked) < 200*time.Millisecond {
+			return false
+		}
+		asked = time.Now()
+		reply, err := tb.GatewayRPC("gateway_stats", nil, 10*time.Second)
+		var st map[string]any
+		if err != nil || json.Unmarshal(reply, &st) != nil {
+			return false
+		}
+		got, el = count(), time.Since(t0)
+		queued = stat(st, "Notifications")
+		dropped = stat(st, "NotificationsDropped") + stat(st, "NotificationsDroppedKernel")
+		if got > n || queued+dropped > n {
+			t.Fatalf("%d records at ThingsBoard, %d notifications queued, %d dropped: more than the %d sent", got, queued, dropped, n)
+		}
+		return got+dropped == n && queued == got
+	})
+	if dropped == 0 {
+		tb.WaitTelemetry(dev, "temperature", func(v any) bool { return v == "1" }, time.Second)
+		if v, _ := tb.Latest(dev, "humidity"); v != "244" {
+			t.Fatalf("latest humidity %v, want 244", v)
 		}
 	}
-	t.Logf("FIGURE %d notifications sent in %v; %d values at ThingsBoard after %v (%.0f/s end to end)", n, sent.Round(time.Millisecond), got, el.Round(time.Millisecond), float64(got)/el.Seconds())
+	t.Logf("FIGURE %d notifications sent in %v; %d records at ThingsBoard, %d counted as dropped, after %v (%.0f/s end to end)",
+		n, sent.Round(time.Millisecond), got, dropped, el.Round(time.Millisecond), float64(got)/el.Seconds())
 	t.Logf("FIGURE tbgw-ble RSS %d kB (BLE connector alone, memory storage, after the burst)", rssKB(t, cmd.Process.Pid))
 }

@@ -34,6 +34,9 @@ type device struct {
 
 	notes  chan notification
 	waited bool // the first session waited for an advertising report
+
+	dropWarned   time.Time // last warning about dropped notifications (mu)
+	droppedSince uint64    // drops not yet in a warning (mu)
 }
 
 func newDevice(c *Conn, s *deviceSpec) *device {
@@ -227,8 +230,10 @@ func (d *device) session(ctx context.Context, a *bluetooth.Adapter) (up bool, er
 		}
 		return d.poll(gctx, cl)
 	})
-	g.Go("notifications "+d.spec.name, func() error { return d.uplink(gctx) })
+	var kdrops uint64 // the kernel's drop count of ch, as last read
+	g.Go("notifications "+d.spec.name, func() error { return d.uplink(gctx, ch, &kdrops) })
 	err = g.Wait()
+	d.kernelDrops(ch, &kdrops)
 	if err == nil {
 		err = cl.Err()
 	}
@@ -244,12 +249,42 @@ func (d *device) onValue(h uint16, v []byte) {
 		d.c.cnt.Add("notifications", 1)
 	default:
 		d.c.cnt.Add("notificationsDropped", 1)
+		d.warnDrops("the connector's queue is full", 1)
 	}
 }
 
+// kernelDrops adds the notifications the kernel dropped on ch since the
+// last call (its receive buffer was full) to notificationsDroppedKernel.
+func (d *device) kernelDrops(ch *bluetooth.Channel, last *uint64) {
+	n, err := ch.Drops()
+	if err != nil || n <= *last {
+		return
+	}
+	d.c.cnt.Add("notificationsDroppedKernel", n-*last)
+	d.warnDrops("the kernel's socket buffer was full", n-*last)
+	*last = n
+}
+
+// warnDrops logs dropped notifications, at most once every 10 s per
+// device (the counters have them all).
+func (d *device) warnDrops(why string, n uint64) {
+	now := time.Now()
+	d.mu.Lock()
+	d.droppedSince += n
+	if now.Sub(d.dropWarned) < 10*time.Second {
+		d.mu.Unlock()
+		return
+	}
+	d.dropWarned, n, d.droppedSince = now, d.droppedSince, 0
+	d.mu.Unlock()
+	d.c.env.Log.Warn("notifications dropped: the gateway does not keep up with the device", "device", d.spec.name,
+		"dropped", n, "reason", why)
+}
+
 // uplink converts and sends queued notifications, batching what queued
-// up while the previous batch was being stored.
-func (d *device) uplink(ctx context.Context) error {
+// up while the previous batch was being stored. After each batch it
+// counts what the kernel dropped on ch.
+func (d *device) uplink(ctx context.Context, ch *bluetooth.Channel, kdrops *uint64) error {
 	var batch []connector.Data
 	for {
 		select {
@@ -281,6 +316,7 @@ func (d *device) uplink(ctx context.Context) error {
 				return err
 			}
 		}
+		d.kernelDrops(ch, kdrops)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +25,63 @@ func (c *Channel) WritePDU(ctx context.Context, b []byte) error       { return c
 // Close closes the channel; the kernel drops the LE link when no other
 // channel uses it.
 func (c *Channel) Close() error { return c.s.Close() }
+
+// ReadBuffer is the receive buffer Dial asks for: the kernel queues the
+// peer's PDUs (notifications) in it while the reader is behind and drops
+// what does not fit (counted, see Drops). Each queued PDU costs about
+// 1 KiB of the buffer whatever its size, and memory is only used while
+// PDUs wait, so 1 MiB holds a burst of about a thousand notifications.
+const ReadBuffer = 1 << 20
+
+// SetReadBuffer sets the socket's receive buffer (SO_RCVBUF; the kernel
+// doubles the value for its bookkeeping). Above the system's
+// net.core.rmem_max it needs CAP_NET_ADMIN (SO_RCVBUFFORCE), otherwise
+// the kernel caps it.
+func (c *Channel) SetReadBuffer(n int) error {
+	rc, err := c.s.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n); serr != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+		}
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// skMeminfoDrops is the index of the drop counter in SO_MEMINFO's values
+// (SK_MEMINFO_DROPS of linux/sock_diag.h).
+const skMeminfoDrops = 8
+
+// Drops is how many received PDUs the kernel dropped on this channel
+// because its receive buffer was full (the socket's drop counter, read
+// with SO_MEMINFO). For ATT these are notifications, or responses whose
+// request then times out. The kernel does not tell the peer.
+func (c *Channel) Drops() (uint64, error) {
+	rc, err := c.s.f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var mem [skMeminfoDrops + 1]uint32
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		n := uint32(unsafe.Sizeof(mem))
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+			uintptr(unsafe.Pointer(&mem[0])), uintptr(unsafe.Pointer(&n)), 0)
+		if e != 0 {
+			serr = fmt.Errorf("getsockopt SO_MEMINFO: %w", e)
+		} else if n < uint32(unsafe.Sizeof(mem)) {
+			serr = fmt.Errorf("getsockopt SO_MEMINFO: %d bytes", n)
+		}
+	}); err != nil {
+		return 0, err
+	}
+	return uint64(mem[skMeminfoDrops]), serr
+}
 
 // local is the address an ATT socket of this controller binds to: the
 // controller's LE identity address. The kernel routes a connection by it
@@ -67,7 +125,9 @@ func (a *Adapter) Dial(ctx context.Context, addr Addr, typ AddrType) (*Channel, 
 			return nil, fmt.Errorf("connect %v (%v): %w", addr, typ, err)
 		}
 	}
-	return &Channel{s: s, Remote: addr, RemoteType: typ}, nil
+	ch := &Channel{s: s, Remote: addr, RemoteType: typ}
+	_ = ch.SetReadBuffer(ReadBuffer) // best effort: the default holds ~200 notifications
+	return ch, nil
 }
 
 // Listener accepts ATT connections from centrals (a peripheral's side).

@@ -36,6 +36,7 @@ func (a *Adapter) Scan(context.Context, func(Found)) error                      
 func (a *Adapter) Advertise(context.Context, uint8, []byte, []byte, bool) error { return unsupported() }
 func (a *Adapter) StopAdvertising(context.Context, uint8) error                 { return unsupported() }
 func (a *Adapter) SetStaticAddress(context.Context, Addr) error                 { return unsupported() }
+func (a *Adapter) SetPrivacy(context.Context, [16]byte) error                   { return unsupported() }
 func (a *Adapter) Dial(context.Context, Addr, AddrType) (*Channel, error)       { return nil, unsupported() }
 func (a *Adapter) ListenATT(context.Context) (*Listener, error)                 { return nil, unsupported() }
 func (a *Adapter) Identity(context.Context) (Addr, AddrType, error)             { return Addr{}, 0, unsupported() }
@@ -44,3 +45,5 @@ func (l *Listener) Accept(context.Context) (*Channel, error)                    
 func (c *Channel) ReadPDU(context.Context, []byte) (int, error)                 { return 0, unsupported() }
 func (c *Channel) WritePDU(context.Context, []byte) error                       { return unsupported() }
 func (c *Channel) Close() error                                                 { return nil }
+func (c *Channel) SetReadBuffer(int) error                                      { return unsupported() }
+func (c *Channel) Drops() (uint64, error)                                       { return 0, unsupported() }
