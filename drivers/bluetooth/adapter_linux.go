@@ -246,6 +246,18 @@ func (a *Adapter) Identity(ctx context.Context) (Addr, AddrType, error) {
 	return Addr{}, Random, nil
 }
 
+// SetPrivacy turns LE privacy on with the identity resolving key irk:
+// the controller then advertises and connects with resolvable private
+// addresses generated from irk, which the kernel renews every 15
+// minutes. The controller must be powered off. It is for test
+// peripherals built on this package.
+func (a *Adapter) SetPrivacy(ctx context.Context, irk [16]byte) error {
+	if _, err := a.cmd(ctx, mgmtSetPrivacy, a.Index, append([]byte{1}, irk[:]...)); err != nil {
+		return fmt.Errorf("%v: set privacy: %w", a, err)
+	}
+	return nil
+}
+
 // staticAddrs are the static addresses SetStaticAddress set, by
 // controller index.
 var staticAddrs sync.Map

@@ -20,6 +20,7 @@ const (
 	mgmtAddAdvertising  = 0x003E
 	mgmtRemoveAdv       = 0x003F
 	mgmtReadLocalOOBExt = 0x003B
+	mgmtSetPrivacy      = 0x002F
 
 	mgmtAddAdvPatternsMonitor = 0x0052
 	mgmtRemoveAdvMonitor      = 0x0053

@@ -162,3 +162,60 @@ func TestKernelStaticRandomConnect(t *testing.T) {
 		t.Errorf("open fds %d, before %d", n, fds)
 	}
 }
+
+// A peripheral with LE privacy advertises a resolvable private address
+// (random, top bits 01), not its identity: a central without the
+// peripheral's IRK connects to the address it currently advertises and
+// uses GATT. (Following it across address changes needs the IRK from
+// bonding, which this package does not do.)
+func TestKernelResolvablePrivateAddress(t *testing.T) {
+	idx := bttest.Virt(t, 2)
+	bttest.Privacy(t, idx[1], [16]byte{0x3C, 0x12, 0x9A, 0x55, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	name := &ServerChar{UUID: att.DeviceName, Props: att.PropRead}
+	srv := NewServer(&ServerService{UUID: att.UUID16(0x1800), Chars: []*ServerChar{name}})
+	srv.Set(ctx, name, []byte("private-peer"))
+	p := bttest.NewPeripheral(t, idx[1], new(adv.Builder).Name("private-peer").Bytes(), srv)
+	central, err := OpenAdapter(ctx, idx[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer central.Close()
+	if err := central.PowerOn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	central.Refresh = time.Second
+	var f Found
+	sctx, scancel := context.WithCancel(ctx)
+	err = central.Scan(sctx, func(r Found) {
+		if d, _ := adv.Parse(r.Data); d.Name == "private-peer" {
+			f = r
+			scancel()
+		}
+	})
+	scancel()
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("scan: %v, %v", err, ctx.Err())
+	}
+	t.Logf("peer identity %v, advertising as %v (%v)", p.Addr, f.Addr, f.AddrType)
+	if f.AddrType != Random || f.Addr[0]&0xC0 != 0x40 || f.Addr == p.Addr {
+		t.Fatalf("peer reported as %v (%v), want a resolvable private address", f.Addr, f.AddrType)
+	}
+	ch, err := central.Dial(ctx, f.Addr, f.AddrType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(ch, nil)
+	defer c.Close()
+	go c.Serve(ctx)
+	if err := c.Discover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Read(ctx, c.Find(att.DeviceName).Value); err != nil || string(v) != "private-peer" {
+		t.Fatalf("read %q %v", v, err)
+	}
+	if r := p.Remotes(); len(r) != 1 || r[0] != central.Addr {
+		t.Fatalf("peer's centrals %v, want %v", r, central.Addr)
+	}
+}

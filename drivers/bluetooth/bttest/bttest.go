@@ -202,3 +202,19 @@ func StaticAddress(t testing.TB, index int, addr bluetooth.Addr) {
 		t.Fatal(err)
 	}
 }
+
+// Privacy turns LE privacy on for controller index (powered off): it
+// then advertises with resolvable private addresses made from irk.
+func Privacy(t testing.TB, index int, irk [16]byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := bluetooth.OpenAdapter(ctx, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.SetPrivacy(ctx, irk); err != nil {
+		t.Fatal(err)
+	}
+}
