@@ -170,7 +170,7 @@ func (p *plan) device(doc *conf.Doc, path string, d *Device, rd *pyRawDevice, lo
 	if dev.typ == "" {
 		dev.typ = "default"
 	}
-	if err := converters(doc, path, d.Converters, dev); err != nil {
+	if err := converters(doc, path, d.Converters, dev, log); err != nil {
 		return err
 	}
 	if rd == nil {

@@ -53,7 +53,6 @@ func TestBadConfigs(t *testing.T) {
 		{"reconnectCount", `{"reconnectCount":-1,"devices":[{"name":"D"}]}`, "reconnectCount: must not be negative"},
 		{"no name", `{"devices":[{"type":"x"}]}`, "devices[0].name: required"},
 		{"duplicate", `{"devices":[{"name":"D"},{"name":"D"}]}`, "devices[1].name: device \"D\" is configured twice"},
-		{"converters", dev(`"converters":{"uplink":"MyConverter"}`), `devices[0].converters.uplink: custom can uplink converter "MyConverter"`},
 		{"no nodeId", item(`"value":"0:1:int"`), "devices[0].timeseries[0].nodeId: required"},
 		{"std id too big", item(`"nodeId":2048,"value":"0:1:int"`), "2048 is outside 0..2047 (set isExtendedId"},
 		{"ext id too big", item(`"nodeId":536870912,"isExtendedId":true,"value":"0:1:int"`), "outside 0..536870911"},

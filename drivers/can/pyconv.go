@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/tbgw/tbgw/codec"
@@ -34,30 +35,34 @@ type pyRawDevice struct {
 	ServerSideRPC    []map[string]any `json:"serverSideRpc"`
 }
 
-// converters loads the device's converter classes.
-func converters(doc *conf.Doc, path string, c *Converters, dev *device) error {
+// converters loads the device's converter classes. One that nothing
+// provides (no Go converter, no Python extension host) is warned about
+// and the built-in bytes converter is used, as in the other connectors.
+func converters(doc *conf.Doc, path string, c *Converters, dev *device, log *slog.Logger) error {
 	if c == nil {
 		return nil
 	}
+	missing := func(key, name string) {
+		log.Warn(doc.Errorf(path+".converters."+key, "converter %q is not compiled in and no Python extension host is installed; the built-in bytes converter is used", name).Error(), "device", dev.name)
+	}
 	var err error
 	if c.Uplink != "" {
-		if dev.pyUp, err = codec.NewCallUplink("can", c.Uplink, json.RawMessage("null")); err != nil {
-			return doc.Errorf(path+".converters.uplink", "%v", hostHint(err))
+		dev.pyUp, err = codec.NewCallUplink("can", c.Uplink, json.RawMessage("null"))
+		if errors.Is(err, codec.ErrNoResolver) {
+			missing("uplink", c.Uplink)
+		} else if err != nil {
+			return doc.Errorf(path+".converters.uplink", "%v", err)
 		}
 	}
 	if c.Downlink != "" {
-		if dev.pyDown, err = codec.NewCallDownlink("can-downlink", c.Downlink, json.RawMessage("null")); err != nil {
-			return doc.Errorf(path+".converters.downlink", "%v", hostHint(err))
+		dev.pyDown, err = codec.NewCallDownlink("can-downlink", c.Downlink, json.RawMessage("null"))
+		if errors.Is(err, codec.ErrNoResolver) {
+			missing("downlink", c.Downlink)
+		} else if err != nil {
+			return doc.Errorf(path+".converters.downlink", "%v", err)
 		}
 	}
 	return nil
-}
-
-func hostHint(err error) error {
-	if errors.Is(err, codec.ErrNoResolver) {
-		return fmt.Errorf("%w (a converter class is Python code: it needs python3 and tbgw's extensions/tbgw_host.py installed)", err)
-	}
-	return err
 }
 
 // pyItemConfig is an item's entry in the uplink converter's "configs", as

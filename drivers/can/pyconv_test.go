@@ -5,6 +5,7 @@ package can
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,37 @@ func TestPyBytes(t *testing.T) {
 		if err != nil || string(b) != tc.want {
 			t.Errorf("%s: % x, %v", tc.in, b, err)
 		}
+	}
+}
+
+// Converter classes that nothing provides (no Go converter, no Python
+// extension host) are a warning; the built-in bytes converter is used, as
+// in the other connectors.
+func TestConvertersWithoutHost(t *testing.T) {
+	t.Setenv("TBGW_PYTHON_HOST", "")
+	var buf strings.Builder
+	env := drivertest.Env(t, "can", "can")
+	env.Log = slog.New(slog.NewTextHandler(&buf, nil))
+	// The built-in converter compiles the expression (the class would
+	// have evaluated it).
+	cfg := strings.Replace(pyCANConfig, `value * 2 if value else __import__('os')`, `value`, 1)
+	c, err := New([]byte(cfg), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := c.(*Connector)
+	d := cn.plan.byName["Py Car"]
+	if d.pyUp != nil || d.pyDown != nil {
+		t.Fatalf("converters loaded: %+v", d)
+	}
+	for _, key := range []string{"uplink", "downlink"} {
+		if !strings.Contains(buf.String(), "devices[0].converters."+key+": converter") {
+			t.Errorf("no warning for %s: %s", key, buf.String())
+		}
+	}
+	f, _ := socketcan.NewFrame(256, false, false, false, []byte{7, 0, 5, 'a'})
+	out := newConverter(cn).convert([]socketcan.Frame{f})
+	if v, ok := drivertest.Latest(out, "Py Car", "speed", false); !ok || v != int64(5) {
+		t.Fatalf("built-in conversion: %+v", out)
 	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// ("rest-downlink": the entry's "extension"; "request-downlink": its
 	// "converter"); "" takes no converter classes.
 	Converter string
+	// Warn, when set, reports a converter class that nothing provides
+	// (no Go converter, no Python extension host): the entry's templates
+	// are used then. Without Warn that is an error.
+	Warn func(key, msg string)
 }
 
 // Transports shares HTTP connection pools (one per TLS setting) among

@@ -44,6 +44,10 @@ func (c *Call) converter(s *Spec, o Options) error {
 	}
 	conv, err := codec.NewCallDownlink(o.Converter, name, entry)
 	if err != nil {
+		if errors.Is(err, codec.ErrNoResolver) && o.Warn != nil {
+			o.Warn(key, fmt.Sprintf("converter %q is not compiled in and no Python extension host is installed; the entry's templates are used", name))
+			return nil
+		}
 		if errors.Is(err, codec.ErrNoResolver) {
 			err = fmt.Errorf("%w (a converter class is Python code: it needs python3 and tbgw's extensions/tbgw_host.py installed)", err)
 		}

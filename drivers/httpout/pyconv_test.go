@@ -51,6 +51,18 @@ func TestConverterClassNeedsHost(t *testing.T) {
 	if c, err := Compile(&s, "methodFilter", Options{Converter: "request-downlink"}); err != nil || c.Converted() {
 		t.Fatalf("default converter: %v", err)
 	}
+	// With Warn, a class nothing provides is a warning and the templates
+	// are used (and so required).
+	var warned []string
+	warn := Options{Converter: "request-downlink", Warn: func(key, msg string) { warned = append(warned, key+": "+msg) }}
+	s = Spec{MethodFilter: ".*", RequestURLExpression: "x", Converter: "MyRequestDownlinkConverter"}
+	if c, err := Compile(&s, "methodFilter", warn); err != nil || c.Converted() || len(warned) != 1 || !strings.Contains(warned[0], "converter: converter \"MyRequestDownlinkConverter\" is not compiled in") {
+		t.Fatalf("warned: %v %v", warned, err)
+	}
+	s = Spec{MethodFilter: ".*", Converter: "MyRequestDownlinkConverter"}
+	if _, err := Compile(&s, "methodFilter", warn); !errors.As(err, &e) || e.Key != "requestUrlExpression" {
+		t.Fatalf("templates required: %v", err)
+	}
 	// Without a converter convention the key is not read.
 	s = Spec{MethodFilter: ".*", RequestURLExpression: "x", Converter: "Whatever"}
 	if c, err := Compile(&s, "methodFilter", Options{}); err != nil || c.Converted() {

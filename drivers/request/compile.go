@@ -41,7 +41,7 @@ type endpoint struct {
 	raw    bool // the converter reads the body as bytes
 }
 
-func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
+func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn func(string)) (*plan, error) {
 	p := &plan{workers: 8}
 	if cfg.Workers < 0 || cfg.Workers > 256 {
 		return nil, doc.Errorf("workers", "want 1 to 256")
@@ -86,18 +86,20 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 		opts := p.opts
 		opts.Method = "POST"
 		opts.Converter = "request-downlink"
-		c, err := httpout.Compile(&cfg.AttributeUpdates[i], "attributeFilter", opts)
+		path := fmt.Sprintf("attributeUpdates[%d]", i)
+		c, err := httpout.Compile(&cfg.AttributeUpdates[i], "attributeFilter", withWarn(opts, doc, path, warn))
 		if err != nil {
-			return nil, outErr(doc, fmt.Sprintf("attributeUpdates[%d]", i), err)
+			return nil, outErr(doc, path, err)
 		}
 		p.attrs = append(p.attrs, c)
 	}
 	for i := range cfg.ServerSideRPC {
 		opts := p.opts
 		opts.Converter = "request-downlink"
-		c, err := httpout.Compile(&cfg.ServerSideRPC[i], "methodFilter", opts)
+		path := fmt.Sprintf("serverSideRpc[%d]", i)
+		c, err := httpout.Compile(&cfg.ServerSideRPC[i], "methodFilter", withWarn(opts, doc, path, warn))
 		if err != nil {
-			return nil, outErr(doc, fmt.Sprintf("serverSideRpc[%d]", i), err)
+			return nil, outErr(doc, path, err)
 		}
 		p.rpcs = append(p.rpcs, c)
 	}
@@ -240,4 +242,11 @@ func compileUnpack(e *endpoint, x string) error {
 	var err error
 	e.unpack, err = jpath.Compile(x)
 	return err
+}
+
+// withWarn makes o report an entry's unavailable converter class as a
+// warning at path.
+func withWarn(o httpout.Options, doc *conf.Doc, path string, warn func(string)) httpout.Options {
+	o.Warn = func(key, msg string) { warn(doc.Errorf(path+"."+key, "%s", msg).Error()) }
+	return o
 }

@@ -38,7 +38,7 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := compile(doc, &cfg, env.ConfigDir)
+	p, err := compile(doc, &cfg, env.ConfigDir, func(w string) { env.Log.Warn(w) })
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}

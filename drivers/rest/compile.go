@@ -73,7 +73,7 @@ type route struct {
 
 var pathParam = regexp.MustCompile(`\{([^{}]*)\}`)
 
-func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
+func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn func(string)) (*plan, error) {
 	p := &plan{maxBody: 1 << 20, maxConc: 64, maxConns: 256, readTimeout: 30 * time.Second}
 	srv := cfg.Server
 	srvPath := "server"
@@ -192,16 +192,18 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 		httpout.AttachRaw(rm.ServerSideRPC, append(raw.RequestsMapping.ServerSideRPC, raw.ServerSideRPC...))
 	}
 	for i := range rm.AttributeUpdates {
-		c, err := httpout.Compile(&rm.AttributeUpdates[i], "attributeFilter", p.opts)
+		path := fmt.Sprintf("requestsMapping.attributeUpdates[%d]", i)
+		c, err := httpout.Compile(&rm.AttributeUpdates[i], "attributeFilter", withWarn(p.opts, doc, path, warn))
 		if err != nil {
-			return nil, outErr(doc, fmt.Sprintf("requestsMapping.attributeUpdates[%d]", i), err)
+			return nil, outErr(doc, path, err)
 		}
 		p.attrs = append(p.attrs, c)
 	}
 	for i := range rm.ServerSideRPC {
-		c, err := httpout.Compile(&rm.ServerSideRPC[i], "methodFilter", p.opts)
+		path := fmt.Sprintf("requestsMapping.serverSideRpc[%d]", i)
+		c, err := httpout.Compile(&rm.ServerSideRPC[i], "methodFilter", withWarn(p.opts, doc, path, warn))
 		if err != nil {
-			return nil, outErr(doc, fmt.Sprintf("requestsMapping.serverSideRpc[%d]", i), err)
+			return nil, outErr(doc, path, err)
 		}
 		p.rpcs = append(p.rpcs, c)
 	}
@@ -421,4 +423,11 @@ func newFields(cc *convert.Config, report *codec.Strategy) (codec.Uplink, error)
 		return nil, fmt.Errorf("extensionConfig: %v", err)
 	}
 	return fieldconv.New(name, typ, entries, report)
+}
+
+// withWarn makes o report an entry's unavailable converter class as a
+// warning at path.
+func withWarn(o httpout.Options, doc *conf.Doc, path string, warn func(string)) httpout.Options {
+	o.Warn = func(key, msg string) { warn(doc.Errorf(path+"."+key, "%s", msg).Error()) }
+	return o
 }

@@ -217,7 +217,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn func(string)
 	}
 	seen := map[string]bool{}
 	for i := range cfg.Devices {
-		d, err := compileDevice(doc, &cfg.Devices[i], i, connReport)
+		d, err := compileDevice(doc, &cfg.Devices[i], i, connReport, warn)
 		if err != nil {
 			return nil, err
 		}
@@ -239,7 +239,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func compileDevice(doc *conf.Doc, c *deviceConfig, i int, connReport *codec.Strategy) (*device, error) {
+func compileDevice(doc *conf.Doc, c *deviceConfig, i int, connReport *codec.Strategy, warn func(string)) (*device, error) {
 	path := fmt.Sprintf("devices[%d]", i)
 	d := &device{index: i, rpcs: map[string]rpcPlan{}}
 	var err error
@@ -254,10 +254,11 @@ func compileDevice(doc *conf.Doc, c *deviceConfig, i int, connReport *codec.Stra
 	}
 	if c.Converter != "" && c.Converter != defaultConverter {
 		// The class reads attributes and timeseries itself.
-		if d.py, d.pyCfg, err = customConverter(doc, path, c.Converter, i); err != nil {
+		if d.py, d.pyCfg, err = customConverter(doc, path, c.Converter, i, warn); err != nil {
 			return nil, err
 		}
-	} else {
+	}
+	if d.py == nil {
 		cc := &convert.Config{Type: "json", DeviceNameExpression: c.DeviceNameExpression,
 			DeviceTypeExpression: def(c.DeviceTypeExpression, "default"), ReportStrategy: c.ReportStrategy}
 		cc.Attributes.List, cc.Timeseries.List = c.Attributes, c.Timeseries

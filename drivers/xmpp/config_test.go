@@ -49,7 +49,6 @@ func TestBadConfigs(t *testing.T) {
 		"dup":       {`{"server":{"jid":"a@b"},"devices":[{"jid":"d@x","deviceNameExpression":"d"},{"jid":"d@x","deviceNameExpression":"e"}]}`, "devices[1].jid"},
 		"value":     {`{"server":{"jid":"a@b"},"devices":[{"jid":"d@x","deviceNameExpression":"d","timeseries":[{"key":"k","value":"${x"}]}]}`, "devices[0].timeseries[0]"},
 		"rpc":       {`{"server":{"jid":"a@b"},"devices":[{"jid":"d@x","deviceNameExpression":"d","serverSideRpc":[{"valueExpression":"x"}]}]}`, "devices[0].serverSideRpc[0].methodRPC"},
-		"converter": {`{"server":{"jid":"a@b"},"devices":[{"jid":"d@x","deviceNameExpression":"d","converter":"Mine"}]}`, "devices[0].converter"},
 	} {
 		_, err := New([]byte(tc.cfg), connector.Env{Name: "XMPP"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `XMPP.json:`) {
@@ -74,4 +73,23 @@ func TestConformance(t *testing.T) {
 			`{"server":{"jid":"a@b","saslMechanisms":["ANONYMOUS"]}}`: "server.saslMechanisms[0]",
 		},
 	})
+}
+
+// TestConverterWithoutHost: a converter class that nothing provides (no Go
+// converter, no Python extension host) is a warning; the built-in JSON
+// conversion is used, as in the other connectors.
+func TestConverterWithoutHost(t *testing.T) {
+	t.Setenv("TBGW_PYTHON_HOST", "")
+	var buf strings.Builder
+	env := connector.Env{Name: "XMPP", Log: slog.New(slog.NewTextHandler(&buf, nil))}
+	c, err := New([]byte(`{"server":{"jid":"a@b"},"devices":[{"jid":"d@x","deviceNameExpression":"d","converter":"Mine"}]}`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.(*Connector).plan.devices[0]; d.py != nil || d.conv == nil {
+		t.Fatalf("device %+v", d)
+	}
+	if !strings.Contains(buf.String(), `devices[0].converter: converter \"Mine\" is not compiled in and no Python extension host is installed`) {
+		t.Fatalf("no warning: %s", buf.String())
+	}
 }

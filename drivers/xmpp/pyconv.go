@@ -3,7 +3,6 @@ package xmpp
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/codec/conf"
@@ -23,8 +22,11 @@ import (
 // conversion is.
 const defaultConverter = "XmppUplinkConverter"
 
-// customConverter loads the converter class of devices[i].
-func customConverter(doc *conf.Doc, path string, name string, i int) (codec.CallUplink, json.RawMessage, error) {
+// customConverter loads the converter class of devices[i]. When nothing
+// provides it (no Go converter, no Python extension host) it warns and
+// returns none: the built-in JSON conversion is used, as in the other
+// connectors.
+func customConverter(doc *conf.Doc, path string, name string, i int, warn func(string)) (codec.CallUplink, json.RawMessage, error) {
 	var raw struct {
 		Devices []map[string]json.RawMessage `json:"devices"`
 	}
@@ -38,10 +40,11 @@ func customConverter(doc *conf.Doc, path string, name string, i int) (codec.Call
 		return nil, nil, err
 	}
 	conv, err := codec.NewCallUplink("xmpp", name, cfg)
+	if errors.Is(err, codec.ErrNoResolver) {
+		warn(doc.Errorf(path+".converter", "converter %q is not compiled in and no Python extension host is installed; the built-in JSON conversion is used", name).Error())
+		return nil, nil, nil
+	}
 	if err != nil {
-		if errors.Is(err, codec.ErrNoResolver) {
-			err = fmt.Errorf("%w (a converter class is Python code: it needs python3 and tbgw's extensions/tbgw_host.py installed)", err)
-		}
 		return nil, nil, doc.Errorf(path+".converter", "%v", err)
 	}
 	return conv, cfg, nil
