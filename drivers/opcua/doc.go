@@ -18,5 +18,6 @@
 //
 // # Non-goals
 //
-// Custom Python converters, events and history reads are not supported.
+// Events and history reads are not supported. (Custom Python converters
+// run in the exec connector's extension host: pyconv.go.)
 package opcua
