@@ -177,3 +177,36 @@ func TestConvertersWithoutHost(t *testing.T) {
 		t.Fatalf("built-in conversion: %+v", out)
 	}
 }
+
+// BenchmarkPythonUplink: one frame through the example uplink class in
+// the extension host (a round trip per frame), against the built-in
+// conversion of the same items.
+func BenchmarkPythonUplink(b *testing.B) {
+	py, err := exec.LookPath("/usr/bin/python3")
+	drivertest.RequirePeer(b, err == nil, "python3")
+	ext, _ := filepath.Abs("../../extensions")
+	b.Setenv("TBGW_PYTHON", py)
+	b.Setenv("TBGW_PYTHON_HOST", filepath.Join(ext, "tbgw_host.py"))
+	b.Setenv("TBGW_PYTHON_EXTENSIONS", filepath.Join(ext, "examples"))
+	f, _ := socketcan.NewFrame(256, false, false, false, []byte{7, 0x01, 0x02, 'a', 'b'})
+	for _, tc := range []struct{ name, cfg string }{
+		{"python", pyCANConfig},
+		{"builtin", strings.Replace(strings.Replace(pyCANConfig, `"converters"`, `"unused"`, 1), `value * 2 if value else __import__('os')`, `value`, 1)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c, err := New([]byte(tc.cfg), connector.Env{Name: "can", Log: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv := newConverter(c.(*Connector))
+			frames := []socketcan.Frame{f}
+			b.ReportAllocs()
+			for b.Loop() {
+				if out := conv.convert(frames); len(out) != 1 {
+					b.Fatalf("converted %+v", out)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
+	}
+}
