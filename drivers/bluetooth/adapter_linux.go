@@ -224,11 +224,11 @@ func (a *Adapter) Identity(ctx context.Context) (Addr, AddrType, error) {
 	if err != nil {
 		return Addr{}, 0, err
 	}
+	// Not stored in a.Info: connections of several devices ask at once.
 	info, err := parseInfo(a.Index, r)
 	if err != nil {
 		return Addr{}, 0, err
 	}
-	a.Info = info
 	if info.Current&SettingStaticAddress == 0 {
 		return info.Addr, Public, nil
 	}
