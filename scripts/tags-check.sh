@@ -6,7 +6,9 @@
 #   - the SQL connector with every subset of its database drivers
 #     (odbc.postgres, odbc.mysql, odbc.sqlite, odbc.mssql), and its tests
 #     type-checked (go vet) with none, each alone and all;
-#   - the default build on mips, where modernc.org/sqlite has no port;
+#   - the default build with the opt-in SQL drivers (odbc.sqlite,
+#     odbc.mssql: not in a default build) and on mips, where
+#     modernc.org/sqlite has no port;
 #   - the binary linked with no connector and with the SQL connector alone.
 # Only drivers/all and drivers/odbc have tag-dependent files, so compiling
 # them covers every combination; the links prove the main package.
@@ -38,8 +40,11 @@ for mask in $(seq 0 15); do
     run "vet -tags $tags" go vet -tags "$tags" ./drivers/odbc
   fi
 done
+run "default + odbc.sqlite,odbc.mssql" go vet -tags odbc.sqlite,odbc.mssql ./drivers/odbc
 run "mips default" env GOARCH=mips GOMIPS=softfloat go vet ./drivers/odbc
+run "mips odbc.sqlite,odbc.mssql" env GOARCH=mips GOMIPS=softfloat go vet -tags odbc.sqlite,odbc.mssql ./drivers/odbc
 run "mips default drivers/all" env GOARCH=mips GOMIPS=softfloat go build ./drivers/all
 run "link -tags custom" go build -o /dev/null -tags custom .
 run "link -tags custom,drivers.odbc" go build -o /dev/null -tags custom,drivers.odbc .
+run "link -tags odbc.sqlite,odbc.mssql" go build -o /dev/null -tags odbc.sqlite,odbc.mssql .
 echo "tags check OK: $n builds"

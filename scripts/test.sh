@@ -36,6 +36,9 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
+echo "== SQL connector with its opt-in pure-Go drivers (tags odbc.sqlite, odbc.mssql)"
+go test -count=1 -tags odbc.sqlite,odbc.mssql ./drivers/odbc
+
 echo "== unixODBC through cgo (opt-in build tag odbc.cgo)"
 CGO_ENABLED=1 go test -count=1 -tags odbc.cgo -run UnixODBC ./drivers/odbc
 

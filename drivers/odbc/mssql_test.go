@@ -1,4 +1,4 @@
-//go:build !custom || odbc.mssql
+//go:build odbc.mssql
 
 package odbc
 

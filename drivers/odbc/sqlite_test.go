@@ -1,4 +1,4 @@
-//go:build (!custom || odbc.sqlite) && (amd64 || arm64 || arm || 386 || riscv64 || loong64 || ppc64le || s390x)
+//go:build odbc.sqlite && (amd64 || arm64 || arm || 386 || riscv64 || loong64 || ppc64le || s390x)
 
 package odbc
 

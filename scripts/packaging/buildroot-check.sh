@@ -70,6 +70,18 @@ custom=$(mk BR2_PACKAGE_TBGW_CONNECTOR_MQTT=y BR2_PACKAGE_TBGW_CONNECTOR_MODBUS=
 tags=$(sed -n 's/^TAGS=//p' <<<"$custom")
 echo "menuconfig mqtt, modbus, odbc (PostgreSQL): tags '$tags'"
 [ "$tags" = "custom drivers.modbus drivers.mqtt drivers.odbc odbc.postgres" ] || fail "connector tags: $tags"
+# The opt-in SQL drivers, with all connectors and with a chosen few.
+tags=$(sed -n 's/^TAGS=//p' <<<"$(mk BR2_PACKAGE_TBGW_ALL_CONNECTORS=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_SQLITE=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_MSSQL=y)")
+echo "menuconfig all connectors, SQLite, SQL Server: tags '$tags'"
+[ "$tags" = "odbc.sqlite odbc.mssql" ] || fail "opt-in SQL driver tags: $tags"
+tags=$(sed -n 's/^TAGS=//p' <<<"$(mk BR2_PACKAGE_TBGW_CONNECTOR_ODBC=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_MSSQL=y)")
+[ "$tags" = "custom drivers.odbc odbc.mssql" ] || fail "opt-in SQL driver tags, custom: $tags"
+# Every SQL driver file of the odbc connector has its menuconfig option.
+for f in "$root"/drivers/odbc/db_*.go; do
+	d=$(sed -n 's#^//go:build .*odbc\.\([a-z]*\).*$#\1#p' "$f")
+	[ -n "$d" ] && [ "$d" != cgo ] || continue
+	grep -q "^config BR2_PACKAGE_TBGW_CONNECTOR_ODBC_${d^^}\$" "$root/buildroot/package/tbgw/Config.in" || fail "no menuconfig option for SQL driver $d"
+done
 # Every connector of drivers/all has its menuconfig option.
 for f in "$root"/drivers/all/*.go; do
 	c=$(sed -n 's#^//go:build !custom || drivers\.\(.*\)$#\1#p' "$f")

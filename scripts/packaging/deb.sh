@@ -12,6 +12,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$root/dist}
 VERSION=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
+# Build tags: all connectors and, as PCs and containers have the room, the
+# opt-in SQL drivers (SQLite, SQL Server) too.
+TAGS=${TAGS-odbc.sqlite,odbc.mssql}
 # A Debian version starts with a digit: v1.2.3 -> 1.2.3, a commit -> 0~git<commit>.
 debver=${VERSION#v}
 [[ $debver =~ ^[0-9] ]] || debver="0~git${debver}"
@@ -36,7 +39,7 @@ for arch in "${archs[@]}"; do
 	install -d "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/etc/tbgw" "$pkg/etc/default" \
 		"$pkg/usr/lib/systemd/system" "$pkg/usr/lib/sysusers.d" "$pkg/usr/lib/tmpfiles.d" \
 		"$pkg/usr/share/doc/tbgw"
-	(cd "$root" && env CGO_ENABLED=0 GOOS=linux "${goenv[@]}" go build -trimpath -buildvcs=false \
+	(cd "$root" && env CGO_ENABLED=0 GOOS=linux "${goenv[@]}" go build -trimpath -buildvcs=false -tags "$TAGS" \
 		-ldflags "-s -w -X main.version=$VERSION" -o "$pkg/usr/bin/tbgw" .)
 	install -m 0640 "$root/etc/tbgw/tb_gateway.json" "$root/etc/tbgw/simulator.json" "$pkg/etc/tbgw/"
 	install -m 0644 "$root/etc/default/tbgw" "$pkg/etc/default/tbgw"

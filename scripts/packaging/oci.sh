@@ -17,6 +17,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$root/dist}
 VERSION=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
+# Build tags: all connectors and, as PCs and containers have the room, the
+# opt-in SQL drivers (SQLite, SQL Server) too.
+TAGS=${TAGS-odbc.sqlite,odbc.mssql}
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}
 created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 certs=/etc/ssl/certs/ca-certificates.crt
@@ -47,7 +50,7 @@ for p in "${platforms[@]}"; do
 	[ "$arch" = arm ] && goenv+=(GOARM="${variant#v}")
 	rootfs="$tmp/rootfs-${p//\//-}"
 	mkdir -p "$rootfs/usr/bin" "$rootfs/etc/ssl/certs" "$rootfs/etc/tbgw" "$rootfs/var/lib/tbgw" "$rootfs/tmp"
-	(cd "$root" && env CGO_ENABLED=0 GOOS=linux "${goenv[@]}" go build -trimpath -buildvcs=false \
+	(cd "$root" && env CGO_ENABLED=0 GOOS=linux "${goenv[@]}" go build -trimpath -buildvcs=false -tags "$TAGS" \
 		-ldflags "-s -w -X main.version=$VERSION" -o "$rootfs/usr/bin/tbgw" .)
 	cp "$certs" "$rootfs/etc/ssl/certs/ca-certificates.crt"
 	cp "$root/etc/tbgw/tb_gateway.json" "$root/etc/tbgw/simulator.json" "$rootfs/etc/tbgw/"

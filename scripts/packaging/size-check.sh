@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The size budget: builds tbgw stripped (-s -w, -trimpath, CGO_ENABLED=0)
-# with all connectors and with each connector alone (-tags
-# custom,drivers.<type>; odbc with its pure-Go SQL drivers) for armv7 and
-# mipsle (GOMIPS=softfloat), and fails when a binary is larger than its
-# line in scripts/packaging/size-budget.txt. Run by `make test`.
+# with all connectors (the default build: every connector, the SQL
+# connector with its default drivers PostgreSQL and MySQL), with all
+# connectors and the opt-in SQL drivers too ("full": -tags
+# odbc.sqlite,odbc.mssql) and with each connector alone (-tags
+# custom,drivers.<type>; odbc with all four pure-Go SQL drivers) for armv7
+# and mipsle (GOMIPS=softfloat), and fails when a binary is larger than
+# its line in scripts/packaging/size-budget.txt. Run by `make test`.
 #   size-check.sh            check
 #   size-check.sh -measure   print the sizes as budget lines (no check)
 #   size-check.sh -explain   where the bytes of the all-connector armv7
@@ -32,7 +35,7 @@ if [ "$mode" = -explain ]; then
 fi
 
 connectors=$(sed -n 's#^//go:build !custom || drivers\.\(.*\)$#\1#p' drivers/all/*.go | sort)
-declare -A tagsOf=([all]="")
+declare -A tagsOf=([all]="" [full]="odbc.sqlite,odbc.mssql")
 for c in $connectors; do
 	t="custom,drivers.$c"
 	[ "$c" = odbc ] && t="$t,odbc.postgres,odbc.mysql,odbc.mssql,odbc.sqlite"
@@ -44,7 +47,7 @@ for arch in armv7 mipsle; do
 	armv7) env=(GOARCH=arm GOARM=7) ;;
 	mipsle) env=(GOARCH=mipsle GOMIPS=softfloat) ;;
 	esac
-	for b in all $connectors; do
+	for b in all full $connectors; do
 		env "${env[@]}" go build -trimpath -ldflags "-s -w" -tags "${tagsOf[$b]}" -o "$tmp/tbgw" .
 		size=$(stat -c %s "$tmp/tbgw")
 		if [ "$mode" = -measure ]; then

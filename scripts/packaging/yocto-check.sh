@@ -38,7 +38,8 @@ exec(src, env)
 class D:
     def getVar(self, n):
         return {"PACKAGECONFIG": sys.argv[2], "TBGW_CONNECTORS": var("TBGW_CONNECTORS"),
-                "TBGW_ODBC_DRIVERS": var("TBGW_ODBC_DRIVERS")}[n]
+                "TBGW_ODBC_DRIVERS": var("TBGW_ODBC_DRIVERS"),
+                "TBGW_ODBC_OPTIN_DRIVERS": var("TBGW_ODBC_OPTIN_DRIVERS")}[n]
 print(env["tbgw_tags"](D()))
 PY
 }
@@ -47,6 +48,18 @@ all=$(sed -n 's/^TBGW_CONNECTORS = "\(.*\)"/\1/p;s/^TBGW_ODBC_DRIVERS = "\(.*\)"
 custom=$(tags_of "mqtt modbus odbc odbc-postgres")
 echo "PACKAGECONFIG 'mqtt modbus odbc odbc-postgres': -tags=$custom"
 [ "$custom" = "custom,drivers.modbus,drivers.mqtt,drivers.odbc,odbc.postgres" ] || fail "tags: $custom"
+# The opt-in SQL drivers (SQLite, SQL Server), with all connectors and with a chosen few.
+optin=$(tags_of "$all odbc-sqlite odbc-mssql")
+echo "PACKAGECONFIG default + 'odbc-sqlite odbc-mssql': -tags=$optin"
+[ "$optin" = "odbc.sqlite,odbc.mssql" ] || fail "opt-in SQL driver tags: $optin"
+optin=$(tags_of "odbc odbc-mssql")
+[ "$optin" = "custom,drivers.odbc,odbc.mssql" ] || fail "opt-in SQL driver tags, custom: $optin"
+# Every SQL driver file of the odbc connector has its PACKAGECONFIG.
+for f in "$root"/drivers/odbc/db_*.go; do
+	x=$(sed -n 's#^//go:build .*odbc\.\([a-z]*\).*$#\1#p' "$f")
+	[ -n "$x" ] && [ "$x" != cgo ] || continue
+	grep -q "^PACKAGECONFIG\[odbc-$x\] = " "$recipe_dir/tbgw_git.bb" || fail "no PACKAGECONFIG[odbc-$x]"
+done
 for f in "$root"/drivers/all/*.go; do
 	c=$(sed -n 's#^//go:build !custom || drivers\.\(.*\)$#\1#p' "$f")
 	[ -z "$c" ] && continue
@@ -79,6 +92,8 @@ yb() { # $1: tags
 	"$gobin" version "$bin" | grep -q "$YOCTO_GO" || fail "not built by $YOCTO_GO"
 	echo "linux/arm64 pie, tags '$1': $(stat -c %s "$bin") bytes (unstripped: Yocto strips)"
 }
-yb ""
+# The default PACKAGECONFIG with the opt-in SQL drivers: every package of
+# the default build and the modules only the opt-in drivers need.
+yb "odbc.sqlite,odbc.mssql"
 yb "$custom"
 echo "yocto check OK"

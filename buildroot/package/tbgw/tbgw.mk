@@ -38,15 +38,18 @@ endef
 TBGW_PRE_CONFIGURE_HOOKS += TBGW_VENDOR_MODULES
 
 # Connector build tags: all connectors, or "custom" and one tag per
-# chosen connector (drivers.<type>) and SQL driver (odbc.<driver>).
+# chosen connector (drivers.<type>) and SQL driver (odbc.<driver>). The
+# SQLite and SQL Server drivers are opt-in in both cases.
 TBGW_CONNECTOR_TYPES = bacnet ble can exec ftp knx modbus mqtt ocpp odbc \
 	opcua request rest serial simulator snmp socket xmpp
-TBGW_ODBC_DRIVERS = postgres mysql sqlite mssql
+TBGW_ODBC_DRIVERS = postgres mysql
+TBGW_ODBC_OPTIN_DRIVERS = sqlite mssql
 ifneq ($(BR2_PACKAGE_TBGW_ALL_CONNECTORS),y)
 TBGW_TAGS = custom \
 	$(foreach c,$(TBGW_CONNECTOR_TYPES),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_$(call UPPERCASE,$(c))),drivers.$(c))) \
 	$(foreach d,$(TBGW_ODBC_DRIVERS),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_ODBC_$(call UPPERCASE,$(d))),odbc.$(d)))
 endif
+TBGW_TAGS += $(foreach d,$(TBGW_ODBC_OPTIN_DRIVERS),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_ODBC_$(call UPPERCASE,$(d))),odbc.$(d)))
 TBGW_LDFLAGS = -s -w -X main.version=$(TBGW_GW_VERSION)
 TBGW_GO_ENV = CGO_ENABLED=0
 

@@ -4,7 +4,9 @@
 // license file of each module package the binary links, with md5 and
 // SPDX name). It is what bitbake's do_update_modules task does, run
 // without bitbake: `go list -deps` in a fresh module cache, then the
-// cache's download directory is listed.
+// cache's download directory is listed. The list is made with the build
+// tags of the opt-in SQL drivers (-tags, default odbc.sqlite,odbc.mssql)
+// so that the recipe builds with any PACKAGECONFIG.
 //
 //	go run ./scripts/packaging/yoctomods -pkg github.com/tbgw/tbgw \
 //	    -out yocto/meta-tbgw/recipes-connectivity/tbgw -pn tbgw

@@ -30,8 +30,11 @@ func main() {
 	out := flag.String("out", "", "directory to write <pn>-go-mods.inc and <pn>-licenses.inc into")
 	pn := flag.String("pn", "tbgw", "recipe name")
 	cache := flag.String("cache", "", "copy the listed module files into this module cache")
+	// The opt-in SQL drivers' modules are listed too, so that every
+	// PACKAGECONFIG of the recipe builds from the fetched modules.
+	tags := flag.String("tags", "odbc.sqlite,odbc.mssql", "build tags for go list (comma-separated)")
 	flag.Parse()
-	if err := run(*pkg, *dir, *out, *pn, *cache); err != nil {
+	if err := run(*pkg, *dir, *out, *pn, *cache, *tags); err != nil {
 		fmt.Fprintln(os.Stderr, "yoctomods:", err)
 		os.Exit(1)
 	}
@@ -45,7 +48,7 @@ type listed struct {
 	}
 }
 
-func run(pkg, dir, out, pn, cache string) error {
+func run(pkg, dir, out, pn, cache, tags string) error {
 	modcache, err := os.MkdirTemp("", "yoctomods-")
 	if err != nil {
 		return err
@@ -54,7 +57,7 @@ func run(pkg, dir, out, pn, cache string) error {
 		exec.Command("chmod", "-R", "u+w", modcache).Run()
 		os.RemoveAll(modcache)
 	}()
-	cmd := exec.Command("go", "list", "-json=Dir,Module", "-deps", pkg)
+	cmd := exec.Command("go", "list", "-json=Dir,Module", "-deps", "-tags="+tags, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOMODCACHE="+modcache, "GOFLAGS=-mod=mod -modcacherw", "GOWORK=off")
 	cmd.Stderr = os.Stderr

@@ -33,9 +33,12 @@ GO_EXTRA_LDFLAGS = "-X main.version=${PV}"
 # Connectors: one PACKAGECONFIG per connector (build tag drivers.<type>)
 # and per SQL driver of the odbc connector (odbc.<driver>). With all of
 # them the default build is made; otherwise a "custom" build of those
-# chosen, e.g. PACKAGECONFIG:pn-tbgw = "mqtt modbus".
+# chosen, e.g. PACKAGECONFIG:pn-tbgw = "mqtt modbus". The large SQLite
+# and SQL Server drivers are opt-in in both cases (not in the default
+# PACKAGECONFIG), e.g. PACKAGECONFIG:append:pn-tbgw = " odbc-sqlite".
 TBGW_CONNECTORS = "bacnet ble can exec ftp knx modbus mqtt ocpp odbc opcua request rest serial simulator snmp socket xmpp"
-TBGW_ODBC_DRIVERS = "odbc-postgres odbc-mysql odbc-sqlite odbc-mssql"
+TBGW_ODBC_DRIVERS = "odbc-postgres odbc-mysql"
+TBGW_ODBC_OPTIN_DRIVERS = "odbc-sqlite odbc-mssql"
 PACKAGECONFIG ??= "${TBGW_CONNECTORS} ${TBGW_ODBC_DRIVERS}"
 PACKAGECONFIG[bacnet] = ""
 PACKAGECONFIG[ble] = ""
@@ -64,11 +67,12 @@ def tbgw_tags(d):
     pc = (d.getVar('PACKAGECONFIG') or '').split()
     conns = d.getVar('TBGW_CONNECTORS').split()
     drivers = d.getVar('TBGW_ODBC_DRIVERS').split()
+    optin = ['odbc.' + x[len('odbc-'):] for x in d.getVar('TBGW_ODBC_OPTIN_DRIVERS').split() if x in pc]
     if all(c in pc for c in conns + drivers):
-        return ''
+        return ','.join(optin)
     tags = ['custom'] + ['drivers.' + c for c in conns if c in pc]
     tags += ['odbc.' + x[len('odbc-'):] for x in drivers if x in pc]
-    return ','.join(tags)
+    return ','.join(tags + optin)
 
 GOBUILDFLAGS:append = " -tags=${@tbgw_tags(d)}"
 
