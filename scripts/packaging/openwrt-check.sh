@@ -29,6 +29,11 @@ small=$(sed -n 's/^TBGW_SMALL_CONNECTORS:=.*,\([a-z ]*\))$/\1/p' "$mk")
 for c in $small; do
 	[ -f "$root/drivers/all/$c.go" ] || fail "small variant names unknown connector $c"
 done
+# The opt-in SQL drivers are menu options of the full variant.
+for d in sqlite mssql; do
+	grep -q "^  config TBGW_ODBC_${d^^}\$" "$mk" && grep -q "CONFIG_TBGW_ODBC_${d^^}),odbc.$d)" "$mk" ||
+		fail "no menu option for the opt-in SQL driver $d"
+done
 grep -q 'procd_set_param respawn' "$root/openwrt/tbgw/files/tbgw.init" || fail "no respawn"
 for o in host port token; do
 	grep -q "config_get $o main $o" "$root/openwrt/tbgw/files/tbgw.init" || fail "uci option $o not read"
