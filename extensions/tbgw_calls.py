@@ -24,6 +24,10 @@ with the attribute names converter code reads (docs/connectors/exec.md,
           .convert({"deviceName", "deviceType", "configs"}, <bytearray>)
   xmpp    cls(<device config dict>, logger)
           .convert(<device object>, <message body str>)
+  ocpp    cls(<charge point config dict + "uplink_converter_name">, logger)
+          .convert({"deviceName", "deviceType", "messageType", "profile"}, <payload dict>)
+          and .get_device_name(<profile>), .get_device_type(<profile>), whose
+          answer goes back as it is ({"method": ..., "data": profile})
 
 and for their downlink converters, whose answer goes back as it is:
 
@@ -395,6 +399,21 @@ def xmpp_args(args):
     return XmppDevice(args.get("device") or {}), args.get("data")
 
 
+# ---------------------------------------------------------------- OCPP
+
+OCPP_METHODS = {"get_device_name", "get_device_type"}
+
+
+def ocpp_method(conv, args):
+    """The charge point's naming calls: get_device_name(profile) and
+    get_device_type(profile); None when the class has no such method."""
+    fn = getattr(conv, args["method"], None)
+    if not callable(fn):
+        return None
+    v = fn(args.get("data") or {})
+    return None if v is None else str(v)
+
+
 DOWNLINK = {"modbus-downlink", "can-downlink", "rest-downlink", "request-downlink"}
 
 
@@ -417,7 +436,7 @@ def construct(call, cls, name, cfg, logger):
         return cls(cfg or {}, logger)
     if call in ("can", "can-downlink"):
         return construct_can(cls, logger)
-    if call in ("rest-downlink", "request-downlink", "xmpp"):
+    if call in ("rest-downlink", "request-downlink", "xmpp", "ocpp"):
         return cls(cfg or {}, logger)
     if call == "topic":
         return cls({"type": "custom", "extension": name, "extensionConfig": cfg}, logger)
@@ -434,4 +453,5 @@ def construct(call, cls, name, cfg, logger):
 
 ARGS = {"modbus": modbus_args, "modbus-downlink": modbus_downlink_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args,
         "ftp": ftp_args, "odbc": odbc_args, "can": can_args, "can-downlink": config_data_args,
-        "rest-downlink": config_data_args, "request-downlink": config_data_args, "xmpp": xmpp_args}
+        "rest-downlink": config_data_args, "request-downlink": config_data_args, "xmpp": xmpp_args,
+        "ocpp": config_data_args}

@@ -271,6 +271,10 @@ def converters_main():
                     args = {}
                 else:
                     args = msg.get("args") or {}
+                    if call == "ocpp" and args.get("method") in tbgw_calls.OCPP_METHODS:
+                        res["result"] = tbgw_calls.ocpp_method(conv, args)
+                        reply(res)
+                        continue
                     a, b = tbgw_calls.ARGS[call](args)
                     result = conv.convert(a, b)
                 if call in tbgw_calls.DOWNLINK:

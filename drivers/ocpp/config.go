@@ -118,6 +118,7 @@ type plan struct {
 	callTimeout  time.Duration
 	subprotocols []string
 	cps          []*cpPlan
+	warnings     []string // logged when the connector is created
 }
 
 type cpPlan struct {
@@ -126,6 +127,7 @@ type cpPlan struct {
 	host, port *pyre.Regex
 	name, typ  *convert.Name
 	conv       map[string]*convert.JSON // by OCPP action
+	custom     *customConv              // the entry's converter class; nil: conv
 	attrUpd    []attrUpdPlan
 	rpcs       map[string]rpcPlan
 }
@@ -248,7 +250,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 		return nil, doc.Errorf("reportStrategy", "%v", err)
 	}
 	for i := range cfg.ChargePoints {
-		cp, err := compileCP(doc, &cfg.ChargePoints[i], i, connReport)
+		cp, err := compileCP(doc, &cfg.ChargePoints[i], i, connReport, &p.warnings)
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +259,7 @@ func compile(doc *conf.Doc, cfg *fileConfig, configDir string) (*plan, error) {
 	return p, nil
 }
 
-func compileCP(doc *conf.Doc, c *chargePoint, i int, connReport *codec.Strategy) (*cpPlan, error) {
+func compileCP(doc *conf.Doc, c *chargePoint, i int, connReport *codec.Strategy, warnings *[]string) (*cpPlan, error) {
 	path := fmt.Sprintf("chargePoints[%d]", i)
 	cp := &cpPlan{index: i, conv: map[string]*convert.JSON{}, rpcs: map[string]rpcPlan{}}
 	var err error
@@ -277,8 +279,15 @@ func compileCP(doc *conf.Doc, c *chargePoint, i int, connReport *codec.Strategy)
 			return nil, doc.Errorf(path+".port", "%v", err)
 		}
 	}
-	if c.Extension != "" && c.Extension != "OcppUplinkConverter" {
-		return nil, doc.Errorf(path+".extension", "custom converter %q is not available", c.Extension)
+	if c.Extension != "" && c.Extension != defaultConverter {
+		cc, warn, err := customConverter(doc, path, c.Extension, i)
+		if err != nil {
+			return nil, err
+		}
+		if warn != "" {
+			*warnings = append(*warnings, warn)
+		}
+		cp.custom = cc
 	}
 	nameExpr := c.DeviceNameExpression
 	if nameExpr == "" {
@@ -345,11 +354,14 @@ func compileCP(doc *conf.Doc, c *chargePoint, i int, connReport *codec.Strategy)
 		}
 		return nil
 	}
-	if err := add("attributes", c.Attributes); err != nil {
-		return nil, err
-	}
-	if err := add("timeseries", c.Timeseries); err != nil {
-		return nil, err
+	// A converter class reads attributes and timeseries itself.
+	if cp.custom == nil {
+		if err := add("attributes", c.Attributes); err != nil {
+			return nil, err
+		}
+		if err := add("timeseries", c.Timeseries); err != nil {
+			return nil, err
+		}
 	}
 	for a, cc := range byAction {
 		j, err := convert.NewJSON(cc, convert.Options{Report: report, Location: time.UTC})

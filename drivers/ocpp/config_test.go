@@ -53,7 +53,6 @@ func TestBadConfigs(t *testing.T) {
 		"dup rpc":       {`{"centralSystem":{},"chargePoints":[{"idRegexpPattern":"x","serverSideRpc":[{"methodRPC":"a"},{"methodRPC":"a"}]}]}`, `serverSideRpc[1].methodRPC`},
 		"subprotocol":   {`{"centralSystem":{"subprotocols":["ocpp1.5"]},"chargePoints":[{"idRegexpPattern":"x"}]}`, `centralSystem.subprotocols[0]`},
 		"max msg":       {`{"centralSystem":{"maxMessageSize":10},"chargePoints":[{"idRegexpPattern":"x"}]}`, `centralSystem.maxMessageSize`},
-		"extension":     {`{"centralSystem":{},"chargePoints":[{"idRegexpPattern":"x","extension":"MyConv"}]}`, `chargePoints[0].extension`},
 	} {
 		_, err := New([]byte(tc.cfg), connector.Env{Name: "OCPP"})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), `ocpp connector "OCPP": OCPP.json:`) {

@@ -58,6 +58,9 @@ func New(config []byte, env connector.Env) (connector.Connector, error) {
 	if err != nil {
 		return nil, kit.Errorf(env, err)
 	}
+	for _, w := range p.warnings {
+		env.Log.Warn(w)
+	}
 	c := &Connector{env: env, log: env.Log, plan: p, sessions: map[string]*session{}, byDevice: map[string]*session{},
 		profiles: newProfileStore(env.DataDir)}
 	c.listen.Store("")

@@ -127,8 +127,19 @@ func (s *session) setProfile(ctx context.Context, prof map[string]any, boot bool
 	if err != nil {
 		return
 	}
-	name := strings.TrimSpace(s.cp.name.Eval("", d, d.Root()))
-	typ := strings.TrimSpace(s.cp.typ.Eval("", d, d.Root()))
+	var name, typ string
+	if s.cp.custom != nil {
+		// Upstream names the device with the converter's methods.
+		if name, typ, err = s.cp.custom.deviceNames(prof); err != nil {
+			s.c.log.Warn("ocpp: converter could not name the device; the expressions do", "id", s.id, "converter", s.cp.custom.name, "err", err)
+		}
+	}
+	if name == "" {
+		name = strings.TrimSpace(s.cp.name.Eval("", d, d.Root()))
+	}
+	if typ == "" {
+		typ = strings.TrimSpace(s.cp.typ.Eval("", d, d.Root()))
+	}
 	if name == "" {
 		name = s.id
 	}
@@ -173,7 +184,7 @@ func sampleTime(action string, payload []byte) string {
 // names its action (BootNotification: the profile, see bootProfile) and hands the result to the event storage.
 func (s *session) uplink(ctx context.Context, action string, payload, view []byte) error {
 	conv := s.cp.conv[action]
-	if conv == nil {
+	if conv == nil && (s.cp.custom == nil || !pyActions[action]) {
 		return nil
 	}
 	s.nmu.Lock()
@@ -187,6 +198,9 @@ func (s *session) uplink(ctx context.Context, action string, payload, view []byt
 		s.nmu.Unlock()
 		s.c.bindDevice(s, "", name)
 		_ = s.sink.Connect(ctx, name, typ)
+	}
+	if s.cp.custom != nil {
+		return s.customUplink(ctx, action, payload, name, typ)
 	}
 	if view == nil {
 		extra := map[string]any{"chargePointId": s.id}
@@ -213,6 +227,11 @@ func (s *session) uplink(ctx context.Context, action string, payload, view []byt
 		d.Device, d.Type = name, typ
 		items = append(items, d)
 	}
+	return s.send(ctx, name, items)
+}
+
+// send hands converted data to the event storage.
+func (s *session) send(ctx context.Context, name string, items []connector.Data) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -224,4 +243,35 @@ func (s *session) uplink(ctx context.Context, action string, payload, view []byt
 	}
 	s.c.stats.dataSent.Add(uint64(len(items)))
 	return nil
+}
+
+// customUplink converts a message with the charge point's converter class,
+// called as upstream's charge point calls it. The class names the data's
+// device (normally config["deviceName"]); data for another device is sent
+// as it is named, as upstream does. A conversion that fails is logged and
+// the message acknowledged: retrying it would fail again.
+func (s *session) customUplink(ctx context.Context, action string, payload []byte, name, typ string) error {
+	s.nmu.Lock()
+	prof := s.profile // a BootNotification's is set already
+	s.nmu.Unlock()
+	args, err := pyArgs(action, name, typ, prof, payload)
+	if err != nil {
+		return err
+	}
+	data, err := s.cp.custom.conv.ConvertCall(args, s.c.env.Now().UnixMilli())
+	if err != nil {
+		s.c.log.Warn("ocpp: converter failed", "id", s.id, "action", action, "converter", s.cp.custom.name, "err", err)
+		return nil
+	}
+	items := data[:0]
+	for _, d := range data {
+		if d.Device == "" || len(d.Attributes) == 0 && len(d.Telemetry) == 0 {
+			continue
+		}
+		if d.Type == "" {
+			d.Type = typ
+		}
+		items = append(items, d)
+	}
+	return s.send(ctx, name, items)
 }
