@@ -62,6 +62,7 @@ type options struct {
 	Profile     string
 	GWEnv       string
 	Fsync       string
+	PackDelayMS int
 	Keep        bool
 	Verbose     bool
 }
@@ -92,6 +93,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MBTags, "modbus-tags", o.MBTags, "16-bit registers per Modbus slave")
 	fs.StringVar(&o.MBPeriods, "modbus-periods", o.MBPeriods, "poll periods of the Modbus steps")
 	fs.StringVar(&o.Fsync, "fsync", "", "the log's fsync policy (batch, interval, never; default batch)")
+	fs.IntVar(&o.PackDelayMS, "pack-delay", 0, "the gateway's minPackSendDelayMS, its coalescing window (0: its default, 50)")
 	fs.StringVar(&o.GWEnv, "gw-env", "", "comma-separated VAR=value added to the gateway's environment (e.g. GOMEMLIMIT=20MiB)")
 	fs.StringVar(&o.Profile, "profile", "", "save CPU and heap profiles of each load step here (needs a gateway built with -tags pprof)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory (logs, configurations)")

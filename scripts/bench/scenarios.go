@@ -61,6 +61,7 @@ func (b *bench) loadShape(name string, gc rig.GatewayConfig, rateDP float64, sh 
 	if gc.Fsync == "" {
 		gc.Fsync = b.o.Fsync
 	}
+	gc.PackDelayMS = b.o.PackDelayMS
 	gc.Env = b.gwEnv()
 	pport := 0
 	if b.o.Profile != "" {

@@ -22,6 +22,9 @@ type GatewayConfig struct {
 	WALDir string
 	// Fsync is the log's fsync policy (default "batch").
 	Fsync string
+	// PackDelayMS is minPackSendDelayMS, the coalescing window (0: the
+	// gateway's default, 50 ms).
+	PackDelayMS int
 	// Overflow is "drop_oldest" (default) or "reject_new".
 	Overflow string
 	// MaxBytes bounds the storage (default 256 MiB for the log, 64 MiB
@@ -100,6 +103,9 @@ func (c *GatewayConfig) Write() error {
 		},
 		"storage":    st,
 		"connectors": conns,
+	}
+	if c.PackDelayMS != 0 {
+		main["thingsboard"].(map[string]any)["minPackSendDelayMS"] = c.PackDelayMS
 	}
 	b, err := json.MarshalIndent(main, "", "  ")
 	if err != nil {
