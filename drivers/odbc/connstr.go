@@ -137,7 +137,7 @@ func resolve(s string) (*target, error) {
 		if drv == "" {
 			return nil, fmt.Errorf("a DSN= connection string needs the unixODBC build (tag odbc.cgo); name a Driver={...} instead")
 		}
-		return nil, fmt.Errorf("unknown driver %q: PostgreSQL, MySQL, MariaDB, SQLite3 and SQL Server are built in; others need the unixODBC build (tag odbc.cgo)", first(m, "driver"))
+		return nil, fmt.Errorf("unknown driver %q: PostgreSQL, MySQL, MariaDB, SQLite3 and SQL Server have pure-Go drivers (tags odbc.postgres, odbc.mysql, odbc.sqlite, odbc.mssql); others need the unixODBC build (tag odbc.cgo)", first(m, "driver"))
 	}
 	host := first(m, "server", "servername", "host", "hostname", "address", "addr")
 	port := first(m, "port")
