@@ -24,6 +24,9 @@ with the attribute names converter code reads (docs/connectors/exec.md,
           .convert({"deviceName", "deviceType", "configs"}, <bytearray>)
   xmpp    cls(<device config dict>, logger)
           .convert(<device object>, <message body str>)
+  ble     cls({"deviceName", "deviceType", "reportStrategy"}, logger)
+          .convert({"extension", "telemetry", "attributes"},
+                   {"telemetry": [item + {"data": <bytearray>}], "attributes": [...]} | <bytes>)
   ocpp    cls(<charge point config dict + "uplink_converter_name">, logger)
           .convert({"deviceName", "deviceType", "messageType", "profile"}, <payload dict>)
           and .get_device_name(<profile>), .get_device_type(<profile>), whose
@@ -399,6 +402,28 @@ def xmpp_args(args):
     return XmppDevice(args.get("device") or {}), args.get("data")
 
 
+# ---------------------------------------------------------------- BLE
+
+def ble_args(args):
+    """Characteristic values as upstream's BLE device hands them over
+    (every item configuration with the bytes read or notified under
+    "data", a bytearray as bleak returns), or an advertisement's first
+    manufacturer data value (bytes)."""
+    import base64
+    config = args.get("config") or {}
+    if "advertisement" in args:
+        return config, bytes(base64.b64decode(args["advertisement"] or ""))
+    data = {}
+    for section in ("telemetry", "attributes"):
+        items = []
+        for item in (args.get("data") or {}).get(section) or []:
+            item = dict(item)
+            item["data"] = bytearray(base64.b64decode(item.get("data") or ""))
+            items.append(item)
+        data[section] = items
+    return config, data
+
+
 # ---------------------------------------------------------------- OCPP
 
 OCPP_METHODS = {"get_device_name", "get_device_type"}
@@ -436,7 +461,7 @@ def construct(call, cls, name, cfg, logger):
         return cls(cfg or {}, logger)
     if call in ("can", "can-downlink"):
         return construct_can(cls, logger)
-    if call in ("rest-downlink", "request-downlink", "xmpp", "ocpp"):
+    if call in ("rest-downlink", "request-downlink", "xmpp", "ocpp", "ble"):
         return cls(cfg or {}, logger)
     if call == "topic":
         return cls({"type": "custom", "extension": name, "extensionConfig": cfg}, logger)
@@ -454,4 +479,4 @@ def construct(call, cls, name, cfg, logger):
 ARGS = {"modbus": modbus_args, "modbus-downlink": modbus_downlink_args, "opcua": opcua_args, "snmp": snmp_args, "bacnet": bacnet_args,
         "ftp": ftp_args, "odbc": odbc_args, "can": can_args, "can-downlink": config_data_args,
         "rest-downlink": config_data_args, "request-downlink": config_data_args, "xmpp": xmpp_args,
-        "ocpp": config_data_args}
+        "ocpp": config_data_args, "ble": ble_args}

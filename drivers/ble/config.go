@@ -146,6 +146,8 @@ type deviceSpec struct {
 	items                     []*item
 	updates                   []attrUpdate
 	rpcs                      []rpcSpec
+	custom                    *customConv // the device's converter class; nil: the built-in conversion
+	warning                   string      // logged when the connector is created
 }
 
 // advOnly: no characteristic items, so the device is never connected.
@@ -300,7 +302,11 @@ func compileDevice(doc *conf.Doc, p string, c *DeviceConfig, connReport *model.S
 	case "HexBytesBLEUplinkConverter":
 		charConv, advConv = convHex, convHex
 	default:
-		return nil, doc.Errorf(p+".extension", "custom converter %q is not available in tbgw (built in: BytesBLEUplinkConverter, HexBytesBLEUplinkConverter)", c.Extension)
+		cc, warn, err := customConverter(doc, p, c)
+		if err != nil {
+			return nil, err
+		}
+		d.custom, d.warning = cc, warn
 	}
 	for _, sec := range []struct {
 		name  string
@@ -318,6 +324,9 @@ func compileDevice(doc *conf.Doc, p string, c *DeviceConfig, connReport *model.S
 			}
 			d.items = append(d.items, it)
 		}
+	}
+	if d.custom != nil {
+		d.custom.bind(d)
 	}
 	for i, u := range c.AttributeUpdates {
 		ip := fmt.Sprintf("%s.attributeUpdates[%d]", p, i)

@@ -61,6 +61,9 @@ func New(raw []byte, env connector.Env) (connector.Connector, error) {
 	c := &Conn{env: env, spec: s, byName: map[string]*device{}, byAddr: map[bluetooth.Addr]*device{},
 		seen: map[bluetooth.Addr]*sighting{}}
 	for _, ds := range s.devices {
+		if ds.warning != "" {
+			env.Log.Warn(ds.warning)
+		}
 		d := newDevice(c, ds)
 		c.devs = append(c.devs, d)
 		c.byName[ds.name] = d

@@ -145,6 +145,9 @@ func (d *device) runAdv(ctx context.Context) error {
 }
 
 func (d *device) sendAdv(ctx context.Context, s sighting) error {
+	if d.spec.custom != nil {
+		return d.customAdv(ctx, s)
+	}
 	data := connector.Data{Device: d.spec.name, Type: d.spec.typ}
 	for _, it := range d.spec.items {
 		if !it.adv {
@@ -291,12 +294,12 @@ func (d *device) uplink(ctx context.Context, ch *bluetooth.Channel, kdrops *uint
 		case <-ctx.Done():
 			return nil
 		case n := <-d.notes:
-			batch = append(batch[:0], d.notifyData(n))
+			batch = d.appendNotify(batch[:0], n)
 		more:
 			for len(batch) < 64 {
 				select {
 				case n := <-d.notes:
-					batch = append(batch, d.notifyData(n))
+					batch = d.appendNotify(batch, n)
 				default:
 					break more
 				}
@@ -424,6 +427,7 @@ func (d *device) poll(ctx context.Context, cl *bluetooth.Client) error {
 	var lastAdv uint64
 	for {
 		data := connector.Data{Device: d.spec.name, Type: d.spec.typ}
+		var raws []rawValue // for the device's converter class
 		for _, it := range reads {
 			ch := d.characteristic(cl, it)
 			if ch == nil {
@@ -442,6 +446,10 @@ func (d *device) poll(ctx context.Context, cl *bluetooth.Client) error {
 				return fmt.Errorf("read %s: %w", it.key, err)
 			}
 			d.c.cnt.Add("reads", 1)
+			if d.spec.custom != nil {
+				raws = append(raws, rawValue{it, v})
+				continue
+			}
 			val, err := convert(it, v)
 			if err != nil {
 				d.c.cnt.Add("convertErrors", 1)
@@ -451,6 +459,9 @@ func (d *device) poll(ctx context.Context, cl *bluetooth.Client) error {
 			d.add(&data, it, val)
 		}
 		if err := d.emit(ctx, data); err != nil {
+			return err
+		}
+		if err := d.customReads(ctx, raws); err != nil {
 			return err
 		}
 		if hasAdv {
