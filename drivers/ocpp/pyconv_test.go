@@ -144,3 +144,34 @@ func TestMissingClass(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestPythonConverter201: the same class with an OCPP 2.0.1 station (the
+// boot's charging_station object, numeric sampled values).
+func TestPythonConverter201(t *testing.T) {
+	ext, _ := filepath.Abs("../../extensions")
+	t.Setenv("TBGW_PYTHON", "/usr/bin/python3")
+	t.Setenv("TBGW_PYTHON_HOST", filepath.Join(ext, "tbgw_host.py"))
+	t.Setenv("TBGW_PYTHON_EXTENSIONS", filepath.Join(ext, "examples"))
+	sink := drivertest.NewSink()
+	c, _ := start(t, sampleWith(t, func(m map[string]any) {
+		delete(m["centralSystem"].(map[string]any), "security")
+		m["chargePoints"] = []any{map[string]any{"idRegexpPattern": "CS", "extension": "DemoOcppUplinkConverter"}}
+	}), sink)
+	s := startSim(t)
+	s.ok(map[string]any{"op": "connect", "endpoint": "ws://" + c.ListenAddr(), "identity": "CS-01", "protocol": "ocpp2.0.1"})
+	s.ok(map[string]any{"op": "call", "action": "BootNotification", "params": map[string]any{"reason": "PowerUp",
+		"chargingStation": map[string]any{"vendorName": "Acme", "model": "DC50", "serialNumber": "S1", "firmwareVersion": "1.2"}}})
+	const dev = "Acme-S1"
+	waitFor(t, "boot data", func() bool { v, _ := sink.Latest(dev, "firmware", true); return v == "1.2" })
+	s.ok(map[string]any{"op": "call", "action": "MeterValues", "params": map[string]any{"evseId": 1,
+		"meterValue": []any{map[string]any{"timestamp": time.Now().UTC().Format(time.RFC3339), "sampledValue": []any{
+			map[string]any{"value": 7.25, "measurand": "Energy.Active.Import.Register"}}}}}})
+	if v, ok := sink.Latest(dev, "Energy_Active_Import_Register", false); !ok || jsonOf(v) != "7.25" {
+		t.Errorf("energy = %v %v", v, ok)
+	}
+	for _, d := range sink.Data() {
+		if d.Type != "charger-dc50" {
+			t.Errorf("device %s has type %q", d.Device, d.Type)
+		}
+	}
+}

@@ -23,7 +23,8 @@ class DemoOcppUplinkConverter(OcppConverter):
         self.__scale = config.get("demoScale", 1)
 
     def get_device_name(self, config):
-        serial = config.get("charge_point_serial_number") or config.get("chargePointSerialNumber") or "nosn"
+        # 1.6 boots carry charge_point_serial_number, 2.0.1 serial_number.
+        serial = config.get("charge_point_serial_number") or config.get("serial_number") or "nosn"
         return "%s-%s" % (config["Vendor"], serial)
 
     def get_device_type(self, config):
@@ -33,7 +34,8 @@ class DemoOcppUplinkConverter(OcppConverter):
         out = ConvertedData(device_name=config["deviceName"], device_type=config["deviceType"])
         kind = config["messageType"]
         if kind == "BootNotification":
-            out.add_to_attributes("firmware", data.get("firmware_version"))
+            station = data.get("charging_station") or data  # 2.0.1 | 1.6
+            out.add_to_attributes("firmware", station.get("firmware_version"))
             out.add_to_attributes("converter", self.__config["uplink_converter_name"])
         elif kind == "MeterValues":
             for mv in data["meter_value"]:
