@@ -289,7 +289,7 @@ func (g *Gateway) remoteLogLoop(ctx context.Context) {
 				return
 			case <-g.connectedCh():
 			}
-			batch := rl.take(int(g.maxPayload.Load()) * 8 / 10)
+			batch := rl.take(g.payloadLimit() * 8 / 10)
 			if len(batch) == 0 {
 				break
 			}

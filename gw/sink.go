@@ -122,7 +122,7 @@ func (s *sink) Send(ctx context.Context, items []connector.Data) error {
 func (g *Gateway) encode(buf []byte, ends []int, d *connector.Data) ([]byte, []int) {
 	start := len(buf)
 	buf = tbjson.AppendRecord(buf, d)
-	limit := int(g.maxPayload.Load())
+	limit := g.payloadLimit()
 	n := len(d.Attributes) + len(d.Telemetry)
 	if limit <= 0 || len(buf)-start <= limit || n <= 1 {
 		return buf, append(ends, len(buf))

@@ -1,6 +1,7 @@
 package gw
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -244,7 +245,7 @@ func (g *Gateway) publishBatch(ctx context.Context, gs *groupSet, batches []stor
 			f.points += ev.Points
 		}
 	}
-	limit := int(g.maxPayload.Load())
+	limit := g.payloadLimit()
 	renames := g.reg.hasRenames()
 	names := gs.names[:0]
 	for i := range gs.groups {
@@ -302,12 +303,27 @@ type packer struct {
 	open, close byte // around a device's fragments
 	limit       int
 	buf         []byte // the message being built; empty if none
+	frags       []frag // what buf holds, to build it again smaller
 	points      int
 	tokens      []Token
 }
 
+// frag is one device fragment in the message being built.
+type frag struct {
+	dev, part []byte
+	points    int
+}
+
 // add appends a device's fragments carrying points datapoints.
 func (p *packer) add(ctx context.Context, dev []byte, parts [][]byte, points int) error {
+	if p.limit > 0 {
+		if n := len(parts); n > 0 {
+			parts = fit(dev, parts, p.open == '{', p.limit)
+			if len(parts) != n {
+				points = max(points, len(parts))
+			}
+		}
+	}
 	per := max(1, points/len(parts))
 	inDev := false // dev's entry is open in buf
 	for _, part := range parts {
@@ -337,6 +353,7 @@ func (p *packer) add(ctx context.Context, dev []byte, parts [][]byte, points int
 			p.buf = append(p.buf, ',')
 		}
 		p.buf = append(p.buf, part...)
+		p.frags = append(p.frags, frag{dev, part, per})
 		p.points += per
 	}
 	if inDev {
@@ -357,7 +374,18 @@ func (p *packer) flush(ctx context.Context) error {
 	p.buf = p.buf[:0]
 	dp := max(p.points, 1)
 	p.points = 0
+	frags := p.frags
+	p.frags = p.frags[:0]
 	t, err := p.g.link.Publish(ctx, p.topic, payload, p.g.qos, dp)
+	if errors.Is(err, tb.ErrTooLarge) && (len(frags) > 1 || splittable(frags, p.open == '{')) {
+		// ThingsBoard's limit shrank after this message was built (the
+		// session limits answer came): build it again, smaller.
+		if err := p.repack(ctx, append([]frag(nil), frags...), len(payload)); err != nil {
+			return err
+		}
+		return p.flush(ctx) // what the repacking left in buf
+
+	}
 	if errors.Is(err, tb.ErrTooLarge) {
 		// It can never be delivered (a single value larger than
 		// ThingsBoard accepts): drop it rather than block the log.
@@ -369,5 +397,37 @@ func (p *packer) flush(ctx context.Context) error {
 		return err
 	}
 	p.tokens = append(p.tokens, t)
+	return nil
+}
+
+// splittable reports whether a message of one fragment can be split.
+func splittable(frags []frag, attrs bool) bool {
+	if len(frags) != 1 {
+		return false
+	}
+	_, _, ok := splitFragment(frags[0].part, attrs)
+	return ok
+}
+
+// repack adds frags again under the link's current limit, or half the
+// refused message's size if the link reports none smaller: every round
+// either fits or splits further, down to single values.
+func (p *packer) repack(ctx context.Context, frags []frag, size int) error {
+	lim := p.g.payloadLimit()
+	if lim <= 0 || lim >= size {
+		lim = size / 2
+	}
+	p.limit = lim
+	for i := 0; i < len(frags); {
+		j, parts, points := i, [][]byte(nil), 0
+		for ; j < len(frags) && bytes.Equal(frags[j].dev, frags[i].dev); j++ {
+			parts = append(parts, frags[j].part)
+			points += frags[j].points
+		}
+		if err := p.add(ctx, frags[i].dev, parts, points); err != nil {
+			return err
+		}
+		i = j
+	}
 	return nil
 }
