@@ -56,10 +56,12 @@ func TestSleepCancelled(t *testing.T) {
 	}
 }
 
+// ResetAfter is set: its default (Max, 1 µs here) would count any
+// attempt the scheduler delays as a healthy run and reset the count.
 func TestRetryMaxTries(t *testing.T) {
 	n := 0
 	boom := errors.New("boom")
-	err := Retry(context.Background(), Policy{Min: time.Microsecond, Max: time.Microsecond, MaxTries: 3},
+	err := Retry(context.Background(), Policy{Min: time.Microsecond, Max: time.Microsecond, MaxTries: 3, ResetAfter: time.Hour},
 		func(context.Context) error { n++; return boom })
 	if n != 3 || !errors.Is(err, ErrGaveUp) || !errors.Is(err, boom) {
 		t.Fatalf("n=%d err=%v", n, err)
