@@ -179,6 +179,8 @@ type rig struct {
 
 func newRig(t *testing.T, main map[string]any, files map[string]any) *rig {
 	t.Helper()
+	// Run counts are per test: with -count=N the same names come again.
+	probeRuns.Clear()
 	b := tbtest.StartBroker(t)
 	r := &rig{t: t, b: b, tb: tbtest.NewThingsBoard(t, b.Host, b.Port), dir: t.TempDir(), reload: make(chan struct{}, 1)}
 	tbs := map[string]any{"host": b.Host, "port": b.Port, "security": map[string]any{"accessToken": "tok"}}
