@@ -323,22 +323,30 @@ func (d *device) uplink(ctx context.Context, ch *bluetooth.Channel, kdrops *uint
 	}
 }
 
+// notifiedBy reports whether it is a notified item carried by the
+// characteristic value handle.
+func (d *device) notifiedBy(it *item, handle uint16) bool {
+	if it.adv || !it.notify || it.handle != 0 && it.handle != handle {
+		return false
+	}
+	if it.handle != 0 {
+		return true
+	}
+	d.mu.Lock()
+	cl := d.client
+	d.mu.Unlock()
+	if cl == nil {
+		return false
+	}
+	ch := cl.Find(it.uuid)
+	return ch != nil && ch.Value == handle
+}
+
 func (d *device) notifyData(n notification) connector.Data {
 	data := connector.Data{Device: d.spec.name, Type: d.spec.typ}
 	for _, it := range d.spec.items {
-		if it.adv || !it.notify || it.handle != 0 && it.handle != n.handle {
+		if !d.notifiedBy(it, n.handle) {
 			continue
-		}
-		if it.handle == 0 {
-			d.mu.Lock()
-			cl := d.client
-			d.mu.Unlock()
-			if cl == nil {
-				continue
-			}
-			if ch := cl.Find(it.uuid); ch == nil || ch.Value != n.handle {
-				continue
-			}
 		}
 		v, err := convert(it, n.value)
 		if err != nil {

@@ -175,19 +175,8 @@ func (d *device) appendNotify(batch []connector.Data, n notification) []connecto
 	}
 	var raws []rawValue
 	for _, it := range d.spec.items {
-		if it.adv || !it.notify || it.handle != 0 && it.handle != n.handle {
+		if !d.notifiedBy(it, n.handle) {
 			continue
-		}
-		if it.handle == 0 {
-			d.mu.Lock()
-			cl := d.client
-			d.mu.Unlock()
-			if cl == nil {
-				continue
-			}
-			if ch := cl.Find(it.uuid); ch == nil || ch.Value != n.handle {
-				continue
-			}
 		}
 		raws = append(raws, rawValue{it, n.value})
 	}
