@@ -245,6 +245,19 @@ type CallDownlink interface {
 	ConvertDownCall(args json.RawMessage) (json.RawMessage, error)
 }
 
+// ResultBytes reads a bytes or bytearray value in a converter's result as
+// the extension host encodes it, {"bytes": "<base64>"}; ok is false for
+// any other value.
+func ResultBytes(v json.RawMessage) (b []byte, ok bool) {
+	var x struct {
+		Bytes []byte `json:"bytes"`
+	}
+	if json.Unmarshal(v, &x) != nil || x.Bytes == nil {
+		return nil, false
+	}
+	return x.Bytes, true
+}
+
 // NewCallDownlink builds the downlink converter name in convention call
 // through the resolvers (the Python extension host); the error wraps
 // ErrNoResolver when none provides it.

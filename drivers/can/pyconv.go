@@ -165,13 +165,12 @@ func pyBytes(raw json.RawMessage) ([]byte, error) {
 	}
 	var out []byte
 	for _, it := range items {
-		var b struct {
-			Bytes []byte `json:"bytes"`
-		}
 		var n float64
+		if b, ok := codec.ResultBytes(it); ok {
+			out = append(out, b...)
+			continue
+		}
 		switch {
-		case json.Unmarshal(it, &b) == nil && b.Bytes != nil:
-			out = append(out, b.Bytes...)
 		case json.Unmarshal(it, &n) == nil && n >= 0 && n <= 255 && n == float64(int(n)):
 			out = append(out, byte(n))
 		default:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tbgw/tbgw/codec"
 	"github.com/tbgw/tbgw/codec/binary"
 	mb "github.com/tbgw/tbgw/codec/modbus"
 	"github.com/tbgw/tbgw/drivers/kit"
@@ -122,25 +123,23 @@ func pyWriteRequest(t *mb.Tag, raw json.RawMessage) (mb.Write, error) {
 	var nums []int64
 	var bits []bool
 	for _, it := range items {
-		var b struct {
-			Bytes []byte `json:"bytes"`
-		}
 		var n float64
 		var flag bool
+		b, isBytes := codec.ResultBytes(it)
 		switch {
-		case json.Unmarshal(it, &b) == nil && b.Bytes != nil:
-			for i := 0; i+1 < len(b.Bytes); i += 2 {
-				nums = append(nums, int64(b.Bytes[i])<<8|int64(b.Bytes[i+1]))
+		case isBytes:
+			for i := 0; i+1 < len(b); i += 2 {
+				nums = append(nums, int64(b[i])<<8|int64(b[i+1]))
 			}
-			for _, x := range b.Bytes {
+			for _, x := range b {
 				for k := range 8 {
 					bits = append(bits, x>>k&1 == 1)
 				}
 			}
-			if len(b.Bytes) == 1 { // one byte: a value, not a bit field, for 5 and 6
-				nums = append(nums, int64(b.Bytes[0]))
+			if len(b) == 1 { // one byte: a value, not a bit field, for 5 and 6
+				nums = append(nums, int64(b[0]))
 				if t.Function == 5 {
-					bits = append(bits[:len(bits)-8], b.Bytes[0] != 0)
+					bits = append(bits[:len(bits)-8], b[0] != 0)
 				}
 			}
 		case json.Unmarshal(it, &flag) == nil:
