@@ -48,9 +48,11 @@ func (l *logBuf) String() string {
 // never arrives; active: it does. Scanning runs in windows of
 // scannerTimeout every scannerPollPeriod. showMap lists only the
 // advertisers named scanner.deviceName. The map is logged once,
-// scanner.timeout after the start: 6 s spans three windows, so a window
-// whose reports the emulated controllers lose (seen under load) does not
-// leave the map empty.
+// scanner.timeout after the start: 15 s spans six windows. In active mode
+// right after the passive connector stopped on the same controller, the
+// first report has been seen to reach the connector only 2.5 s and once
+// 12.5 s after the start (the controller received scan responses in every
+// window meanwhile); the cause is not known yet.
 func TestKernelScanModes(t *testing.T) {
 	idx := bttest.Virt(t, 3)
 	mon := bttest.Monitor(t)
@@ -69,7 +71,7 @@ func TestKernelScanModes(t *testing.T) {
 	for _, passive := range []bool{true, false} {
 		t.Run(fmt.Sprintf("passive=%v", passive), func(t *testing.T) {
 			cfg := fmt.Sprintf(`{"name":"BLE","passiveScanMode":%v,"adapter":"hci%d","scannerTimeout":1000,"scannerPollPeriod":2500,
-			  "showMap":true,"scanner":{"timeout":6000,"deviceName":"beacon-7"},"devices":[
+			  "showMap":true,"scanner":{"timeout":15000,"deviceName":"beacon-7"},"devices":[
 			  {"name":"beacon","MACAddress":"%v","pollPeriod":100,
 			   "telemetry":[{"key":"temp","dataSourceType":"advertisement","valueExpression":"[0:2]","compute":"value / 100"},
 			                {"key":"humidity","dataSourceType":"advertisement","advertisementField":"serviceData","serviceUUID":"181A","valueExpression":"[0:2]"}],
@@ -83,6 +85,15 @@ func TestKernelScanModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := cn.(*Conn)
+			if a, err := bluetooth.OpenAdapter(t.Context(), central); err != nil {
+				t.Fatal(err)
+			} else {
+				h, err := a.AdvMonitors(t.Context())
+				a.Close()
+				if err != nil || len(h) != 0 {
+					t.Fatalf("advertisement monitors left registered before the connector starts: %v %v", h, err)
+				}
+			}
 			n0 := len(mon.Commands(central, bttest.OpLESetScanEnable, bttest.OpLESetExtScanEnable))
 			p0 := len(mon.Commands(central, bttest.OpLESetScanParams, bttest.OpLESetExtScanParams))
 			_, r0 := mon.Reports(central)

@@ -199,3 +199,37 @@ func TestKernelScanWindow(t *testing.T) {
 		}
 	}
 }
+
+// A passive scan stopped at any moment, also while its advertisement
+// monitor is being added, leaves no monitor registered: a leaked one
+// kept the controller scanning passively and delayed the reports of a
+// later active discovery by seconds.
+func TestKernelPassiveScanLeavesNoMonitor(t *testing.T) {
+	idx := bttest.Virt(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := OpenAdapter(ctx, idx[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.PowerOn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.Passive = true
+	for i := range 40 {
+		sctx, scancel := context.WithTimeout(ctx, time.Duration(i%20)*250*time.Microsecond)
+		err := a.Scan(sctx, func(Found) {})
+		scancel()
+		if err != nil && ctx.Err() == nil {
+			t.Logf("scan %d: %v", i, err)
+		}
+		h, err := a.AdvMonitors(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 0 {
+			t.Fatalf("scan %d, stopped after %v: monitors %v left registered", i, time.Duration(i%20)*250*time.Microsecond, h)
+		}
+	}
+}

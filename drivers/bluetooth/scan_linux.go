@@ -74,7 +74,13 @@ func (a *Adapter) scanWindow(ctx context.Context, fn func(Found)) error {
 func (a *Adapter) listenPassive(ctx context.Context, ev *sock, fn func(Found)) error {
 	var handle uint16
 	add := func() error {
-		rsp, err := a.cmd(ctx, mgmtAddAdvPatternsMonitor, a.Index, monitorParams())
+		// Not cut short by ctx: a monitor the kernel added while the
+		// answer went unread would stay registered, with nobody to
+		// remove it, and keep the controller scanning passively (it
+		// delayed a later active discovery's reports by seconds).
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		rsp, err := a.cmd(actx, mgmtAddAdvPatternsMonitor, a.Index, monitorParams())
+		cancel()
 		if err != nil {
 			return fmt.Errorf("%v: add advertisement monitor (passive scanning): %w", a, err)
 		}
@@ -218,4 +224,29 @@ func (a *Adapter) discover(ctx context.Context, ev *sock, fn func(Found)) error 
 			return fmt.Errorf("%v: controller removed", a)
 		}
 	}
+}
+
+// mgmtReadAdvMonitorFeatures lists the advertisement monitors registered
+// with the kernel.
+const mgmtReadAdvMonitorFeatures = 0x0051
+
+// AdvMonitors returns the handles of the advertisement monitors the kernel
+// holds for this controller (anyone's: bluetoothd's too).
+func (a *Adapter) AdvMonitors(ctx context.Context) ([]uint16, error) {
+	rsp, err := a.cmd(ctx, mgmtReadAdvMonitorFeatures, a.Index, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%v: read advertisement monitor features: %w", a, err)
+	}
+	if len(rsp) < 13 {
+		return nil, fmt.Errorf("%v: advertisement monitor features of %d bytes", a, len(rsp))
+	}
+	n := int(binary.LittleEndian.Uint16(rsp[11:]))
+	if len(rsp) < 13+2*n {
+		return nil, fmt.Errorf("%v: advertisement monitor features of %d bytes for %d handles", a, len(rsp), n)
+	}
+	h := make([]uint16, n)
+	for i := range h {
+		h[i] = binary.LittleEndian.Uint16(rsp[13+2*i:])
+	}
+	return h, nil
 }
