@@ -109,7 +109,7 @@ func TestKernelPassiveScan(t *testing.T) {
 			t.Fatalf("passive mode: scan parameters %04x % x (type %d)", p.Opcode, p.Params, typ)
 		}
 	}
-	reports, rsps := mon.Reports(c)
+	reports, rsps := mon.WaitReports(c, 1, 5*time.Second)
 	t.Logf("passive: controller received %d advertising reports, %d scan responses; %d scan parameter commands, all passive", reports, rsps, len(params))
 	if reports == 0 || rsps != 0 {
 		t.Fatalf("passive mode: %d reports, %d scan responses", reports, rsps)

@@ -210,6 +210,21 @@ func (m *HCIMonitor) Reports(index int) (reports, scanResponses int) {
 	return m.reports[uint16(index)], m.scanRsps[uint16(index)]
 }
 
+// WaitReports is Reports once the monitor has read at least n advertising
+// reports of controller index, or when d has passed: a report can reach a
+// scanner through the management socket before the monitor socket's
+// reader has recorded its HCI event.
+func (m *HCIMonitor) WaitReports(index, n int, d time.Duration) (reports, scanResponses int) {
+	deadline := time.Now().Add(d)
+	for {
+		r, s := m.Reports(index)
+		if r >= n || time.Now().After(deadline) {
+			return r, s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // ScanType is the scan type (0 passive, 1 active) of an LE Set (Extended)
 // Scan Parameters command, and false for other commands.
 func ScanType(c HCICommand) (byte, bool) {
