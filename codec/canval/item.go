@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 
 	"github.com/tbgw/tbgw/codec/expr"
 	"github.com/tbgw/tbgw/codec/field"
@@ -41,8 +42,8 @@ func ParseValue(spec string) (Value, error) {
 			return Value{}, err
 		}
 		if len(parts) > 1 {
-			var n int
-			if _, err := fmt.Sscanf(parts[1], "%d", &n); err != nil || n < -1 || n == 0 || n > 99 {
+			n, ok := leadingInt(parts[1])
+			if !ok || n < -1 || n == 0 || n > 99 {
 				return Value{}, fmt.Errorf("value %q: bad length", spec)
 			}
 			f.Length = n
@@ -54,6 +55,34 @@ func ParseValue(spec string) (Value, error) {
 		return Value{}, err
 	}
 	return Value{Field: f}, nil
+}
+
+// leadingInt reads the integer at the start of s as fmt.Sscanf(s, "%d")
+// does: spaces other than a newline skipped, an optional sign, decimal
+// digits, anything after them ignored. Values beyond ±1000 come back as
+// ±1001 (callers only accept small lengths).
+func leadingInt(s string) (int, bool) {
+	s = strings.TrimLeftFunc(s, func(r rune) bool { return r != '\n' && unicode.IsSpace(r) })
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	n, digits := 0, 0
+	for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+		if n <= 1000 {
+			n = n*10 + int(s[digits]-'0')
+		}
+		digits++
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	n = min(n, 1001)
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func withLength(parts []string, n string) []string {

@@ -220,7 +220,7 @@ func compile(doc *conf.Doc, c *Config) (*spec, error) {
 	}
 	names := map[string]bool{}
 	for i := range c.Devices {
-		d, err := compileDevice(doc, fmt.Sprintf("devices[%d]", i), &c.Devices[i], connReport)
+		d, err := compileDevice(doc, i, &c.Devices[i], connReport)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +233,8 @@ func compile(doc *conf.Doc, c *Config) (*spec, error) {
 	return s, nil
 }
 
-func compileDevice(doc *conf.Doc, p string, c *DeviceConfig, connReport *model.Strategy) (*deviceSpec, error) {
+func compileDevice(doc *conf.Doc, index int, c *DeviceConfig, connReport *model.Strategy) (*deviceSpec, error) {
+	p := "devices[" + strconv.Itoa(index) + "]"
 	d := &deviceSpec{name: strings.TrimSpace(c.Name), typ: c.DeviceType, showMap: c.ShowMap}
 	if d.name == "" {
 		return nil, doc.Errorf(p+".name", "device name is required")
@@ -302,7 +303,7 @@ func compileDevice(doc *conf.Doc, p string, c *DeviceConfig, connReport *model.S
 	case "HexBytesBLEUplinkConverter":
 		charConv, advConv = convHex, convHex
 	default:
-		cc, warn, err := customConverter(doc, p, c)
+		cc, warn, err := customConverter(doc, p, index, c)
 		if err != nil {
 			return nil, err
 		}

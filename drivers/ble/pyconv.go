@@ -36,15 +36,11 @@ type customConv struct {
 	items map[*item]json.RawMessage
 }
 
-// customConverter loads the converter class of the device at path p
-// ("devices[i]"). When nothing provides it (no Go converter, no Python
-// extension host) it warns through the returned text and returns none:
-// the built-in bytes conversion is used, as upstream's default.
-func customConverter(doc *conf.Doc, p string, c *DeviceConfig) (*customConv, string, error) {
-	var i int
-	if _, err := fmt.Sscanf(p, "devices[%d]", &i); err != nil {
-		return nil, "", doc.Errorf(p, "cannot read the device's configuration for its converter")
-	}
+// customConverter loads the converter class of device i (configuration
+// path p, "devices[i]"). When nothing provides it (no Go converter, no
+// Python extension host) it warns through the returned text and returns
+// none: the built-in bytes conversion is used, as upstream's default.
+func customConverter(doc *conf.Doc, p string, i int, c *DeviceConfig) (*customConv, string, error) {
 	var raw struct {
 		Devices []struct {
 			Telemetry  []json.RawMessage `json:"telemetry"`
