@@ -106,6 +106,9 @@ func (c *Connector) Run(ctx context.Context, sink connector.Sink) error {
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return gctx },
 	}
+	// WebSocket upgrades need HTTP/1.1: over TLS, h2 is not offered.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
 	if c.plan.tls != nil {
 		srv.TLSConfig = c.plan.tls.Clone()
 	}

@@ -2,6 +2,7 @@ package ocpp
 
 import (
 	"crypto/ecdsa"
+	"crypto/tls"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -63,4 +64,25 @@ func TestTLS(t *testing.T) {
 	s.ok(secure)
 	s.ok(map[string]any{"op": "call", "action": "BootNotification", "params": map[string]any{"chargePointVendor": "T", "chargePointModel": "LS"}})
 	waitFor(t, "connect", func() bool { return len(sink.Connects()) == 1 })
+}
+
+// TestTLSOffersHTTP1Only: the central system answers WebSocket upgrades,
+// which HTTP/2 does not carry, so a client offering h2 in ALPN is given
+// http/1.1.
+func TestTLSOffersHTTP1Only(t *testing.T) {
+	certFile, keyFile, certPEM := selfSigned(t, t.TempDir())
+	cfg := sampleWith(t, func(m map[string]any) {
+		m["centralSystem"].(map[string]any)["connection"] = map[string]any{"type": "tls", "cert": certFile, "key": keyFile}
+	})
+	c, _ := start(t, cfg, drivertest.NewSink())
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	conn, err := tls.Dial("tcp", c.ListenAddr(), &tls.Config{RootCAs: roots, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if p := conn.ConnectionState().NegotiatedProtocol; p != "http/1.1" {
+		t.Errorf("negotiated %q, want http/1.1", p)
+	}
 }
