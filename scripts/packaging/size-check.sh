@@ -4,13 +4,16 @@
 # connector with its default drivers PostgreSQL and MySQL), with all
 # connectors and the opt-in SQL drivers too ("full": -tags
 # odbc.sqlite,odbc.mssql) and with each connector alone (-tags
-# custom,drivers.<type>; odbc with all four pure-Go SQL drivers) for armv7
-# and mipsle (GOMIPS=softfloat), and fails when a binary is larger than
-# its line in scripts/packaging/size-budget.txt. Run by `make test`.
+# custom,drivers.<type>; odbc with all four pure-Go SQL drivers) and with
+# none ("core": -tags custom) for armv7 and mipsle (GOMIPS=softfloat), and
+# fails when a binary is larger than its line in
+# scripts/packaging/size-budget.txt. Run by `make test`.
 #   size-check.sh            check
 #   size-check.sh -measure   print the sizes as budget lines (no check)
-#   size-check.sh -explain   where the bytes of the all-connector armv7
-#                            build go: the largest packages (go tool nm -size)
+#   size-check.sh -explain   where the bytes go: the sections of the core
+#                            and all-connector builds on both architectures,
+#                            and the largest packages of the all-connector
+#                            armv7 build (go tool nm -size)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 budget="$root/scripts/packaging/size-budget.txt"
@@ -20,7 +23,43 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$root"
 export CGO_ENABLED=0 GOOS=linux
 
+envOf() {
+	case $1 in
+	armv7) echo GOARCH=arm GOARM=7 ;;
+	mipsle) echo GOARCH=mipsle GOMIPS=softfloat ;;
+	esac
+}
+
 if [ "$mode" = -explain ]; then
+	# A stripped binary is its code (.text), the runtime's function tables
+	# (.gopclntab: names, line and stack maps of every function, 50-60%
+	# of .text), read-only data (.rodata: type descriptors, strings, the
+	# functions' GC data) and initialised data. Sizes step by 64 KiB (the
+	# segments are page-aligned), so a change smaller than that may not
+	# show. MIPS code is larger than ARM code for the same source: the Go
+	# assembler does not schedule branch delay slots but puts a NOP in
+	# every one (one instruction in seven), and every 32-bit constant or
+	# address takes two instructions.
+	for arch in armv7 mipsle; do
+		for b in core all; do
+			tags=""
+			[ "$b" = core ] && tags=custom
+			env $(envOf $arch) go build -trimpath -ldflags "-s -w" -tags "$tags" -o "$tmp/tbgw" .
+			line=$(printf '%-7s %-5s %9d bytes' "$arch" "$b" "$(stat -c %s "$tmp/tbgw")")
+			if command -v readelf >/dev/null; then
+				data=0 line="$line:"
+				while read -r name size; do
+					case $name in
+					.text | .gopclntab | .rodata) line="$line $name $((0x$size))" ;;
+					.data | .noptrdata) data=$((data + 0x$size)) ;;
+					esac
+				done < <(readelf -SW "$tmp/tbgw" | sed -n 's/^ *\[ *[0-9]*\] *\([^ ]*\) *PROGBITS *[0-9a-f]* *[0-9a-f]* *\([0-9a-f]*\) .*/\1 \2/p')
+				line="$line data $data"
+			fi
+			echo "$line"
+		done
+	done
+	echo
 	GOARCH=arm GOARM=7 go build -trimpath -o "$tmp/tbgw" .
 	echo "armv7, all connectors, unstripped: $(stat -c %s "$tmp/tbgw") bytes; bytes of code and data symbols by package (top 25; bss excluded):"
 	# Symbols larger than the file are zero-filled data the file does not
@@ -35,7 +74,7 @@ if [ "$mode" = -explain ]; then
 fi
 
 connectors=$(sed -n 's#^//go:build !custom || drivers\.\(.*\)$#\1#p' drivers/all/*.go | sort)
-declare -A tagsOf=([all]="" [full]="odbc.sqlite,odbc.mssql")
+declare -A tagsOf=([all]="" [full]="odbc.sqlite,odbc.mssql" [core]="custom")
 for c in $connectors; do
 	t="custom,drivers.$c"
 	[ "$c" = odbc ] && t="$t,odbc.postgres,odbc.mysql,odbc.mssql,odbc.sqlite"
@@ -43,11 +82,8 @@ for c in $connectors; do
 done
 status=0
 for arch in armv7 mipsle; do
-	case $arch in
-	armv7) env=(GOARCH=arm GOARM=7) ;;
-	mipsle) env=(GOARCH=mipsle GOMIPS=softfloat) ;;
-	esac
-	for b in all full $connectors; do
+	read -ra env <<<"$(envOf $arch)"
+	for b in all full core $connectors; do
 		env "${env[@]}" go build -trimpath -ldflags "-s -w" -tags "${tagsOf[$b]}" -o "$tmp/tbgw" .
 		size=$(stat -c %s "$tmp/tbgw")
 		if [ "$mode" = -measure ]; then
