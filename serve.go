@@ -20,6 +20,7 @@ import (
 	"github.com/tbgw/tbgw/gw/logging"
 	"github.com/tbgw/tbgw/gw/sdnotify"
 	"github.com/tbgw/tbgw/gw/storage"
+	"github.com/tbgw/tbgw/gw/textpages"
 )
 
 // journalPrefixes decides the sd-daemon priority prefixes on standard
@@ -200,6 +201,7 @@ func serve(o *options, stdout, stderr io.Writer) int {
 	if iv := sdnotify.WatchdogInterval(); iv > 0 {
 		bg.Go(func() { watchdog(wdCtx, g, iv, log) })
 	}
+	bg.Go(func() { releaseStartupPages(wdCtx, g, log) })
 	err = g.Run(ctx)
 	wdStop()
 	if errors.Is(err, gw.ErrUpdate) && exe != "" {
@@ -222,6 +224,30 @@ func serve(o *options, stdout, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return exitOK
+}
+
+// startupSettle is how long after the first connection to ThingsBoard the
+// start-up is taken to be over (the announcements and attribute requests
+// that follow the connection).
+const startupSettle = 5 * time.Second
+
+// releaseStartupPages gives back the binary's pages that only the package
+// initialisers and the start-up touched (most of the resident set of an
+// idle gateway), once the gateway has started and connected.
+func releaseStartupPages(ctx context.Context, g *gw.Gateway, log *slog.Logger) {
+	if !g.WaitStarted(ctx) {
+		return
+	}
+	t := time.NewTimer(startupSettle)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	if _, err := textpages.Release(); err != nil {
+		log.Debug("start-up pages kept", "err", err)
+	}
 }
 
 // notify tells systemd (when it runs us with Type=notify) about a state.

@@ -95,6 +95,22 @@ func (g *Gateway) Alive(ctx context.Context) error {
 	}
 }
 
+// WaitStarted waits until Run has started the connectors and the gateway
+// is connected to ThingsBoard (true), or ctx ends (false).
+func (g *Gateway) WaitStarted(ctx context.Context) bool {
+	select {
+	case <-g.applied:
+	case <-ctx.Done():
+		return false
+	}
+	select {
+	case <-g.connectedCh():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // WaitData waits until Run has started the connectors and every running
 // connector has stored telemetry (true), or ctx ends (false). `tbgw run
 // -once` stops the gateway then, which delivers what is stored before it
