@@ -27,13 +27,20 @@ type ackSession struct {
 type ackSlot struct {
 	id       uint16
 	pb       *packets.Publish // paho's acknowledgement request, nil until made
+	own      bool             // decoded by bufConn (QoS 1): its PUBACK is written here
 	released bool             // the connector is done with the message
 }
 
 // track registers a message as the handler receives it and returns the
 // function that releases it.
-func (s *ackSession) track(id uint16) func() {
-	sl := &ackSlot{id: id}
+func (s *ackSession) track(id uint16) func() { return s.add(&ackSlot{id: id}) }
+
+// trackOwn registers a QoS 1 message decoded by the connection (paho
+// never sees it) and returns the function that releases it; its PUBACK
+// is written here once it and every earlier message are released.
+func (s *ackSession) trackOwn(id uint16) func() { return s.add(&ackSlot{id: id, own: true}) }
+
+func (s *ackSession) add(sl *ackSlot) func() {
 	s.mu.Lock()
 	s.q = append(s.q, sl)
 	s.mu.Unlock()
@@ -55,7 +62,7 @@ func (s *ackSession) Ack(pb *packets.Publish) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.q) - 1; i >= 0; i-- {
-		if sl := s.q[i]; sl.id == pb.PacketID && sl.pb == nil {
+		if sl := s.q[i]; sl.id == pb.PacketID && sl.pb == nil && !sl.own {
 			sl.pb = pb
 			s.flushLocked()
 			return nil
@@ -68,8 +75,12 @@ func (s *ackSession) Ack(pb *packets.Publish) error {
 // mu while writing keeps them in order.
 func (s *ackSession) flushLocked() {
 	n := 0
-	for n < len(s.q) && s.q[n].released && s.q[n].pb != nil {
-		_ = s.SessionManager.Ack(s.q[n].pb) // only fails with the connection, which paho notices
+	for n < len(s.q) && s.q[n].released && (s.q[n].own || s.q[n].pb != nil) {
+		if sl := s.q[n]; sl.own {
+			s.conn.writePuback(sl.id)
+		} else {
+			_ = s.SessionManager.Ack(sl.pb) // only fails with the connection, which paho notices
+		}
 		n++
 	}
 	if n == 0 {

@@ -41,6 +41,15 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 	bc := newBufConn(conn, o.window, o.reads)
 	conn = bc
 	s := &session5{acks: &ackSession{SessionManager: state.NewInMemory(), conn: bc}}
+	// QoS 0 and 1 messages are decoded by the connection, before paho.
+	bc.onPub = func(topic string, payload []byte, qos byte, id uint16) {
+		in := inbound{topic: topic, payload: payload, qos: qos, recv: time.Now().UnixMilli()}
+		if qos > 0 {
+			in.ack = s.acks.trackOwn(id)
+			in.acks = s.acks
+		}
+		o.onMessage(in)
+	}
 	cfg := paho.ClientConfig{
 		ClientID: o.clientID,
 		Conn:     conn,
