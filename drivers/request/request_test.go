@@ -352,6 +352,21 @@ func TestTLS(t *testing.T) {
 	sink3 := drivertest.NewSink()
 	start(t, endpointConfig(srv.URL, "/x", "verify=false"), sink3)
 	sink3.Wait(t, 5*time.Second, "data over unverified TLS", func(data []connector.Data) bool { return len(data) > 0 })
+	// A server offering HTTP/2 is still spoken to in HTTP/1.1.
+	var proto atomic.Value
+	h2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(r.Proto)
+		fmt.Fprint(w, `{"name":"h2","v":1}`)
+	}))
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	t.Cleanup(h2.Close)
+	sink4 := drivertest.NewSink()
+	start(t, endpointConfig(h2.URL, "/x", "verify=false"), sink4)
+	sink4.Wait(t, 5*time.Second, "data from the HTTP/2 server", func(data []connector.Data) bool { return len(data) > 0 })
+	if p, _ := proto.Load().(string); p != "HTTP/1.1" {
+		t.Errorf("request made in %q, want HTTP/1.1", p)
+	}
 }
 
 func TestRedirects(t *testing.T) {

@@ -434,9 +434,12 @@ func TestSelfSignedTLS(t *testing.T) {
 	cfg := strings.Replace(strings.Replace(string(sample(t)), `"SSL": false`, `"SSL": true`, 1), `"port": "5000"`, `"port": "0"`, 1)
 	sink := drivertest.NewSink()
 	_, addr := start(t, []byte(cfg), sink)
-	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p := conn.ConnectionState().NegotiatedProtocol; p == "h2" {
+		t.Error("the REST server negotiated HTTP/2; it serves HTTP/1.1 only")
 	}
 	cert := conn.ConnectionState().PeerCertificates[0]
 	conn.Close()
