@@ -14,6 +14,9 @@
 #                            and all-connector builds on both architectures,
 #                            and the largest packages of the all-connector
 #                            armv7 build (go tool nm -size)
+#   size-check.sh -unique    what each connector alone adds to the
+#                            all-connector armv7 build (that build's size
+#                            less the size without the one connector)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 budget="$root/scripts/packaging/size-budget.txt"
@@ -80,6 +83,21 @@ for c in $connectors; do
 	[ "$c" = odbc ] && t="$t,odbc.postgres,odbc.mysql,odbc.mssql,odbc.sqlite"
 	tagsOf[$c]=$t
 done
+if [ "$mode" = -unique ]; then
+	# -tags custom with every connector and the default SQL drivers is
+	# the default build.
+	every=custom,odbc.postgres,odbc.mysql,
+	for c in $connectors; do every="${every}drivers.$c,"; done
+	GOARCH=arm GOARM=7 go build -trimpath -ldflags "-s -w" -tags "${every%,}" -o "$tmp/tbgw" .
+	all=$(stat -c %s "$tmp/tbgw")
+	echo "armv7, all connectors: $all bytes; without each one, less (sizes step by 64 KiB):"
+	for c in $connectors; do
+		GOARCH=arm GOARM=7 go build -trimpath -ldflags "-s -w" -tags "${every/,drivers.$c,/,}" -o "$tmp/tbgw" .
+		printf '%9d %s\n' "$((all - $(stat -c %s "$tmp/tbgw")))" "$c"
+	done | sort -rn
+	exit 0
+fi
+
 status=0
 for arch in armv7 mipsle; do
 	read -ra env <<<"$(envOf $arch)"
