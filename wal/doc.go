@@ -154,6 +154,8 @@
 // instance when acknowledgements remove segments.
 //
 // Memory is bounded by the segment size: the tail segment being written
-// (tidwall keeps it in memory), the segment being read, and the batches in
-// flight, whatever the backlog.
+// (tidwall keeps it in memory), the sealed segment being read (closed once
+// the reader reaches the tail), and the batches in flight (each a copy of
+// its records, so none keeps a segment's buffer alive), whatever the
+// backlog.
 package wal

@@ -316,10 +316,7 @@ func (l *Log) Close() error {
 		l.finalErr = fmt.Errorf("persisting cursor: %w", err)
 	}
 	l.rsem <- struct{}{}
-	if l.rlog != nil {
-		l.rlog.Close()
-		l.rlog, l.rseg = nil, nil
-	}
+	l.closeReaderLog()
 	<-l.rsem
 	err := l.finalErr
 	if cerr := l.lockf.Close(); err == nil {

@@ -504,3 +504,54 @@ func TestSyncGap(t *testing.T) {
 		t.Fatalf("%d records", got)
 	}
 }
+
+// A batch's records are copies of their own: changing one touches neither
+// its neighbours nor the tail segment's buffer that later reads return.
+func TestBatchRecordsDetached(t *testing.T) {
+	l := openLog(t, t.TempDir(), Options{SegmentBytes: 1 << 20, MaxBytes: 64 << 20})
+	appendIDs(t, l, 0, 100)
+	b, err := l.next(context.Background(), 100, 1<<20, false)
+	if err != nil || len(b.Records) != 100 {
+		t.Fatalf("next: %d records, %v", len(b.Records), err)
+	}
+	for i, r := range b.Records {
+		if cap(r) != len(r) {
+			t.Fatalf("record %d: capacity %d beyond its %d bytes", i, cap(r), len(r))
+		}
+	}
+	clear(b.Records[0])
+	_ = append(b.Records[1][:len(b.Records[1])-1], 'X') // within capacity: changes record 1 only
+	if id := idOf(t, b.Records[2]); id != 2 {
+		t.Fatalf("record 2 holds %d", id)
+	}
+	for i, it := range readPending(t, l) {
+		if it.id != i {
+			t.Fatalf("position %d: %+v after a held copy was changed", i, it)
+		}
+	}
+}
+
+// The sealed segment read last is closed once the reader reaches the tail
+// (tidwall holds a whole segment in memory for reading).
+func TestReaderClosesSealedSegment(t *testing.T) {
+	l := openLog(t, t.TempDir(), small)
+	for id := 0; id < 300; id += 10 {
+		appendIDs(t, l, id, 10) // several 8 KiB segments
+	}
+	ctx := context.Background()
+	sealed := false
+	for n := 0; n < 300; {
+		b, err := l.next(ctx, 40, 1<<20, false)
+		if err != nil || len(b.Records) == 0 {
+			t.Fatalf("next after %d records: %d, %v", n, len(b.Records), err)
+		}
+		n += len(b.Records)
+		sealed = sealed || l.rlog != nil
+	}
+	if !sealed {
+		t.Fatal("no sealed segment was read")
+	}
+	if l.rlog != nil {
+		t.Fatal("sealed segment still open after reading the tail")
+	}
+}

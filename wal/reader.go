@@ -12,8 +12,8 @@ import (
 // Next waits until a record past the last handed-out one is available (or
 // ctx is done, or the log is closed) and returns up to maxRecs consecutive
 // records totalling at most maxBytes, always at least one. Damaged records
-// are skipped and counted; a batch never spans one. The slices stay valid
-// for as long as the caller holds them.
+// are skipped and counted; a batch never spans one. The records are copies
+// in one buffer per batch, valid for as long as the caller holds them.
 func (l *Log) Next(ctx context.Context, maxRecs, maxBytes int) (Batch, error) {
 	return l.next(ctx, maxRecs, maxBytes, true)
 }
@@ -57,6 +57,7 @@ func (l *Log) next(ctx context.Context, maxRecs, maxBytes int, wait bool) (Batch
 			l.read = next
 			l.countDamagedLocked(skipped)
 			l.mu.Unlock()
+			l.closeReaderLog() // the reader has caught up: the sealed segment is done
 			if len(b.Records) > 0 {
 				return b, nil
 			}
@@ -148,7 +149,25 @@ func collect(tl *twal.Log, first, from, end uint64, maxRecs, maxBytes int) (b Ba
 		b.Records = append(b.Records, rec)
 		n += len(rec)
 	}
+	b.Records = detach(b.Records, n)
 	return b, s, skipped
+}
+
+// detach copies records (n bytes together) into one buffer of their own.
+// tidwall reads without copying, so a record is a slice of the segment's
+// entries buffer: the tail segment's grows by reallocation, and every
+// record still held (by the uplink's batches in flight) would keep a whole
+// former generation of it alive, up to a segment's size each.
+func detach(records [][]byte, n int) [][]byte {
+	if len(records) == 0 {
+		return records
+	}
+	buf := make([]byte, 0, n)
+	for i, r := range records {
+		buf = append(buf, r...)
+		records[i] = buf[len(buf)-len(r) : len(buf) : len(buf)]
+	}
+	return records
 }
 
 var (
@@ -156,16 +175,22 @@ var (
 	errUnreadable = errors.New("segment set aside earlier")
 )
 
+// closeReaderLog closes the sealed segment open for reading, if any: tidwall
+// holds all of its bytes in memory. The caller holds rsem.
+func (l *Log) closeReaderLog() {
+	if l.rlog != nil {
+		l.rlog.Close()
+		l.rlog, l.rseg = nil, nil
+	}
+}
+
 // readerLog returns the sealed segment seg opened for reading, repairing it
 // first if tidwall cannot parse it.
 func (l *Log) readerLog(seg *segment) (*twal.Log, error) {
 	if l.rseg == seg && l.rlog != nil {
 		return l.rlog, nil
 	}
-	if l.rlog != nil {
-		l.rlog.Close()
-		l.rlog, l.rseg = nil, nil
-	}
+	l.closeReaderLog()
 	l.fileMu.Lock()
 	defer l.fileMu.Unlock()
 	l.mu.Lock()
