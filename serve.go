@@ -233,9 +233,15 @@ const startupSettle = 5 * time.Second
 
 // releaseStartupPages gives back the binary's pages that only the package
 // initialisers and the start-up touched (most of the resident set of an
-// idle gateway), once the gateway has started and connected.
+// idle gateway): once the gateway has started and connected, before the
+// data that may follow at once adds its own pages and heap, and again when
+// the start-up has settled.
 func releaseStartupPages(ctx context.Context, g *gw.Gateway, log *slog.Logger) {
 	if !g.WaitStarted(ctx) {
+		return
+	}
+	if _, err := textpages.Release(); err != nil {
+		log.Debug("start-up pages kept", "err", err)
 		return
 	}
 	t := time.NewTimer(startupSettle)
