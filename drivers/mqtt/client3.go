@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"sync"
 	"time"
 
@@ -43,7 +45,16 @@ func dial3(ctx context.Context, o dialOptions) (session, error) {
 			}
 			o.onMessage(in)
 		}).
-		SetConnectionLostHandler(func(_ paho.Client, err error) { s.lost(err) })
+		SetConnectionLostHandler(func(_ paho.Client, err error) { s.lost(err) }).
+		SetCustomOpenConnectionFn(func(*url.URL, paho.ClientOptions) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, o.connectTimeout)
+			defer cancel()
+			c, err := dialConn(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return &readConn{Conn: c, r: newReader(c, o.window, o.reads)}, nil
+		})
 	if o.keepAlive == 0 {
 		opts.SetKeepAlive(0)
 	}

@@ -26,15 +26,7 @@ type session5 struct {
 func dial5(ctx context.Context, o dialOptions) (session, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.connectTimeout)
 	defer cancel()
-	d := net.Dialer{}
-	var conn net.Conn
-	var err error
-	if o.tls != nil {
-		td := tls.Dialer{NetDialer: &d, Config: o.tls}
-		conn, err = td.DialContext(ctx, "tcp", o.addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", o.addr)
-	}
+	conn, err := dialConn(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +90,16 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dialConn opens the TCP (or TLS) connection to the broker.
+func dialConn(ctx context.Context, o dialOptions) (net.Conn, error) {
+	d := net.Dialer{}
+	if o.tls != nil {
+		td := tls.Dialer{NetDialer: &d, Config: o.tls}
+		return td.DialContext(ctx, "tcp", o.addr)
+	}
+	return d.DialContext(ctx, "tcp", o.addr)
 }
 
 func connackReason(ca *paho.Connack) string {

@@ -49,8 +49,25 @@ type bufConn struct {
 // reads (0: none).
 // rs, if not nil, follows the reads.
 func newBufConn(c net.Conn, window time.Duration, rs *readStats) *bufConn {
-	return &bufConn{Conn: c, r: bufio.NewReaderSize(&coalescer{c: c, window: window, lowat: lowWater(c), frames: frames{rs: rs}}, readBuffer)}
+	return &bufConn{Conn: c, r: newReader(c, window, rs)}
 }
+
+// newReader is the buffered, coalescing reader of c.
+func newReader(c net.Conn, window time.Duration, rs *readStats) *bufio.Reader {
+	return bufio.NewReaderSize(&coalescer{c: c, window: window, lowat: lowWater(c), frames: frames{rs: rs}}, readBuffer)
+}
+
+// readConn is the MQTT 3.1 and 3.1.1 client's connection: its reads go
+// through the same buffer and coalescing reader as MQTT 5's
+// (paho.mqtt.golang reads every packet with two or three small reads, and
+// at everyday rates each message woke the gateway for reads of its own);
+// writes go straight to the socket.
+type readConn struct {
+	net.Conn
+	r *bufio.Reader // used by paho's one reading goroutine only
+}
+
+func (c *readConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // readStats tell the connector about the socket reads of a session.
 type readStats struct {

@@ -63,6 +63,7 @@ type options struct {
 	GWEnv       string
 	Fsync       string
 	PackDelayMS int
+	MQTTVersion int
 	Keep        bool
 	Verbose     bool
 }
@@ -93,6 +94,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.IntVar(&o.MBTags, "modbus-tags", o.MBTags, "16-bit registers per Modbus slave")
 	fs.StringVar(&o.MBPeriods, "modbus-periods", o.MBPeriods, "poll periods of the Modbus steps")
 	fs.StringVar(&o.Fsync, "fsync", "", "the log's fsync policy (batch, interval, never; default batch)")
+	fs.IntVar(&o.MQTTVersion, "mqtt-version", 0, "MQTT version of the connector's device session in the anchor steps (3, 4, 5; 0: 5)")
 	fs.IntVar(&o.PackDelayMS, "pack-delay", 0, "the gateway's minPackSendDelayMS, its coalescing window (0: its default, 50)")
 	fs.StringVar(&o.GWEnv, "gw-env", "", "comma-separated VAR=value added to the gateway's environment (e.g. GOMEMLIMIT=20MiB)")
 	fs.StringVar(&o.Profile, "profile", "", "save CPU and heap profiles of each load step here (needs a gateway built with -tags pprof)")

@@ -62,6 +62,7 @@ func (b *bench) loadShape(name string, gc rig.GatewayConfig, rateDP float64, sh 
 		gc.Fsync = b.o.Fsync
 	}
 	gc.PackDelayMS = b.o.PackDelayMS
+	gc.MQTTVersion = b.o.MQTTVersion
 	gc.Env = b.gwEnv()
 	pport := 0
 	if b.o.Profile != "" {
