@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -29,7 +30,7 @@ const (
 	rpcCmdMaxOutput      = 64 << 10
 )
 
-var customMethodName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var customMethodName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`) })
 
 // rebootRPC answers gateway_reboot and runs the reboot command after the
 // delay in params (seconds, at least 1).
@@ -100,7 +101,7 @@ func (g *Gateway) customCommand(name string) []string {
 	if argv, ok := rc.Methods[name]; ok && len(argv) > 0 {
 		return argv
 	}
-	if rc.Directory == "" || !customMethodName.MatchString(name) {
+	if rc.Directory == "" || !customMethodName().MatchString(name) {
 		return nil
 	}
 	dir := rc.Directory

@@ -280,7 +280,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	c, ok := errorCodeNames[e.Code]
+	c, ok := errorCodeNames()[e.Code]
 	if !ok {
 		c = fmt.Sprintf("errorCode%d", e.Code)
 	}

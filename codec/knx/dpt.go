@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -48,70 +49,72 @@ var mainKinds = map[int]kind{1: kBool, 2: kCtrl2, 3: kCtrl4, 5: kU8, 6: kS8, 7: 
 
 // Names: xknx value types, as upstream configurations write them
 // ("type" of a datapoint, "dataType" of writes), and their DPT.
-var names = map[string]string{
-	// DPT 1
-	"binary": "1.001", "switch": "1.001", "bool": "1.002", "boolean": "1.002", "enable": "1.003", "ramp": "1.004",
-	"alarm": "1.005", "binary_value": "1.006", "step": "1.007", "up_down": "1.008", "open_close": "1.009",
-	"start": "1.010", "state": "1.011", "invert": "1.012", "dim_send_style": "1.013", "input_source": "1.014",
-	"reset": "1.015", "ack": "1.016", "trigger": "1.017", "occupancy": "1.018", "window_door": "1.019",
-	"logical_function": "1.021", "scene_ab": "1.022", "shutter_blinds_mode": "1.023", "day_night": "1.024",
-	"heat_cool": "1.100",
-	// DPT 2, 3
-	"switch_control": "2.001", "bool_control": "2.002", "control_dimming": "3.007", "control_blinds": "3.008",
-	// DPT 5
-	"1byte_unsigned": "5.000", "percent": "5.001", "scaling": "5.001", "angle": "5.003", "percentU8": "5.004",
-	"precent_U8": "5.004", // sic: upstream's sample spells it so
-	"percent_u8": "5.004", "decimal_factor": "5.005", "tariff": "5.006", "pulse": "5.010", "value_1_ucount": "5.010",
-	// DPT 6
-	"1byte_signed": "6.000", "percentV8": "6.001", "counter_pulses": "6.010", "value_1_count": "6.010",
-	// DPT 7
-	"2byte_unsigned": "7.000", "pulse_2byte": "7.001", "time_period_msec": "7.002", "time_period_10msec": "7.003",
-	"time_period_100msec": "7.004", "time_period_sec": "7.005", "time_period_min": "7.006", "time_period_hrs": "7.007",
-	"length_mm": "7.011", "current": "7.012", "brightness": "7.013", "color_temperature": "7.600",
-	// DPT 8
-	"2byte_signed": "8.000", "pulse_2byte_signed": "8.001", "delta_time_ms": "8.002", "delta_time_10ms": "8.003",
-	"delta_time_100ms": "8.004", "delta_time_sec": "8.005", "delta_time_min": "8.006", "delta_time_hrs": "8.007",
-	"percentV16": "8.010", "rotation_angle": "8.011", "length_m": "8.012",
-	// DPT 9
-	"2byte_float": "9.000", "temperature": "9.001", "temperature_difference_2byte": "9.002", "temperature_a": "9.003",
-	"illuminance": "9.004", "wind_speed_ms": "9.005", "pressure_2byte": "9.006", "humidity": "9.007",
-	"ppm": "9.008", "air_flow": "9.009", "time_1": "9.010", "time_2": "9.011", "voltage": "9.020", "curr": "9.021",
-	"power_density": "9.022", "kelvin_per_percent": "9.023", "power_2byte": "9.024", "volume_flow": "9.025",
-	"rain_amount": "9.026", "temperature_f": "9.027", "wind_speed_kmh": "9.028", "absolute_humidity": "9.029",
-	"concentration_ugm3": "9.030",
-	// DPT 12, 13
-	"4byte_unsigned": "12.001", "pulse_4_ucount": "12.001", "long_time_period_sec": "12.100",
-	"long_time_period_min": "12.101", "long_time_period_hrs": "12.102",
-	"4byte_signed": "13.001", "pulse_4byte": "13.001", "flow_rate_m3h": "13.002", "active_energy": "13.010",
-	"apparant_energy": "13.011", "reactive_energy": "13.012", "active_energy_kwh": "13.013",
-	"apparant_energy_kvah": "13.014", "reactive_energy_kvarh": "13.015", "long_delta_timesec": "13.100",
-	// DPT 14
-	"4byte_float": "14.000", "acceleration": "14.000", "acceleration_angular": "14.001", "activation_energy": "14.002",
-	"activity": "14.003", "mol": "14.004", "amplitude": "14.005", "angle_rad": "14.006", "angle_deg": "14.007",
-	"angular_momentum": "14.008", "angular_velocity": "14.009", "area": "14.010", "capacitance": "14.011",
-	"charge_density_surface": "14.012", "charge_density_volume": "14.013", "compressibility": "14.014",
-	"conductance": "14.015", "electrical_conductivity": "14.016", "density": "14.017", "electric_charge": "14.018",
-	"electric_current": "14.019", "electric_current_density": "14.020", "electric_dipole_moment": "14.021",
-	"electric_displacement": "14.022", "electric_field_strength": "14.023", "electric_flux": "14.024",
-	"electric_flux_density": "14.025", "electric_polarization": "14.026", "electric_potential": "14.027",
-	"electric_potential_difference": "14.028", "electromagnetic_moment": "14.029", "electromotive_force": "14.030",
-	"energy": "14.031", "force": "14.032", "frequency": "14.033", "angular_frequency": "14.034",
-	"heatcapacity": "14.035", "heatflowrate": "14.036", "heat_quantity": "14.037", "impedance": "14.038",
-	"length": "14.039", "light_quantity": "14.040", "luminance": "14.041", "luminous_flux": "14.042",
-	"luminous_intensity": "14.043", "magnetic_field_strength": "14.044", "magnetic_flux": "14.045",
-	"magnetic_flux_density": "14.046", "magnetic_moment": "14.047", "magnetic_polarization": "14.048",
-	"magnetization": "14.049", "magnetomotive_force": "14.050", "mass": "14.051", "mass_flux": "14.052",
-	"momentum": "14.053", "phaseanglerad": "14.054", "phaseangledeg": "14.055", "power": "14.056",
-	"powerfactor": "14.057", "pressure": "14.058", "reactance": "14.059", "resistance": "14.060",
-	"resistivity": "14.061", "self_inductance": "14.062", "solid_angle": "14.063", "sound_intensity": "14.064",
-	"speed": "14.065", "stress": "14.066", "surface_tension": "14.067", "common_temperature": "14.068",
-	"absolute_temperature": "14.069", "temperature_difference": "14.070", "thermal_capacity": "14.071",
-	"thermal_conductivity": "14.072", "thermoelectric_power": "14.073", "time_seconds": "14.074",
-	"torque": "14.075", "volume": "14.076", "volume_flux": "14.077", "weight": "14.078", "work": "14.079",
-	"apparent_power": "14.080",
-	// DPT 16, 17, 20
-	"string": "16.000", "latin_1": "16.001", "scene_number": "17.001", "hvac_mode": "20.102",
-}
+var names = sync.OnceValue(func() map[string]string {
+	return map[string]string{
+		// DPT 1
+		"binary": "1.001", "switch": "1.001", "bool": "1.002", "boolean": "1.002", "enable": "1.003", "ramp": "1.004",
+		"alarm": "1.005", "binary_value": "1.006", "step": "1.007", "up_down": "1.008", "open_close": "1.009",
+		"start": "1.010", "state": "1.011", "invert": "1.012", "dim_send_style": "1.013", "input_source": "1.014",
+		"reset": "1.015", "ack": "1.016", "trigger": "1.017", "occupancy": "1.018", "window_door": "1.019",
+		"logical_function": "1.021", "scene_ab": "1.022", "shutter_blinds_mode": "1.023", "day_night": "1.024",
+		"heat_cool": "1.100",
+		// DPT 2, 3
+		"switch_control": "2.001", "bool_control": "2.002", "control_dimming": "3.007", "control_blinds": "3.008",
+		// DPT 5
+		"1byte_unsigned": "5.000", "percent": "5.001", "scaling": "5.001", "angle": "5.003", "percentU8": "5.004",
+		"precent_U8": "5.004", // sic: upstream's sample spells it so
+		"percent_u8": "5.004", "decimal_factor": "5.005", "tariff": "5.006", "pulse": "5.010", "value_1_ucount": "5.010",
+		// DPT 6
+		"1byte_signed": "6.000", "percentV8": "6.001", "counter_pulses": "6.010", "value_1_count": "6.010",
+		// DPT 7
+		"2byte_unsigned": "7.000", "pulse_2byte": "7.001", "time_period_msec": "7.002", "time_period_10msec": "7.003",
+		"time_period_100msec": "7.004", "time_period_sec": "7.005", "time_period_min": "7.006", "time_period_hrs": "7.007",
+		"length_mm": "7.011", "current": "7.012", "brightness": "7.013", "color_temperature": "7.600",
+		// DPT 8
+		"2byte_signed": "8.000", "pulse_2byte_signed": "8.001", "delta_time_ms": "8.002", "delta_time_10ms": "8.003",
+		"delta_time_100ms": "8.004", "delta_time_sec": "8.005", "delta_time_min": "8.006", "delta_time_hrs": "8.007",
+		"percentV16": "8.010", "rotation_angle": "8.011", "length_m": "8.012",
+		// DPT 9
+		"2byte_float": "9.000", "temperature": "9.001", "temperature_difference_2byte": "9.002", "temperature_a": "9.003",
+		"illuminance": "9.004", "wind_speed_ms": "9.005", "pressure_2byte": "9.006", "humidity": "9.007",
+		"ppm": "9.008", "air_flow": "9.009", "time_1": "9.010", "time_2": "9.011", "voltage": "9.020", "curr": "9.021",
+		"power_density": "9.022", "kelvin_per_percent": "9.023", "power_2byte": "9.024", "volume_flow": "9.025",
+		"rain_amount": "9.026", "temperature_f": "9.027", "wind_speed_kmh": "9.028", "absolute_humidity": "9.029",
+		"concentration_ugm3": "9.030",
+		// DPT 12, 13
+		"4byte_unsigned": "12.001", "pulse_4_ucount": "12.001", "long_time_period_sec": "12.100",
+		"long_time_period_min": "12.101", "long_time_period_hrs": "12.102",
+		"4byte_signed": "13.001", "pulse_4byte": "13.001", "flow_rate_m3h": "13.002", "active_energy": "13.010",
+		"apparant_energy": "13.011", "reactive_energy": "13.012", "active_energy_kwh": "13.013",
+		"apparant_energy_kvah": "13.014", "reactive_energy_kvarh": "13.015", "long_delta_timesec": "13.100",
+		// DPT 14
+		"4byte_float": "14.000", "acceleration": "14.000", "acceleration_angular": "14.001", "activation_energy": "14.002",
+		"activity": "14.003", "mol": "14.004", "amplitude": "14.005", "angle_rad": "14.006", "angle_deg": "14.007",
+		"angular_momentum": "14.008", "angular_velocity": "14.009", "area": "14.010", "capacitance": "14.011",
+		"charge_density_surface": "14.012", "charge_density_volume": "14.013", "compressibility": "14.014",
+		"conductance": "14.015", "electrical_conductivity": "14.016", "density": "14.017", "electric_charge": "14.018",
+		"electric_current": "14.019", "electric_current_density": "14.020", "electric_dipole_moment": "14.021",
+		"electric_displacement": "14.022", "electric_field_strength": "14.023", "electric_flux": "14.024",
+		"electric_flux_density": "14.025", "electric_polarization": "14.026", "electric_potential": "14.027",
+		"electric_potential_difference": "14.028", "electromagnetic_moment": "14.029", "electromotive_force": "14.030",
+		"energy": "14.031", "force": "14.032", "frequency": "14.033", "angular_frequency": "14.034",
+		"heatcapacity": "14.035", "heatflowrate": "14.036", "heat_quantity": "14.037", "impedance": "14.038",
+		"length": "14.039", "light_quantity": "14.040", "luminance": "14.041", "luminous_flux": "14.042",
+		"luminous_intensity": "14.043", "magnetic_field_strength": "14.044", "magnetic_flux": "14.045",
+		"magnetic_flux_density": "14.046", "magnetic_moment": "14.047", "magnetic_polarization": "14.048",
+		"magnetization": "14.049", "magnetomotive_force": "14.050", "mass": "14.051", "mass_flux": "14.052",
+		"momentum": "14.053", "phaseanglerad": "14.054", "phaseangledeg": "14.055", "power": "14.056",
+		"powerfactor": "14.057", "pressure": "14.058", "reactance": "14.059", "resistance": "14.060",
+		"resistivity": "14.061", "self_inductance": "14.062", "solid_angle": "14.063", "sound_intensity": "14.064",
+		"speed": "14.065", "stress": "14.066", "surface_tension": "14.067", "common_temperature": "14.068",
+		"absolute_temperature": "14.069", "temperature_difference": "14.070", "thermal_capacity": "14.071",
+		"thermal_conductivity": "14.072", "thermoelectric_power": "14.073", "time_seconds": "14.074",
+		"torque": "14.075", "volume": "14.076", "volume_flux": "14.077", "weight": "14.078", "work": "14.079",
+		"apparent_power": "14.080",
+		// DPT 16, 17, 20
+		"string": "16.000", "latin_1": "16.001", "scene_number": "17.001", "hvac_mode": "20.102",
+	}
+})
 
 // LookupDPT finds a datapoint type by name ("temperature", any case) or
 // number ("9.001", "9", "DPT9.001", "DPST-9-1").
@@ -120,9 +123,9 @@ func LookupDPT(s string) (*DPT, error) {
 	if in == "" {
 		return nil, errors.New("empty datapoint type")
 	}
-	id, ok := names[in]
+	id, ok := names()[in]
 	if !ok {
-		for n, v := range names {
+		for n, v := range names() {
 			if strings.EqualFold(n, in) {
 				id, ok = v, true
 				break

@@ -158,3 +158,16 @@ func TestView(t *testing.T) {
 		t.Error("bad json accepted")
 	}
 }
+
+// Every request schema parses (they are parsed on first use, so a mistake
+// would otherwise show only when that version's connector first runs).
+func TestSchemasParse(t *testing.T) {
+	c := compiled()
+	for v, m := range requests {
+		for action := range m {
+			if c[v][action] == nil {
+				t.Errorf("%s %s: no shape", v, action)
+			}
+		}
+	}
+}

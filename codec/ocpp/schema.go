@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -76,11 +77,12 @@ type field struct {
 	shape    *shape
 }
 
-var compiled = map[string]map[string]*shape{}
-
-func init() {
+// compiled holds the shapes of requests, parsed on first use: a gateway
+// without an OCPP connector never pays for them.
+var compiled = sync.OnceValue(func() map[string]map[string]*shape {
+	out := make(map[string]map[string]*shape, len(requests))
 	for v, m := range requests {
-		compiled[v] = map[string]*shape{}
+		out[v] = make(map[string]*shape, len(m))
 		for action, src := range m {
 			p := &dslParser{s: src}
 			sh := p.shape()
@@ -91,15 +93,16 @@ func init() {
 			if p.err != nil {
 				panic(fmt.Sprintf("ocpp: schema %s %s: %v", v, action, p.err))
 			}
-			compiled[v][action] = sh
+			out[v][action] = sh
 		}
 	}
-}
+	return out
+})
 
 // Known reports whether action is a charge-point-initiated request of
 // version v that Validate checks.
 func Known(v, action string) bool {
-	_, ok := compiled[v][action]
+	_, ok := compiled()[v][action]
 	return ok
 }
 
@@ -107,7 +110,7 @@ func Known(v, action string) bool {
 // for an action it does not know (the caller decides whether it is
 // implemented) and an *Error with the matching kind otherwise.
 func Validate(v, action string, payload []byte) error {
-	sh, ok := compiled[v][action]
+	sh, ok := compiled()[v][action]
 	if !ok {
 		return nil
 	}

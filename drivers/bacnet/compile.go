@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tbgw/tbgw/codec"
@@ -70,13 +71,13 @@ type expr struct {
 	constant bool
 }
 
-var placeholder = regexp.MustCompile(`\$\{([^}]*)\}`)
+var placeholder = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}]*)\}`) })
 
 func (e expr) eval(vars map[string]string) string {
 	if e.constant {
 		return e.text
 	}
-	return placeholder.ReplaceAllStringFunc(e.text, func(m string) string {
+	return placeholder().ReplaceAllStringFunc(e.text, func(m string) string {
 		if v, ok := vars[m[2:len(m)-1]]; ok {
 			return v
 		}
@@ -592,7 +593,7 @@ func compileItem(doc *conf.Doc, path string, c *itemConfig) (*item, error) {
 		}
 		it.props = appendProp(it.props, pid)
 	}
-	for _, m := range placeholder.FindAllStringSubmatch(c.Key, -1) {
+	for _, m := range placeholder().FindAllStringSubmatch(c.Key, -1) {
 		pid, err := bacnet.ParsePropertyID(m[1])
 		if err != nil {
 			return nil, doc.Errorf(path+".key", "placeholder %s: %v", m[0], err)

@@ -2,6 +2,7 @@ package modbus
 
 import (
 	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
+	"sync"
 
 	"context"
 	"encoding/json"
@@ -138,8 +139,12 @@ const (
 )
 
 var (
-	getPattern = regexp.MustCompile(`^type=(?:` + rpcTypes + `);functionCode=[1-4];objectsCount=\d+;address=\d+;`)
-	setPattern = regexp.MustCompile(`^type=(?:` + rpcTypes + `);functionCode=(?:5|6|15|16);objectsCount=\d+;address=\d+;value=.+;$`)
+	getPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^type=(?:` + rpcTypes + `);functionCode=[1-4];objectsCount=\d+;address=\d+;`)
+	})
+	setPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^type=(?:` + rpcTypes + `);functionCode=(?:5|6|15|16);objectsCount=\d+;address=\d+;value=.+;$`)
+	})
 )
 
 // reservedRPC serves "get" and "set" with their key=value; parameter
@@ -151,7 +156,7 @@ func (c *Connector) reservedRPC(ctx context.Context, d *device, req connector.RP
 		pattern, schema = setPattern, setSchema
 	}
 	var s string
-	if json.Unmarshal(req.Params, &s) != nil || !pattern.MatchString(s) {
+	if json.Unmarshal(req.Params, &s) != nil || !pattern().MatchString(s) {
 		return nil, fmt.Errorf(schemaErrFmt, schema)
 	}
 	// The pattern checked the grammar and the numbers.

@@ -157,7 +157,7 @@ func (c *Connector) reserved(ctx context.Context, s *session, d *device, method 
 // target resolves an RPC target: a node id, a configured datapoint key of
 // the device, an absolute path or a path relative to the device node.
 func (c *Connector) target(ctx context.Context, s *session, d *device, text string) (*ua.NodeID, error) {
-	if !nodeIDPrefix.MatchString(unwrap(text)) {
+	if !nodeIDPrefix().MatchString(unwrap(text)) {
 		for _, bp := range d.points {
 			if bp.spec.key == text {
 				return bp.node, nil

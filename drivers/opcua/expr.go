@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gopcua/opcua/ua"
 )
@@ -79,10 +80,10 @@ func (r ref) String() string {
 
 var (
 	// nodeIDAnywhere finds a node id in a datapoint value, as upstream does.
-	nodeIDAnywhere = regexp.MustCompile(`ns=\d+;[isgb]=[^}]+`)
+	nodeIDAnywhere = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ns=\d+;[isgb]=[^}]+`) })
 	// nodeIDPrefix tells a node id from a browse path.
-	nodeIDPrefix = regexp.MustCompile(`^(ns=[^;]*;)?[isgb]=`)
-	placeholder  = regexp.MustCompile(`\$\{([^}]*)\}`)
+	nodeIDPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(ns=[^;]*;)?[isgb]=`) })
+	placeholder  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}]*)\}`) })
 )
 
 // parseNodeID parses "ns=<n>;<i|s|g|b>=<id>" (or the same without ns).
@@ -98,14 +99,14 @@ func parseNodeID(s string) (*ua.NodeID, error) {
 // ${Root\.…} (absolute) or ${…} (relative to the device node), else a
 // constant.
 func parseValueRef(v string) (ref, error) {
-	if m := nodeIDAnywhere.FindString(v); m != "" {
+	if m := nodeIDAnywhere().FindString(v); m != "" {
 		id, err := parseNodeID(m)
 		if err != nil {
 			return ref{}, err
 		}
 		return ref{kind: refNodeID, id: id, text: v}, nil
 	}
-	if m := placeholder.FindStringSubmatch(v); m != nil {
+	if m := placeholder().FindStringSubmatch(v); m != nil {
 		return parsePath(m[1])
 	}
 	return ref{kind: refConstant, text: v}, nil
@@ -114,7 +115,7 @@ func parseValueRef(v string) (ref, error) {
 // parseDeviceNode parses deviceNodePattern: a node id or an absolute path.
 func parseDeviceNode(v string) (ref, error) {
 	v = unwrap(v)
-	if nodeIDPrefix.MatchString(v) {
+	if nodeIDPrefix().MatchString(v) {
 		id, err := parseNodeID(v)
 		if err != nil {
 			return ref{}, err
@@ -139,7 +140,7 @@ func parseTarget(v string) (ref, error) {
 	if v == "" {
 		return ref{}, errors.New("empty node reference")
 	}
-	if nodeIDPrefix.MatchString(v) {
+	if nodeIDPrefix().MatchString(v) {
 		id, err := parseNodeID(v)
 		if err != nil {
 			return ref{}, err
@@ -196,7 +197,7 @@ func parseSegment(s string) segment {
 // setSeparators are tried in order on a reserved "set" params string.
 var setSeparators = []string{"; ", ";=", "=", " "}
 
-var setNodeID = regexp.MustCompile(`ns=\d+;[isgb]=[^;\s}]+`)
+var setNodeID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ns=\d+;[isgb]=[^;\s}]+`) })
 
 // parseSetParams splits the params of a reserved "set" RPC into target and
 // value: "<node id or path><sep><value>" with sep one of "; ", ";=", "=",
@@ -209,7 +210,7 @@ func parseSetParams(params string) (target, value string, ok bool) {
 			break
 		}
 	}
-	if loc := setNodeID.FindStringIndex(params); loc != nil && isNodeIDEnd(params, loc[1]) {
+	if loc := setNodeID().FindStringIndex(params); loc != nil && isNodeIDEnd(params, loc[1]) {
 		target = params[loc[0]:loc[1]]
 		rest := params[loc[1]:]
 		if sep != "" {

@@ -123,7 +123,7 @@ func (c *Connector) expand(ctx context.Context, s *session, expr string, base *u
 		return expr, true
 	}
 	ok := true
-	out := placeholder.ReplaceAllStringFunc(expr, func(m string) string {
+	out := placeholder().ReplaceAllStringFunc(expr, func(m string) string {
 		inner := m[2 : len(m)-1]
 		r, err := parseTarget(inner)
 		if err != nil {

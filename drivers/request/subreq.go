@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tbgw/tbgw/codec/expr"
 	"github.com/tbgw/tbgw/codec/jpath"
@@ -26,7 +27,9 @@ type subReq struct {
 // take in practice:
 //
 //	def process_data(data, key): return {key: <expression>}
-var processingFunction = regexp.MustCompile(`(?s)^\s*def\s+\w+\s*\(\s*([A-Za-z_]\w*)\s*,\s*([A-Za-z_]\w*)\s*\)\s*:\s*return\s*\{\s*([A-Za-z_]\w*)\s*:(.*)\}\s*$`)
+var processingFunction = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)^\s*def\s+\w+\s*\(\s*([A-Za-z_]\w*)\s*,\s*([A-Za-z_]\w*)\s*\)\s*:\s*return\s*\{\s*([A-Za-z_]\w*)\s*:(.*)\}\s*$`)
+})
 
 func compileSubReq(key string, s subRequest) (*subReq, error) {
 	r := &subReq{key: key}
@@ -44,7 +47,7 @@ func compileSubReq(key string, s subRequest) (*subReq, error) {
 			return nil, fmt.Errorf("valueExpression: %v", err)
 		}
 	case s.ProcessingFunction != "":
-		m := processingFunction.FindStringSubmatch(s.ProcessingFunction)
+		m := processingFunction().FindStringSubmatch(s.ProcessingFunction)
 		if m == nil || m[3] != m[2] {
 			return nil, fmt.Errorf("processingFunction: only the form `def process_data(data, key): return {key: <expression>}` is supported (an expression of tbgw's Python subset)")
 		}

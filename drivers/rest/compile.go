@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tbgw/tbgw/codec"
@@ -71,7 +72,7 @@ type route struct {
 	timeout   time.Duration
 }
 
-var pathParam = regexp.MustCompile(`\{([^{}]*)\}`)
+var pathParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([^{}]*)\}`) })
 
 func compile(doc *conf.Doc, cfg *fileConfig, configDir string, warn func(string)) (*plan, error) {
 	p := &plan{maxBody: 1 << 20, maxConc: 64, maxConns: 256, readTimeout: 30 * time.Second}
@@ -226,7 +227,7 @@ func addRoute(doc *conf.Doc, mux *http.ServeMux, seen map[string]string, path st
 	if !strings.HasPrefix(r.path, "/") {
 		return doc.Errorf(path+".endpoint", "must start with /")
 	}
-	for _, m := range pathParam.FindAllStringSubmatch(r.path, -1) {
+	for _, m := range pathParam().FindAllStringSubmatch(r.path, -1) {
 		name := m[1]
 		if strings.Contains(name, ":") {
 			return doc.Errorf(path+".endpoint", "path parameter {%s}: regular expressions in parameters are not supported", name)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tbgw/tbgw/codec"
@@ -69,8 +70,8 @@ type rpcEntry struct {
 }
 
 var (
-	requestExpr = regexp.MustCompile(`^\$\{\s*(\[[^\]]*\])\s*==\s*(.*)\}$`)
-	sliceExpr   = regexp.MustCompile(`\[[^\s\]][0-9:\-]*\]`)
+	requestExpr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$\{\s*(\[[^\]]*\])\s*==\s*(.*)\}$`) })
+	sliceExpr   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[[^\s\]][0-9:\-]*\]`) })
 )
 
 func compile(doc *conf.Doc, cfg *fileConfig) (*plan, error) {
@@ -234,7 +235,7 @@ func compileDevice(doc *conf.Doc, path string, dc *deviceConf) (*device, error) 
 		default:
 			return nil, doc.Errorf(pp+".type", "want shared or client, got %q", ar.Type)
 		}
-		m := requestExpr.FindStringSubmatch(strings.TrimSpace(ar.RequestExpression))
+		m := requestExpr().FindStringSubmatch(strings.TrimSpace(ar.RequestExpression))
 		if m == nil {
 			return nil, doc.Errorf(pp+".requestExpression", "want ${[from:to]==text}, got %q", ar.RequestExpression)
 		}
@@ -242,7 +243,7 @@ func compileDevice(doc *conf.Doc, path string, dc *deviceConf) (*device, error) 
 			return nil, doc.Errorf(pp+".requestExpression", "%v", err)
 		}
 		a.equal = m[2]
-		for _, s := range sliceExpr.FindAllString(ar.AttributeNameExpression, -1) {
+		for _, s := range sliceExpr().FindAllString(ar.AttributeNameExpression, -1) {
 			sl, err := bytesexpr.ParseSlice(s)
 			if err != nil {
 				return nil, doc.Errorf(pp+".attributeNameExpression", "%v", err)
