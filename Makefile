@@ -1,6 +1,13 @@
 # tbgw — see README.md.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  = -s -w -X main.version=$(VERSION)
+# Connector tags (make build TAGS=custom,drivers.modbus) and the product
+# tag every build has: nethttpomithttp2 leaves out net/http's HTTP/2,
+# which tbgw never speaks (docs/packaging.md; the scripts take it from
+# scripts/packaging/lib.sh).
+TAGS ?=
+GOTAGS = $(if $(TAGS),$(TAGS)$(comma))nethttpomithttp2
+comma := ,
 export PATH := $(PATH):/usr/local/go/bin
 
 .PHONY: all build demo test bench chaos cross fuzz check clean packaging-check release size
@@ -8,7 +15,7 @@ export PATH := $(PATH):/usr/local/go/bin
 all: build
 
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o tbgw .
+	CGO_ENABLED=0 go build -trimpath -tags "$(GOTAGS)" -ldflags "$(LDFLAGS)" -o tbgw .
 
 # The gateway's main job against a built-in local ThingsBoard stand-in.
 demo: build

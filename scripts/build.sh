@@ -3,13 +3,16 @@
 #   scripts/build.sh                 every target architecture
 #   scripts/build.sh arm64 mipsle    only these
 #   TAGS=custom,drivers.modbus scripts/build.sh arm   a smaller binary with chosen connectors
+# Every binary also has the product tags (nethttpomithttp2: no HTTP/2;
+# scripts/packaging/lib.sh).
 # Targets: amd64 386 386sf (GO386=softfloat) arm64 armv7 armv6 armv5
 # (GOARM=5) mips mipsle (GOMIPS=softfloat) mips64 mips64le riscv64.
 # scripts/packaging/release.sh adds the packages and SHA256SUMS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/packaging/lib.sh
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
-TAGS=${TAGS:-}
+TAGS=$(product_tags "${TAGS:-}")
 OUT=${OUT:-dist}
 mkdir -p "$OUT"
 targets=("$@")

@@ -16,8 +16,10 @@ bad=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$bad" ] || { echo "gofmt needed: $bad"; exit 1; }
 go vet ./...
 
-echo "== build (CGO_ENABLED=0)"
+echo "== build (CGO_ENABLED=0; plain, and as shipped with the product tags)"
+. scripts/packaging/lib.sh
 CGO_ENABLED=0 go build -o /dev/null .
+CGO_ENABLED=0 go build -tags "$TBGW_PRODUCT_TAGS" -o /dev/null .
 
 echo "== build tags (each connector alone, every set of SQL drivers; CGO_ENABLED=0)"
 bash scripts/tags-check.sh
@@ -38,6 +40,10 @@ fi
 
 echo "== SQL connector with its opt-in pure-Go drivers (tags odbc.sqlite, odbc.mssql)"
 go test -count=1 -tags odbc.sqlite,odbc.mssql ./drivers/odbc
+
+echo "== HTTP connectors as shipped (product tags: net/http without HTTP/2)"
+go test -count=1 -tags "$TBGW_PRODUCT_TAGS" ./drivers/httpout/... ./drivers/rest/... ./drivers/request/... ./drivers/ocpp/...
+go test -count=1 -tags "$TBGW_PRODUCT_TAGS" -run '^(TestE2EHTTPAndSocket|TestE2ERESTPythonDownlinkConverter|TestE2ERequestPythonDownlinkConverter)$' .
 
 echo "== unixODBC through cgo (opt-in build tag odbc.cgo)"
 CGO_ENABLED=1 go test -count=1 -tags odbc.cgo -run UnixODBC ./drivers/odbc

@@ -5,9 +5,11 @@
 # maintainer scripts call. Checks the files and their modes, the tbgw
 # user and its dialout membership, the conffiles (an edit survives an
 # upgrade and a remove, a purge removes them), the state directory, and
-# runs the installed binary in the chroot. Needs root (chroot).
+# runs the installed binary in the chroot; its build settings name the
+# product tags (scripts/packaging/lib.sh). Needs root (chroot).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/packaging/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -58,6 +60,7 @@ uid=$(awk -F: '$1 == "tbgw" {print $3}' "$r/etc/passwd")
 [ "$(stat -c '%a %u' "$r/etc/tbgw")" = "750 $uid" ] || fail "/etc/tbgw: $(stat -c '%a %u' "$r/etc/tbgw")"
 [ "$(stat -c '%a %u' "$r/etc/tbgw/tb_gateway.json")" = "640 $uid" ] || fail "tb_gateway.json mode"
 D -s tbgw | grep -q '^Conffiles:' || fail "conffiles not recorded"
+has_product_tags "$r/usr/bin/tbgw" || fail "/usr/bin/tbgw built without the product tags"
 chroot "$r" /usr/bin/tbgw -version
 chroot "$r" /usr/bin/tbgw check -c /etc/tbgw -data /var/lib/tbgw || fail "tbgw check of the shipped configuration"
 

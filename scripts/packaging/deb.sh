@@ -13,8 +13,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$root/dist}
 VERSION=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
 # Build tags: all connectors and, as PCs and containers have the room, the
-# opt-in SQL drivers (SQLite, SQL Server) too.
-TAGS=${TAGS-odbc.sqlite,odbc.mssql}
+# opt-in SQL drivers (SQLite, SQL Server) too; and the product tags
+# (scripts/packaging/lib.sh).
+. "$root/scripts/packaging/lib.sh"
+TAGS=$(product_tags "${TAGS-odbc.sqlite,odbc.mssql}")
 # A Debian version starts with a digit: v1.2.3 -> 1.2.3, a commit -> 0~git<commit>.
 debver=${VERSION#v}
 [[ $debver =~ ^[0-9] ]] || debver="0~git${debver}"

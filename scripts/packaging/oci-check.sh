@@ -6,10 +6,12 @@
 # image config (user, entrypoint, TB_GW_* env, state volume), and the
 # gateway runs from the unpacked root as the image's user: -version and
 # `check` of the shipped configuration with TB_GW_HOST and
-# TB_GW_ACCESS_TOKEN from the environment. Needs root (chroot).
+# TB_GW_ACCESS_TOKEN from the environment; its build settings name the
+# product tags (scripts/packaging/lib.sh). Needs root (chroot).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/peers/lib.sh"
+. "$root/scripts/packaging/lib.sh"
 need_apt umoci:umoci skopeo:skopeo
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -33,6 +35,7 @@ grep -rlq "\"Volumes\":{\"/var/lib/tbgw\":{}}" "$tmp/layout/blobs/sha256" || fai
 [ "$(stat -c '%a %u:%g' "$fs/etc/tbgw")" = "750 370:370" ] || fail "/etc/tbgw"
 [ "$(stat -c '%a %u:%g' "$fs/usr/bin/tbgw")" = "755 0:0" ] || fail "/usr/bin/tbgw"
 [ -s "$fs/etc/ssl/certs/ca-certificates.crt" ] || fail "no CA certificates"
+has_product_tags "$fs/usr/bin/tbgw" || fail "/usr/bin/tbgw built without the product tags"
 file_list=$(cd "$fs" && find . -type f | sort | tr '\n' ' ')
 echo "files: $file_list"
 chroot --userspec=370:370 "$fs" /usr/bin/tbgw -version

@@ -18,8 +18,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${OUT:-$root/dist}
 VERSION=${VERSION:-$(git -C "$root" describe --tags --always --dirty 2>/dev/null || echo dev)}
 # Build tags: all connectors and, as PCs and containers have the room, the
-# opt-in SQL drivers (SQLite, SQL Server) too.
-TAGS=${TAGS-odbc.sqlite,odbc.mssql}
+# opt-in SQL drivers (SQLite, SQL Server) too; and the product tags
+# (scripts/packaging/lib.sh).
+. "$root/scripts/packaging/lib.sh"
+TAGS=$(product_tags "${TAGS-odbc.sqlite,odbc.mssql}")
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}
 created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 certs=/etc/ssl/certs/ca-certificates.crt

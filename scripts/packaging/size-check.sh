@@ -7,7 +7,9 @@
 # custom,drivers.<type>; odbc with all four pure-Go SQL drivers) and with
 # none ("core": -tags custom) for armv7 and mipsle (GOMIPS=softfloat), and
 # fails when a binary is larger than its line in
-# scripts/packaging/size-budget.txt. Run by `make test`.
+# scripts/packaging/size-budget.txt. Every build has the product tags
+# (nethttpomithttp2, scripts/packaging/lib.sh), as the shipped binaries
+# do. Run by `make test`.
 #   size-check.sh            check
 #   size-check.sh -measure   print the sizes as budget lines (no check)
 #   size-check.sh -explain   where the bytes go: the sections of the core
@@ -24,6 +26,7 @@ mode=${1:-check}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$root"
+. scripts/packaging/lib.sh
 export CGO_ENABLED=0 GOOS=linux
 
 envOf() {
@@ -47,7 +50,7 @@ if [ "$mode" = -explain ]; then
 		for b in core all; do
 			tags=""
 			[ "$b" = core ] && tags=custom
-			env $(envOf $arch) go build -trimpath -ldflags "-s -w" -tags "$tags" -o "$tmp/tbgw" .
+			env $(envOf $arch) go build -trimpath -ldflags "-s -w" -tags "$(product_tags "$tags")" -o "$tmp/tbgw" .
 			line=$(printf '%-7s %-5s %9d bytes' "$arch" "$b" "$(stat -c %s "$tmp/tbgw")")
 			if command -v readelf >/dev/null; then
 				data=0 line="$line:"
@@ -63,7 +66,7 @@ if [ "$mode" = -explain ]; then
 		done
 	done
 	echo
-	GOARCH=arm GOARM=7 go build -trimpath -o "$tmp/tbgw" .
+	GOARCH=arm GOARM=7 go build -trimpath -tags "$TBGW_PRODUCT_TAGS" -o "$tmp/tbgw" .
 	echo "armv7, all connectors, unstripped: $(stat -c %s "$tmp/tbgw") bytes; bytes of code and data symbols by package (top 25; bss excluded):"
 	# Symbols larger than the file are zero-filled data the file does not
 	# hold (crypto/internal/fips140/drbg.memory, 32 MiB).
@@ -102,7 +105,7 @@ status=0
 for arch in armv7 mipsle; do
 	read -ra env <<<"$(envOf $arch)"
 	for b in all full core $connectors; do
-		env "${env[@]}" go build -trimpath -ldflags "-s -w" -tags "${tagsOf[$b]}" -o "$tmp/tbgw" .
+		env "${env[@]}" go build -trimpath -ldflags "-s -w" -tags "$(product_tags "${tagsOf[$b]}")" -o "$tmp/tbgw" .
 		size=$(stat -c %s "$tmp/tbgw")
 		if [ "$mode" = -measure ]; then
 			printf '%-7s %-10s %9d\n' "$arch" "$b" "$size"

@@ -9,8 +9,14 @@ import (
 	"strings"
 )
 
-// BuildGateway builds the tbgw binary (CGO_ENABLED=0, as shipped) into
-// dir and returns its path. Tests use it to measure the current source.
+// ProductTags are the build tags every shipped tbgw binary has, whatever
+// its connectors (TBGW_PRODUCT_TAGS of scripts/packaging/lib.sh):
+// nethttpomithttp2 leaves out net/http's HTTP/2, which tbgw never speaks.
+var ProductTags = []string{"nethttpomithttp2"}
+
+// BuildGateway builds the tbgw binary (CGO_ENABLED=0, with ProductTags
+// and the connector tags given: as shipped) into dir and returns its
+// path. Tests use it to measure the current source.
 func BuildGateway(dir string, tags ...string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
@@ -22,9 +28,7 @@ func BuildGateway(dir string, tags ...string) (string, error) {
 	}
 	out := filepath.Join(dir, "tbgw")
 	args := []string{"build", "-trimpath", "-ldflags", "-s -w -X main.version=rig", "-o", out}
-	if len(tags) > 0 {
-		args = append(args, "-tags", strings.Join(tags, ","))
-	}
+	args = append(args, "-tags", strings.Join(append(tags[:len(tags):len(tags)], ProductTags...), ","))
 	cmd := exec.Command(goBin, append(args, ".")...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
