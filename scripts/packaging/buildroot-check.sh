@@ -5,7 +5,8 @@
 #     (.mk, Config.in, .hash, whitespace) and the LICENSE hash;
 #  2. parses tbgw.mk the way golang-package reads it, in a stub tree, for
 #     both menuconfig cases (all connectors; a chosen few), checking the
-#     build tags, the version fed to -X main.version and the rejection of
+#     build tags (each with the product tags of scripts/packaging/lib.sh),
+#     the version fed to -X main.version and the rejection of
 #     <PKG>_INSTALL_BINS (Buildroot >= 2025.11);
 #  3. builds the package exactly as Buildroot does: an rsync copy of the
 #     tree with the .mk's exclusions, vendored by the .mk's hook command,
@@ -14,7 +15,8 @@
 #     and module cache) and golang-package's flags, with the Go of the
 #     current stable and LTS Buildroot releases (BR_GO, default go1.26.3:
 #     2026.05.1 and 2026.02.3 both ship Go 1.26.3), for armv7: all
-#     connectors and a chosen few. --no-build stops before this step.
+#     connectors and a chosen few, with the tags tbgw.mk gives, checked in
+#     the binaries' build settings. --no-build stops before this step.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/packaging/lib.sh"
@@ -60,7 +62,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 out=$(mk BR2_PACKAGE_TBGW_VERSION='"1.2.3"' BR2_PACKAGE_TBGW_ALL_CONNECTORS=y)
 echo "$out"
 grep -qx 'LDFLAGS=-s -w -X main.version=1.2.3' <<<"$out" || fail "version not fed to -X main.version"
-grep -qx 'TAGS=' <<<"$out" || fail "all connectors must build without tags"
+# Space-separated, as Buildroot passes <PKG>_TAGS; the product tags always.
+base=${TBGW_PRODUCT_TAGS//,/ }
+alltags=$(sed -n 's/^TAGS=//p' <<<"$out")
+[ "$alltags" = "$base" ] || fail "all connectors must build with the product tags '$base' alone: '$alltags'"
 grep -qx 'GO_ENV=CGO_ENABLED=0' <<<"$out" || fail "CGO_ENABLED=0"
 grep -q 'DEPENDENCIES=.*ca-certificates' <<<"$out" || fail "ca-certificates"
 grep -qx 'USERS=tbgw -1 tbgw -1 \* /var/lib/tbgw - dialout tbgw gateway' <<<"$out" || fail "users table"
@@ -69,13 +74,13 @@ custom=$(mk BR2_PACKAGE_TBGW_CONNECTOR_MQTT=y BR2_PACKAGE_TBGW_CONNECTOR_MODBUS=
 	BR2_PACKAGE_TBGW_CONNECTOR_ODBC=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_POSTGRES=y)
 tags=$(sed -n 's/^TAGS=//p' <<<"$custom")
 echo "menuconfig mqtt, modbus, odbc (PostgreSQL): tags '$tags'"
-[ "$tags" = "custom drivers.modbus drivers.mqtt drivers.odbc odbc.postgres" ] || fail "connector tags: $tags"
+[ "$tags" = "custom drivers.modbus drivers.mqtt drivers.odbc odbc.postgres $base" ] || fail "connector tags: $tags"
 # The opt-in SQL drivers, with all connectors and with a chosen few.
 tags=$(sed -n 's/^TAGS=//p' <<<"$(mk BR2_PACKAGE_TBGW_ALL_CONNECTORS=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_SQLITE=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_MSSQL=y)")
 echo "menuconfig all connectors, SQLite, SQL Server: tags '$tags'"
-[ "$tags" = "odbc.sqlite odbc.mssql" ] || fail "opt-in SQL driver tags: $tags"
+[ "$tags" = "odbc.sqlite odbc.mssql $base" ] || fail "opt-in SQL driver tags: $tags"
 tags=$(sed -n 's/^TAGS=//p' <<<"$(mk BR2_PACKAGE_TBGW_CONNECTOR_ODBC=y BR2_PACKAGE_TBGW_CONNECTOR_ODBC_MSSQL=y)")
-[ "$tags" = "custom drivers.odbc odbc.mssql" ] || fail "opt-in SQL driver tags, custom: $tags"
+[ "$tags" = "custom drivers.odbc odbc.mssql $base" ] || fail "opt-in SQL driver tags, custom: $tags"
 # Every SQL driver file of the odbc connector has its menuconfig option.
 for f in "$root"/drivers/odbc/db_*.go; do
 	d=$(sed -n 's#^//go:build .*odbc\.\([a-z]*\).*$#\1#p' "$f")
@@ -131,9 +136,9 @@ br_build() { # $1: tags, $2: output
 		"$gobin" build -ldflags "-s -w -X main.version=1.2.3" -modcacherw -tags "$1" \
 		-trimpath -p 2 -buildvcs=false -o "$2" github.com/tbgw/tbgw/.)
 	"$gobin" version "$2" | grep -q "$BR_GO" || fail "$2 not built by $BR_GO"
+	has_product_tags "$2" || fail "$2 without the product tags"
 	echo "built linux/arm (armv7), tags '$1': $(stat -c %s "$2") bytes"
 }
-br_build "" "$src/bin/tbgw"
-# Space-separated, as Buildroot passes <PKG>_TAGS.
-br_build "$tags" "$src/bin/tbgw-custom"
+br_build "$alltags" "$src/bin/tbgw"
+br_build "$(sed -n 's/^TAGS=//p' <<<"$custom")" "$src/bin/tbgw-custom"
 echo "buildroot check OK"

@@ -6,14 +6,16 @@
 #     go.mod (scripts/packaging/yoctomods, what do_update_modules does) and
 #     compared;
 #  3. the recipe's tbgw_tags() (PACKAGECONFIG -> build tags) evaluated with
-#     python3 for the default and a chosen PACKAGECONFIG;
+#     python3 for the default and a chosen PACKAGECONFIG, each with the
+#     product tags of scripts/packaging/lib.sh;
 #  4. builds as go-mod.bbclass does, offline: a module cache holding only
 #     the files the gomod:// entries fetch (GOMODCACHE=${S}/pkg/mod),
 #     GOPATH=${B}, GOPROXY=off (do_compile has no network), GOENV=off,
 #     GOTOOLCHAIN=local, `go install -v -ldflags=... -trimpath -modcacherw
 #     -buildmode=pie -tags=...`, for arm64 (CGO_ENABLED=0: no target
 #     toolchain here), with the Go of the oldest release the layer
-#     supports (YOCTO_GO, default go1.25.9: whinlatter).
+#     supports (YOCTO_GO, default go1.25.9: whinlatter); the product tags
+#     checked in the binaries' build settings.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/packaging/lib.sh"
@@ -39,21 +41,25 @@ class D:
     def getVar(self, n):
         return {"PACKAGECONFIG": sys.argv[2], "TBGW_CONNECTORS": var("TBGW_CONNECTORS"),
                 "TBGW_ODBC_DRIVERS": var("TBGW_ODBC_DRIVERS"),
-                "TBGW_ODBC_OPTIN_DRIVERS": var("TBGW_ODBC_OPTIN_DRIVERS")}[n]
+                "TBGW_ODBC_OPTIN_DRIVERS": var("TBGW_ODBC_OPTIN_DRIVERS"),
+                "TBGW_BASE_TAGS": var("TBGW_BASE_TAGS")}[n]
 print(env["tbgw_tags"](D()))
 PY
 }
 all=$(sed -n 's/^TBGW_CONNECTORS = "\(.*\)"/\1/p;s/^TBGW_ODBC_DRIVERS = "\(.*\)"/\1/p' "$recipe_dir/tbgw_git.bb" | tr '\n' ' ')
-[ -z "$(tags_of "$all")" ] || fail "the default PACKAGECONFIG must build without tags"
+# The product tags (no HTTP/2) in every build.
+base=$TBGW_PRODUCT_TAGS
+deftags=$(tags_of "$all")
+echo "PACKAGECONFIG default: -tags=$deftags"
+[ "$deftags" = "$base" ] || fail "the default PACKAGECONFIG must build with the product tags '$base' alone: '$deftags'"
 custom=$(tags_of "mqtt modbus odbc odbc-postgres")
 echo "PACKAGECONFIG 'mqtt modbus odbc odbc-postgres': -tags=$custom"
-[ "$custom" = "custom,drivers.modbus,drivers.mqtt,drivers.odbc,odbc.postgres" ] || fail "tags: $custom"
+[ "$custom" = "custom,drivers.modbus,drivers.mqtt,drivers.odbc,odbc.postgres,$base" ] || fail "tags: $custom"
 # The opt-in SQL drivers (SQLite, SQL Server), with all connectors and with a chosen few.
 optin=$(tags_of "$all odbc-sqlite odbc-mssql")
 echo "PACKAGECONFIG default + 'odbc-sqlite odbc-mssql': -tags=$optin"
-[ "$optin" = "odbc.sqlite,odbc.mssql" ] || fail "opt-in SQL driver tags: $optin"
-optin=$(tags_of "odbc odbc-mssql")
-[ "$optin" = "custom,drivers.odbc,odbc.mssql" ] || fail "opt-in SQL driver tags, custom: $optin"
+[ "$optin" = "odbc.sqlite,odbc.mssql,$base" ] || fail "opt-in SQL driver tags: $optin"
+[ "$(tags_of "odbc odbc-mssql")" = "custom,drivers.odbc,odbc.mssql,$base" ] || fail "opt-in SQL driver tags, custom: $(tags_of "odbc odbc-mssql")"
 # Every SQL driver file of the odbc connector has its PACKAGECONFIG.
 for f in "$root"/drivers/odbc/db_*.go; do
 	x=$(sed -n 's#^//go:build .*odbc\.\([a-z]*\).*$#\1#p' "$f")
@@ -90,10 +96,11 @@ yb() { # $1: tags
 		{ tail -20 "$tmp/log"; fail "build, tags '$1'"; }
 	bin="$tmp/B/bin/linux_arm64/tbgw"
 	"$gobin" version "$bin" | grep -q "$YOCTO_GO" || fail "not built by $YOCTO_GO"
+	has_product_tags "$bin" || fail "built without the product tags"
 	echo "linux/arm64 pie, tags '$1': $(stat -c %s "$bin") bytes (unstripped: Yocto strips)"
 }
 # The default PACKAGECONFIG with the opt-in SQL drivers: every package of
 # the default build and the modules only the opt-in drivers need.
-yb "odbc.sqlite,odbc.mssql"
+yb "$optin"
 yb "$custom"
 echo "yocto check OK"

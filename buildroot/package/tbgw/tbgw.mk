@@ -50,6 +50,9 @@ TBGW_TAGS = custom \
 	$(foreach d,$(TBGW_ODBC_DRIVERS),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_ODBC_$(call UPPERCASE,$(d))),odbc.$(d)))
 endif
 TBGW_TAGS += $(foreach d,$(TBGW_ODBC_OPTIN_DRIVERS),$(if $(BR2_PACKAGE_TBGW_CONNECTOR_ODBC_$(call UPPERCASE,$(d))),odbc.$(d)))
+# Without net/http's HTTP/2, which tbgw never speaks (HTTP/1.1 only): 0.5 MB
+# less with an HTTP connector.
+TBGW_TAGS += nethttpomithttp2
 TBGW_LDFLAGS = -s -w -X main.version=$(TBGW_GW_VERSION)
 TBGW_GO_ENV = CGO_ENABLED=0
 
