@@ -88,8 +88,8 @@ for c in $connectors; do
 done
 if [ "$mode" = -unique ]; then
 	# -tags custom with every connector and the default SQL drivers is
-	# the default build.
-	every=custom,odbc.postgres,odbc.mysql,
+	# the default build (with the product tags, as shipped).
+	every=$(product_tags custom,odbc.postgres,odbc.mysql),
 	for c in $connectors; do every="${every}drivers.$c,"; done
 	GOARCH=arm GOARM=7 go build -trimpath -ldflags "-s -w" -tags "${every%,}" -o "$tmp/tbgw" .
 	all=$(stat -c %s "$tmp/tbgw")
