@@ -187,3 +187,48 @@ func TestOwnAcksInOrderWithPaho(t *testing.T) {
 		t.Fatalf("%d bytes left over", r.Len())
 	}
 }
+
+// publishStream is n QoS 1 PUBLISH packets of the everyday workload's
+// size (a 3-datapoint JSON message).
+func publishStream(b *testing.B, n int) []byte {
+	var buf bytes.Buffer
+	for i := range n {
+		p := packets.NewControlPacket(packets.PUBLISH)
+		pub := p.Content.(*packets.Publish)
+		pub.Topic, pub.QoS, pub.PacketID = fmt.Sprintf("sensor/dev%03d/data", i%100), 1, uint16(i+1)
+		pub.Payload = []byte(fmt.Sprintf(`{"seq":%d,"t":1765000000000,"v1":12.345}`, i))
+		if _, err := p.WriteTo(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkDecodePublish reads 1000 PUBLISH packets through the
+// connection's own decoding (what the MQTT 5 session does now) and,
+// for comparison, through paho.golang's packet reader (what it did).
+func BenchmarkDecodePublish(b *testing.B) {
+	all := publishStream(b, 1000)
+	b.Run("bufConn", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bc := newBufConn(&chunkConn{r: bytes.NewReader(all), chunk: 4096}, 0, nil)
+			n := 0
+			bc.onPub = func(string, []byte, byte, uint16) { n++ }
+			if _, err := packets.ReadPacket(bc); err != io.EOF || n != 1000 {
+				b.Fatalf("%d messages, err %v", n, err)
+			}
+		}
+	})
+	b.Run("paho", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			bc := newBufConn(&chunkConn{r: bytes.NewReader(all), chunk: 4096}, 0, nil)
+			for range 1000 {
+				if _, err := packets.ReadPacket(bc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
