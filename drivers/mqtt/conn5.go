@@ -89,9 +89,10 @@ const burstWait = 10 * time.Millisecond
 // own; after a small read the next one waits until window has passed
 // since, so that it takes the messages of the whole window together (and
 // the connector stores them as one batch). A read that fills half the
-// buffer (high rates) is followed at once, and after a quiet spell the
-// first read does not wait: nothing is delayed more than the window, and
-// nothing ticks while idle. While it waits, the socket's low-water mark
+// buffer (high rates) is followed at once, and so is a read after one
+// that completed a reply of the broker's (a SUBACK: the client is waiting
+// for the next); after a quiet spell the first read does not wait either:
+// nothing is delayed more than the window, and nothing ticks while idle. While it waits, the socket's low-water mark
 // is raised to half the buffer (lowWater), so that messages arriving in
 // the window do not wake the process one by one.
 type coalescer struct {
@@ -108,6 +109,7 @@ type coalescer struct {
 // once every message read so far was handed to them.
 type frames struct {
 	rs     *readStats
+	ctl    bool // the last bytes fed completed a packet other than PUBLISH
 	skip   int  // body bytes left of the current packet
 	typ    byte // first byte of the current packet
 	inLen  bool // reading the remaining length
@@ -116,18 +118,18 @@ type frames struct {
 }
 
 func (f *frames) feed(p []byte, small bool) {
-	if f.rs == nil {
-		return
+	if f.rs != nil {
+		f.rs.small.Store(small)
 	}
-	f.rs.small.Store(small)
+	f.ctl = false
 	var n uint64
 	for len(p) > 0 {
 		switch {
 		case f.skip > 0:
 			k := min(f.skip, len(p))
 			p, f.skip = p[k:], f.skip-k
-			if f.skip == 0 && f.typ>>4 == 3 {
-				n++
+			if f.skip == 0 {
+				f.done(&n)
 			}
 		case !f.inLen:
 			f.typ, p = p[0], p[1:]
@@ -139,19 +141,31 @@ func (f *frames) feed(p []byte, small bool) {
 			f.shift += 7
 			if b&0x80 == 0 || f.shift >= 28 {
 				f.inLen, f.skip = false, f.length
-				if f.skip == 0 && f.typ>>4 == 3 {
-					n++
+				if f.skip == 0 {
+					f.done(&n)
 				}
 			}
 		}
 	}
-	if n > 0 {
+	if n > 0 && f.rs != nil {
 		f.rs.pubs.Add(n)
 	}
 }
 
+// done notes a packet read completely: PUBLISH packets are counted.
+func (f *frames) done(pubs *uint64) {
+	if f.typ>>4 == 3 {
+		*pubs++
+	} else {
+		f.ctl = true
+	}
+}
+
 func (r *coalescer) Read(p []byte) (int, error) {
-	if r.small && r.window > 0 {
+	// After a reply of the broker's (CONNACK, SUBACK, PUBACK, PINGRESP,
+	// ...) the client is likely to wait for the next one (the
+	// subscriptions of a new session go one by one): no window then.
+	if r.small && !r.frames.ctl && r.window > 0 {
 		if wait := r.window - time.Since(r.last); wait > 0 {
 			if r.lowat != nil {
 				r.lowat(readBuffer / 2)

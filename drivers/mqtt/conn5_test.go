@@ -154,3 +154,59 @@ func rcvLowat(t *testing.T, c net.Conn) (n int, ok bool) {
 	}
 	return n, true
 }
+
+// A read after one that completed a reply of the broker's does not wait
+// out the read window: a new session subscribes filter by filter, each
+// SUBSCRIBE waiting for its SUBACK, and with a window per SUBACK a
+// configuration with many mappings took a window per filter to be
+// subscribed (messages published meanwhile to a filter not yet subscribed
+// never reached the gateway). After a small read of messages it still
+// waits.
+func TestCoalescerNoWindowAfterReply(t *testing.T) {
+	var pub, suback bytes.Buffer
+	p := packets.NewControlPacket(packets.PUBLISH)
+	p.Content.(*packets.Publish).Topic, p.Content.(*packets.Publish).Payload = "a", []byte("x")
+	if _, err := p.WriteTo(&pub); err != nil {
+		t.Fatal(err)
+	}
+	sa := packets.NewControlPacket(packets.SUBACK)
+	sa.Content.(*packets.Suback).PacketID, sa.Content.(*packets.Suback).Reasons = 1, []byte{1}
+	if _, err := sa.WriteTo(&suback); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		first []byte
+		waits bool
+	}{{suback.Bytes(), false}, {pub.Bytes(), true}} {
+		c := &coalescer{window: time.Hour}
+		c.frames.feed(tc.first, true)
+		c.small = true
+		c.last = time.Now()
+		if waits := c.small && !c.frames.ctl && c.window > 0; waits != tc.waits {
+			t.Errorf("after % x: waits %v, want %v", tc.first, waits, tc.waits)
+		}
+	}
+	// And through Read: after a SUBACK the next read returns what is
+	// there without the hour's window.
+	data := append(append([]byte{}, suback.Bytes()...), suback.Bytes()...)
+	c := &coalescer{c: &chunkConn{r: bytes.NewReader(data), chunk: len(suback.Bytes())}, window: time.Hour}
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for range 2 {
+			if _, err := c.Read(buf); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the read after a SUBACK waited for the read window")
+	}
+}
