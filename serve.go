@@ -61,6 +61,10 @@ const defaultMemoryLimit = 20 << 20
 // serve runs the gateway: as a service, or in commissioning mode
 // (-dry-run, -once) with the ThingsBoard link replaced by printing.
 func serve(o *options, stdout, stderr io.Writer) int {
+	// The package initialisers are done: their pages go back (see
+	// releaseStartupPages).
+	_, _ = textpages.Release() // a failure shows when tried again once started
+
 	// The log output (gw/logging): the console, and the files, syslog and
 	// levels per logger of logs.json; connector loggers filter at their
 	// own level.
