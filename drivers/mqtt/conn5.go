@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -250,8 +251,14 @@ func (c *bufConn) publish(qos byte, length int) error {
 	if peeked {
 		body, err = c.r.Peek(length)
 	} else {
-		body = make([]byte, length)
-		_, err = io.ReadFull(c.r, body)
+		// Grown as the bytes arrive: a remaining length claims up to
+		// 256 MiB before any of it has come.
+		var buf bytes.Buffer
+		var n int64
+		n, err = io.CopyN(&buf, c.r, int64(length))
+		if err == nil && n == int64(length) {
+			body = buf.Bytes()
+		}
 	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
