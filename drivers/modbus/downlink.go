@@ -1,18 +1,17 @@
 package modbus
 
 import (
-	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
-	"sync"
-
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/tbgw/tbgw/codec/conf"
 	mb "github.com/tbgw/tbgw/codec/modbus"
+	"github.com/tbgw/tbgw/drivers/kit/rpcparams"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 

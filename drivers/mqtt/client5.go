@@ -33,14 +33,19 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 	bc := newBufConn(conn, o.window, o.reads)
 	conn = bc
 	s := &session5{acks: &ackSession{SessionManager: state.NewInMemory(), conn: bc}}
-	// QoS 0 and 1 messages are decoded by the connection, before paho.
-	bc.onPub = func(topic string, payload []byte, qos byte, id uint16) {
+	// deliver hands a message to the connector; track registers a QoS 1
+	// or 2 message for its acknowledgement.
+	deliver := func(topic string, payload []byte, qos byte, id uint16, track func(uint16) func()) {
 		in := inbound{topic: topic, payload: payload, qos: qos, recv: time.Now().UnixMilli()}
 		if qos > 0 {
-			in.ack = s.acks.trackOwn(id)
+			in.ack = track(id)
 			in.acks = s.acks
 		}
 		o.onMessage(in)
+	}
+	// QoS 0 and 1 messages are decoded by the connection, before paho.
+	bc.onPub = func(topic string, payload []byte, qos byte, id uint16) {
+		deliver(topic, payload, qos, id, s.acks.trackOwn)
 	}
 	cfg := paho.ClientConfig{
 		ClientID: o.clientID,
@@ -48,12 +53,7 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 			func(pr paho.PublishReceived) (bool, error) {
 				p := pr.Packet
-				in := inbound{topic: p.Topic, payload: p.Payload, qos: p.QoS, recv: time.Now().UnixMilli()}
-				if p.QoS > 0 {
-					in.ack = s.acks.track(p.PacketID)
-					in.acks = s.acks
-				}
-				o.onMessage(in)
+				deliver(p.Topic, p.Payload, p.QoS, p.PacketID, s.acks.track)
 				return true, nil
 			},
 		},

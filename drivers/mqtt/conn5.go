@@ -162,11 +162,14 @@ func (f *frames) done(pubs *uint64) {
 	}
 }
 
+// waits reports whether the next read waits out the window: after a small
+// read, unless it completed a reply of the broker's (CONNACK, SUBACK,
+// PUBACK, PINGRESP, ...): the client is likely to wait for the next one
+// then (the subscriptions of a new session go one by one).
+func (r *coalescer) waits() bool { return r.small && !r.frames.ctl && r.window > 0 }
+
 func (r *coalescer) Read(p []byte) (int, error) {
-	// After a reply of the broker's (CONNACK, SUBACK, PUBACK, PINGRESP,
-	// ...) the client is likely to wait for the next one (the
-	// subscriptions of a new session go one by one): no window then.
-	if r.small && !r.frames.ctl && r.window > 0 {
+	if r.waits() {
 		if wait := r.window - time.Since(r.last); wait > 0 {
 			if r.lowat != nil {
 				r.lowat(readBuffer / 2)
@@ -291,8 +294,9 @@ func (c *bufConn) publish(qos byte, length int) error {
 	if k <= 0 || k > 4 || plen > uint64(len(body)-k) {
 		return errMalformed
 	}
-	payload := c.keep(body[k+int(plen):])
+	payload := body[k+int(plen):] // read into a buffer of its own
 	if peeked {
+		payload = c.keep(payload)  // out of the read buffer
 		_, _ = c.r.Discard(length) // buffered: cannot fail
 	}
 	c.onPub(topic, payload, qos, id)

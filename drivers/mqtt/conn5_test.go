@@ -182,7 +182,7 @@ func TestCoalescerNoWindowAfterReply(t *testing.T) {
 		c.frames.feed(tc.first, true)
 		c.small = true
 		c.last = time.Now()
-		if waits := c.small && !c.frames.ctl && c.window > 0; waits != tc.waits {
+		if waits := c.waits(); waits != tc.waits {
 			t.Errorf("after % x: waits %v, want %v", tc.first, waits, tc.waits)
 		}
 	}
