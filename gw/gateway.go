@@ -97,6 +97,7 @@ type Gateway struct {
 
 	readBatch int
 	packDelay time.Duration // minPackSendDelayMS: the uplink's coalescing window
+	gatherFor time.Duration // the share of minPackSendDelayMS a connector may spend gathering (sink.Window)
 	qos       byte
 
 	connected chan struct{} // closed while connected; replaced on disconnect
@@ -183,7 +184,13 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	// minPackSendDelayMS is the whole coalescing window: the storage's
 	// fsync gap (appends waiting to share an fsync) and the uplink's wait
 	// for more records together.
-	g.packDelay = max(time.Duration(cfg.ThingsBoard.MinPackSendDelayMS)*time.Millisecond-sc.SyncGap(), 0)
+	window := max(time.Duration(cfg.ThingsBoard.MinPackSendDelayMS)*time.Millisecond, 0)
+	g.packDelay = max(window-sc.SyncGap(), 0)
+	// A connector that gathers for its share commits once per share, so
+	// its commit finds the fsync gap long passed and waits only for its
+	// own fsync: it may spend the window less that (a tenth of it, at
+	// most the gap) gathering.
+	g.gatherFor = window - min(window/10, sc.SyncGap())
 	st, err := storage.Open(sc, g.log.With("component", "storage"))
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)

@@ -30,11 +30,14 @@ var (
 	_ connector.Windower = (*sink)(nil)
 )
 
-// Window is the device side's share of minPackSendDelayMS: the same share
-// the uplink waits for more records (the rest is the storage's fsync gap).
-// A connector gathering for this long makes one batch, one commit and one
-// uplink round of it, so the stages do not each add a window of their own.
-func (s *sink) Window() time.Duration { return s.g.packDelay }
+// Window is the device side's share of minPackSendDelayMS: the window
+// less a tenth of it (at most the storage's fsync gap) for the commit and
+// the publish. A connector gathering for this long makes one batch, one
+// commit and one uplink round of it: its commit comes a share after the
+// previous one, so it does not wait for the fsync gap, and the uplink
+// sends a batch after such a pause at once; the stages do not each add a
+// window of their own.
+func (s *sink) Window() time.Duration { return s.g.gatherFor }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
