@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
+
 	"context"
 	"crypto/tls"
 	"errors"
@@ -95,11 +97,26 @@ func dial5(ctx context.Context, o dialOptions) (session, error) {
 // dialConn opens the TCP (or TLS) connection to the broker.
 func dialConn(ctx context.Context, o dialOptions) (net.Conn, error) {
 	d := net.Dialer{}
-	if o.tls != nil {
-		td := tls.Dialer{NetDialer: &d, Config: o.tls}
-		return td.DialContext(ctx, "tcp", o.addr)
+	c, err := d.DialContext(ctx, "tcp", o.addr)
+	if err != nil {
+		return nil, err
 	}
-	return d.DialContext(ctx, "tcp", o.addr)
+	c = quietsock.Wrap(c)
+	if o.tls == nil {
+		return c, nil
+	}
+	cfg := o.tls
+	if cfg.ServerName == "" {
+		// What tls.Dialer does: verify the host dialled.
+		cfg = cfg.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(o.addr)
+	}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 func connackReason(ca *paho.Connack) string {

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
+
 	"crypto/tls"
 	"net"
 	"syscall"
@@ -18,17 +20,10 @@ func lowWater(c net.Conn) func(n int) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	if _, ok := c.(syscall.Conn); !ok {
 		return nil
 	}
 	return func(n int) {
-		_ = rc.Control(func(fd uintptr) {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
-		})
+		_ = quietsock.SetsockoptInt(c, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
 	}
 }

@@ -1,6 +1,7 @@
 package tb
 
 import (
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
 	"github.com/tbgw/tbgw/drivers/kit/tlsconf"
 
 	"bufio"
@@ -76,6 +77,7 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 			return nil, fmt.Errorf("dial %s: %w", addr, err)
 		}
 	}
+	conn = quietsock.Wrap(conn)
 	if c.tls == nil {
 		return conn, nil
 	}
