@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	twal "github.com/tidwall/wal"
@@ -68,24 +69,25 @@ type Log struct {
 	cdone     chan struct{} // closed when cursorLoop returned
 
 	// Appends queue their requests; the leader holding wmu writes them.
-	qmu      sync.Mutex
-	queue    []*request
-	wmu      sync.Mutex // held by the commit leader; guards the fields below
-	batch    []*request // requests of the current commit
-	lastSync time.Time  // end of the last commit's fsync (SyncBatch)
-	quit     chan struct{}
-	done     chan struct{} // closed when syncer returned
-	spares   chan string   // ready segment directories from spareMaker
-	sdone    chan struct{} // closed when spareMaker returned
-	wnext    uint64        // sequence number of the next record placed
-	wb       twal.Batch    // records placed and not yet written
-	wframe   []byte
-	inBatch  []*request
-	pCount   uint64
-	pBytes   int64
-	dirty    bool // written but not fsynced (SyncInterval)
-	dropLog  time.Time
-	finalErr error
+	qmu       sync.Mutex
+	queue     []*request
+	wmu       sync.Mutex  // held by the commit leader; guards the fields below
+	batch     []*request  // requests of the current commit
+	lastSync  time.Time   // end of the last commit's fsync (SyncBatch)
+	quickSync atomic.Bool // the last fdatasync was quick: the next is a raw call (sync_linux.go)
+	quit      chan struct{}
+	done      chan struct{} // closed when syncer returned
+	spares    chan string   // ready segment directories from spareMaker
+	sdone     chan struct{} // closed when spareMaker returned
+	wnext     uint64        // sequence number of the next record placed
+	wb        twal.Batch    // records placed and not yet written
+	wframe    []byte
+	inBatch   []*request
+	pCount    uint64
+	pBytes    int64
+	dirty     bool // written but not fsynced (SyncInterval)
+	dropLog   time.Time
+	finalErr  error
 
 	// Reader (held by one Next at a time through rsem).
 	rsem chan struct{}

@@ -2,7 +2,10 @@
 
 package wal
 
-import "os"
+import (
+	"os"
+	"sync/atomic"
+)
 
 // datasync flushes f; without fdatasync this is a full fsync.
-func datasync(f *os.File) error { return f.Sync() }
+func datasync(f *os.File, _ *atomic.Bool) error { return f.Sync() }

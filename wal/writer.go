@@ -238,7 +238,7 @@ func (l *Log) flush() {
 	t := l.tail
 	err := t.tl.WriteBatch(&l.wb)
 	if err == nil && l.opts.Sync == SyncBatch {
-		err = datasync(t.fd)
+		err = datasync(t.fd, &l.quickSync)
 		l.lastSync = time.Now()
 	}
 	if err != nil {
@@ -410,7 +410,7 @@ func (l *Log) dropOldest() {
 // background runs on the SyncInterval tick: fsync what was written.
 func (l *Log) background() {
 	if l.dirty && l.tail != nil {
-		if err := datasync(l.tail.fd); err != nil {
+		if err := datasync(l.tail.fd, &l.quickSync); err != nil {
 			l.log.Warn("wal: fsync", "err", err)
 		}
 		l.dirty = false
