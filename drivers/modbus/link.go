@@ -11,6 +11,7 @@ import (
 	"time"
 
 	mb "github.com/tbgw/tbgw/codec/modbus"
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
 )
 
 // link is one connection to devices: a TCP or TLS connection, a UDP
@@ -69,6 +70,7 @@ func dialLink(ctx context.Context, spec linkSpec, timeout time.Duration) (link, 
 		if err != nil {
 			return nil, err
 		}
+		c = quietsock.Wrap(c)
 		if spec.tls != nil {
 			cfg := spec.tls.Clone()
 			if h, _, err := net.SplitHostPort(spec.addr); err == nil && cfg.ServerName == "" {

@@ -2,6 +2,7 @@ package modbus
 
 import (
 	"github.com/tbgw/tbgw/drivers/kit"
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
 	"github.com/tbgw/tbgw/drivers/kit/tlsconf"
 
 	"context"
@@ -303,6 +304,7 @@ func (s *serverDef) acceptLoop(ctx context.Context, g *kit.Group, ln net.Listene
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
+		c = quietsock.Wrap(c)
 		select {
 		case sem <- struct{}{}:
 		default:

@@ -1,8 +1,6 @@
 package mqtt
 
 import (
-	"github.com/tbgw/tbgw/drivers/kit/quietsock"
-
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eclipse/paho.golang/paho/session/state"
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
 )
 
 // session5 speaks MQTT 5 through the Eclipse paho.golang client (its core

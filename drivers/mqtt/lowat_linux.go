@@ -1,11 +1,11 @@
 package mqtt
 
 import (
-	"github.com/tbgw/tbgw/drivers/kit/quietsock"
-
 	"crypto/tls"
 	"net"
 	"syscall"
+
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
 )
 
 // lowWater sets the socket's receive low-water mark (SO_RCVLOWAT) of the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tbgw/tbgw/drivers/kit"
 	"github.com/tbgw/tbgw/drivers/kit/backoff"
+	"github.com/tbgw/tbgw/drivers/kit/quietsock"
 	"github.com/tbgw/tbgw/gw/connector"
 )
 
@@ -154,6 +155,7 @@ func (c *Connector) accept(ctx context.Context, g *kit.Group, ln net.Listener, h
 			}
 			return err
 		}
+		conn = quietsock.Wrap(conn)
 		c.connections.Add(1)
 		g.Go("connection "+conn.RemoteAddr().String(), func() error {
 			defer func() { <-slots }()
@@ -308,6 +310,7 @@ func (c *Connector) client(ctx context.Context, g *kit.Group, h *handler) error 
 			}
 			continue
 		}
+		conn = quietsock.Wrap(conn) // a UDP connection stays as it is
 		c.connections.Add(1)
 		start := time.Now()
 		c.claimPeer(conn.RemoteAddr().String())
