@@ -60,6 +60,11 @@ FUZZ_REPORT_ONLY=1 FUZZTIME=${FUZZTIME:-2s} bash scripts/fuzz.sh  # 70+ targets:
 echo "== foreign-arch smoke test (arm64 under qemu-user)"
 CGO_ENABLED=0 GOARCH=arm64 go test -count=1 -exec qemu-aarch64-static ./codec/tbjson ./codec/conf ./gw/report
 
+echo "== cross-compile (386 and mips64le: release targets no other step builds, with their own system call tables)"
+for arch in 386 mips64le; do
+  CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -tags "$TBGW_PRODUCT_TAGS" ./...
+done
+
 echo "== packaging (Buildroot, OpenWrt, Yocto files; .deb; container image; size budget)"
 # The parts that need no second Go toolchain; the builds with each build
 # system's Go are in `make packaging-check`.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Conn is a TCP connection whose Read and Write are raw system calls.
@@ -117,7 +119,14 @@ func SetsockoptInt(c net.Conn, level, opt, value int) error {
 	v := int32(value)
 	var errno syscall.Errno
 	if err := rc.Control(func(fd uintptr) {
-		_, _, errno = syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&v)), 4, 0)
+		_, _, errno = unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, uintptr(level), uintptr(opt), uintptr(unsafe.Pointer(&v)), 4, 0)
+		if errno == syscall.ENOSYS {
+			// 32-bit x86 before Linux 4.3 has only socketcall.
+			errno = 0
+			if err := unix.SetsockoptInt(int(fd), level, opt, value); err != nil {
+				errno, _ = err.(syscall.Errno)
+			}
+		}
 	}); err != nil {
 		return err
 	}

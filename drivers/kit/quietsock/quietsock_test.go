@@ -142,12 +142,13 @@ func TestDeadline(t *testing.T) {
 		t.Fatalf("not a read OpError: %#v", err)
 	}
 	// Writing into a peer that does not read fills the buffers, then
-	// times out.
+	// times out (on a busy host the deadline may pass before the first
+	// write: n is then 0).
 	if err := c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := c.Write(make([]byte, 64<<20))
-	if !errors.As(err, &ne) || !ne.Timeout() || n <= 0 || n >= 64<<20 {
+	if !errors.As(err, &ne) || !ne.Timeout() || n < 0 || n >= 64<<20 {
 		t.Fatalf("write past the deadline: %d %v", n, err)
 	}
 }
