@@ -130,6 +130,18 @@ type Gateway struct {
 	logsSum    atomic.Value  // string: sum of the logs.json content applied
 }
 
+// windowShares splits minPackSendDelayMS, the whole coalescing window,
+// given the storage's fsync gap (appends waiting to share an fsync):
+// pack is the uplink's wait for more records, the window less the gap; a
+// connector that gathers device data itself may spend gather, the window
+// less a tenth of it (at most the gap): it commits once per share, so its
+// commit finds the gap long passed and waits only for its own fsync. A
+// window below 0 turns both off.
+func windowShares(window, gap time.Duration) (pack, gather time.Duration) {
+	window = max(window, 0)
+	return max(window-gap, 0), window - min(window/10, gap)
+}
+
 // New builds a gateway from a loaded configuration: it opens the storage
 // and loads the device registry, and builds (but does not start) the
 // ThingsBoard link. Connectors are built and started by Run.
@@ -181,16 +193,7 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		g.log.Warn(n)
 	}
 	g.readBatch = sc.ReadBatch()
-	// minPackSendDelayMS is the whole coalescing window: the storage's
-	// fsync gap (appends waiting to share an fsync) and the uplink's wait
-	// for more records together.
-	window := max(time.Duration(cfg.ThingsBoard.MinPackSendDelayMS)*time.Millisecond, 0)
-	g.packDelay = max(window-sc.SyncGap(), 0)
-	// A connector that gathers for its share commits once per share, so
-	// its commit finds the fsync gap long passed and waits only for its
-	// own fsync: it may spend the window less that (a tenth of it, at
-	// most the gap) gathering.
-	g.gatherFor = window - min(window/10, sc.SyncGap())
+	g.packDelay, g.gatherFor = windowShares(time.Duration(cfg.ThingsBoard.MinPackSendDelayMS)*time.Millisecond, sc.SyncGap())
 	st, err := storage.Open(sc, g.log.With("component", "storage"))
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)

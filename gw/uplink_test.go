@@ -122,3 +122,23 @@ func TestProcsFor(t *testing.T) {
 		}
 	}
 }
+
+// minPackSendDelayMS is shared out: the uplink waits the window less the
+// fsync gap for trickling batches; a gathering connector (sink.Window)
+// may use all but a tenth of it, at most the gap.
+func TestWindowShares(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct{ window, gap, pack, gather time.Duration }{
+		{50 * ms, 20 * ms, 30 * ms, 45 * ms}, // the defaults with the log
+		{50 * ms, 0, 50 * ms, 50 * ms},       // memory storage, fsync interval or never
+		{10 * ms, 20 * ms, 0, 9 * ms},        // a window shorter than the gap
+		{500 * ms, 20 * ms, 480 * ms, 480 * ms},
+		{0, 20 * ms, 0, 0},
+		{-ms, 20 * ms, 0, 0}, // below 0: off
+	} {
+		pack, gather := windowShares(c.window, c.gap)
+		if pack != c.pack || gather != c.gather {
+			t.Errorf("window %v gap %v: pack %v gather %v, want %v %v", c.window, c.gap, pack, gather, c.pack, c.gather)
+		}
+	}
+}

@@ -91,14 +91,15 @@
 // writer lock; if the previous lock holder already wrote them, it returns
 // their result; otherwise it becomes the leader and writes everything
 // queued (up to 256 calls or 4 MiB) with one write(2) and, under
-// SyncBatch, one fdatasync, then makes the records visible to readers and
-// wakes the other callers. While a leader waits for the disk, new Appends
-// queue up for the next commit, so connectors appending concurrently share
-// fsyncs, and a lone appender writes from its own goroutine with no
-// hand-off. One Append's records are never split across segments; a
-// failed write fails every Append in it and leaves none of their records
-// behind (a crash in the middle of a write may leave a prefix of the last
-// Append, which was never reported as stored).
+// SyncBatch, one fdatasync (a raw system call while the previous one
+// returned within 2 ms: sync_linux.go), then makes the records visible to
+// readers and wakes the other callers. While a leader waits for the disk,
+// new Appends queue up for the next commit, so connectors appending
+// concurrently share fsyncs, and a lone appender writes from its own
+// goroutine with no hand-off. One Append's records are never split
+// across segments; a failed write fails every Append in it and leaves none
+// of their records behind (a crash in the middle of a write may leave a
+// prefix of the last Append, which was never reported as stored).
 //
 // # Durability policies
 //

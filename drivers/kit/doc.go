@@ -4,7 +4,8 @@
 // become errors the supervisor restarts on), Sender (the Send policy of a
 // source that cannot refuse its data: drop and count when storage is full)
 // and Counters (a connector's own statistics). Its subpackages hold the
-// rest of the kit: backoff, poll, rpcparams, atomicfile and tlsconf.
+// rest of the kit: backoff, poll, rpcparams, atomicfile, tlsconf and
+// quietsock.
 //
 // docs/connector-guide.md explains how the pieces fit together.
 //

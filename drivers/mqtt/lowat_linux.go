@@ -20,10 +20,15 @@ func lowWater(c net.Conn) func(n int) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	if _, ok := c.(syscall.Conn); !ok {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
 		return nil
 	}
 	return func(n int) {
-		_ = quietsock.SetsockoptInt(c, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
+		_ = quietsock.SetsockoptInt(rc, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
 	}
 }

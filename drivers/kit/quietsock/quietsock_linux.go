@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -12,10 +13,27 @@ import (
 
 // Conn is a TCP connection whose Read and Write are raw system calls.
 // Everything else (deadlines, Close, addresses, SyscallConn) is the
-// TCPConn's.
+// TCPConn's. A Read or Write allocates nothing: the functions handed to
+// the RawConn are bound once, and each direction keeps the state of its
+// call under its own lock (calls in one direction are serialised anyway).
 type Conn struct {
 	*net.TCPConn
 	rc syscall.RawConn
+
+	rmu    sync.Mutex
+	r      call
+	readFn func(fd uintptr) bool
+
+	wmu     sync.Mutex
+	w       call
+	writeFn func(fd uintptr) bool
+}
+
+// call is one Read's or Write's buffer, bytes done and error number.
+type call struct {
+	p     []byte
+	n     int
+	errno syscall.Errno
 }
 
 // Wrap returns c with quiet reads and writes when it is a TCP connection,
@@ -29,7 +47,9 @@ func Wrap(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &Conn{TCPConn: tc, rc: rc}
+	q := &Conn{TCPConn: tc, rc: rc}
+	q.readFn, q.writeFn = q.readOnce, q.writeAll
+	return q
 }
 
 // Read reads like net.TCPConn.Read. When nothing is there the goroutine
@@ -39,21 +59,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			switch e {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			n, errno = int(r), e
-			return true
-		}
-	})
+	c.rmu.Lock()
+	c.r = call{p: p}
+	err := c.rc.Read(c.readFn)
+	n, errno := c.r.n, c.r.errno
+	c.r.p = nil
+	c.rmu.Unlock()
 	if err == nil && errno != 0 {
 		err = os.NewSyscallError("read", errno)
 	}
@@ -66,28 +77,31 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// readOnce reads into c.r.p; false: nothing there, wait for the poller.
+func (c *Conn) readOnce(fd uintptr) bool {
+	p := c.r.p
+	for {
+		r, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		c.r.n, c.r.errno = int(r), e
+		return true
+	}
+}
+
 // Write writes like net.TCPConn.Write: all of p or an error. A full send
 // buffer makes the goroutine wait on the network poller for room.
 func (c *Conn) Write(p []byte) (int, error) {
-	var n int
-	var errno syscall.Errno
-	err := c.rc.Write(func(fd uintptr) bool {
-		for n < len(p) {
-			r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[n])), uintptr(len(p)-n))
-			switch e {
-			case 0:
-				n += int(r)
-				continue
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false
-			}
-			errno = e
-			return true
-		}
-		return true
-	})
+	c.wmu.Lock()
+	c.w = call{p: p}
+	err := c.rc.Write(c.writeFn)
+	n, errno := c.w.n, c.w.errno
+	c.w.p = nil
+	c.wmu.Unlock()
 	if err == nil && errno != 0 {
 		err = os.NewSyscallError("write", errno)
 	}
@@ -95,6 +109,27 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return n, c.opError("write", err)
 	}
 	return n, nil
+}
+
+// writeAll writes what is left of c.w.p; false: the send buffer is full,
+// wait for the poller.
+func (c *Conn) writeAll(fd uintptr) bool {
+	p := c.w.p
+	for c.w.n < len(p) {
+		r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[c.w.n])), uintptr(len(p)-c.w.n))
+		switch e {
+		case 0:
+			c.w.n += int(r)
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		c.w.errno = e
+		return true
+	}
+	return true
 }
 
 func (c *Conn) opError(op string, err error) error {
@@ -105,17 +140,10 @@ func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
 }
 
-// SetsockoptInt sets an integer socket option of c's TCP connection
-// without waking the runtime's monitor (it never blocks).
-func SetsockoptInt(c net.Conn, level, opt, value int) error {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
+// SetsockoptInt sets an integer option of the socket behind rc (from
+// SyscallConn, obtained once per connection) without waking the runtime's
+// monitor (it never blocks).
+func SetsockoptInt(rc syscall.RawConn, level, opt, value int) error {
 	v := int32(value)
 	var errno syscall.Errno
 	if err := rc.Control(func(fd uintptr) {
