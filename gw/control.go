@@ -195,38 +195,41 @@ func (g *Gateway) publishOwnAttributes(ctx context.Context) {
 	}
 }
 
-// housekeeping persists the registry, checks device inactivity and prunes
-// timestamp state. Its timer is armed only while there is something to do
-// (unsaved registry changes, stamps to prune, devices to watch for
-// inactivity); otherwise it sleeps until kicked.
+// housekeeping persists the registry and checks device inactivity. Its
+// timer is armed only while there is something to do (unsaved registry
+// changes, devices to watch for inactivity); otherwise it sleeps until
+// kicked. Unsaved changes are saved within a second; inactivity is
+// checked every inactivityCheckPeriodSeconds.
 func (g *Gateway) housekeeping(ctx context.Context) {
 	act := g.cfg.ThingsBoard.CheckingDeviceActivity
-	period := time.Second
-	if act.CheckDeviceInactivity && time.Duration(act.InactivityCheckPeriodSeconds)*time.Second < period {
-		period = time.Duration(act.InactivityCheckPeriodSeconds) * time.Second
-	}
+	every := max(time.Duration(act.InactivityCheckPeriodSeconds)*time.Second, time.Second)
 	lastCheck := g.now()
 	for {
-		if !g.housekeepingBusy(act.CheckDeviceInactivity) {
+		dirty, watch := g.reg.busy(act.CheckDeviceInactivity)
+		if !dirty && !watch {
 			select {
 			case <-ctx.Done():
 				return
 			case <-g.hkKick:
 			}
+			continue
 		}
-		t := time.NewTimer(period)
+		t := time.NewTimer(housekeepingWait(dirty, watch, every, g.now().Sub(lastCheck)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-g.hkKick:
+			// Something changed: the wait may be shorter now.
+			t.Stop()
+			continue
 		case <-t.C:
 		}
 		if err := g.reg.save(); err != nil {
 			g.log.Warn("saving device registry", "err", err)
 		}
 		now := g.now()
-		g.pruneStamps(now.Add(-time.Minute).UnixMilli())
-		if act.CheckDeviceInactivity && now.Sub(lastCheck) >= time.Duration(act.InactivityCheckPeriodSeconds)*time.Second {
+		if watch && now.Sub(lastCheck) >= every {
 			lastCheck = now
 			for _, d := range g.reg.inactive(now.Add(-time.Duration(act.InactivityTimeoutSeconds) * time.Second)) {
 				g.log.Info("device inactive, disconnecting", "device", d.Name)
@@ -236,12 +239,23 @@ func (g *Gateway) housekeeping(ctx context.Context) {
 	}
 }
 
-// housekeepingBusy reports whether housekeeping has work pending.
-func (g *Gateway) housekeepingBusy(activity bool) bool {
-	g.tsMu.Lock()
-	stamps := len(g.lastTS)
-	g.tsMu.Unlock()
-	return stamps > 0 || g.reg.busy(activity)
+// housekeepingSave is the most an unsaved registry change waits.
+const housekeepingSave = time.Second
+
+// housekeepingWait is how long housekeeping sleeps: until the registry is
+// due to be saved (dirty) or the next inactivity check (watch, every
+// since the last one was since ago), whichever is first.
+func housekeepingWait(dirty, watch bool, every, since time.Duration) time.Duration {
+	wait := time.Duration(-1)
+	if dirty {
+		wait = housekeepingSave
+	}
+	if watch {
+		if next := max(every-since, 0); wait < 0 || next < wait {
+			wait = next
+		}
+	}
+	return max(wait, 0)
 }
 
 // kickHousekeeping wakes housekeeping to arm its timer; it never blocks.

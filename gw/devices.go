@@ -50,22 +50,20 @@ func (r *registry) setDirty() {
 	}
 }
 
-// busy reports whether housekeeping has work: unsaved changes, or (with
-// the inactivity check) devices still connected.
-func (r *registry) busy(activity bool) bool {
+// busy reports the work housekeeping has: unsaved changes (dirty), and,
+// with the inactivity check, devices still connected (watch).
+func (r *registry) busy(activity bool) (dirty, watch bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dirty {
-		return true
-	}
 	if activity {
 		for _, d := range r.devs {
 			if !d.gone && !d.lastSeen.IsZero() {
-				return true
+				watch = true
+				break
 			}
 		}
 	}
-	return false
+	return r.dirty, watch
 }
 
 func newRegistry(path string) *registry {

@@ -103,9 +103,10 @@ type Gateway struct {
 	connected chan struct{} // closed while connected; replaced on disconnect
 	connMu    sync.Mutex
 
-	tsMu   sync.Mutex
-	lastTS map[string]int64 // device -> last stamped ms
-	hkKick chan struct{}    // wakes housekeeping (capacity 1)
+	tsMu     sync.Mutex
+	lastTS   map[string]int64 // device -> last stamped ms
+	tsPruned int64            // when lastTS was last pruned (ms)
+	hkKick   chan struct{}    // wakes housekeeping (capacity 1)
 
 	runMu       sync.Mutex
 	running     map[string]*running        // connector name -> instance

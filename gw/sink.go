@@ -168,10 +168,11 @@ func (g *Gateway) stamp(d *connector.Data, now time.Time) {
 	if last := g.lastTS[d.Device]; ms <= last {
 		ms = last + 1
 	}
-	if len(g.lastTS) == 0 {
-		g.kickHousekeeping() // there are stamps to prune from now on
-	}
 	g.lastTS[d.Device] = ms
+	if ms-g.tsPruned >= stampKeepMS {
+		g.pruneStampsLocked(ms - stampKeepMS)
+		g.tsPruned = ms
+	}
 	g.tsMu.Unlock()
 	for i := range d.Telemetry {
 		if d.Telemetry[i].TS == 0 {
@@ -180,10 +181,16 @@ func (g *Gateway) stamp(d *connector.Data, now time.Time) {
 	}
 }
 
-// pruneStamps forgets per-device stamps older than cutoff (ms).
-func (g *Gateway) pruneStamps(cutoff int64) {
-	g.tsMu.Lock()
-	defer g.tsMu.Unlock()
+// stampKeepMS is how long a device's last stamp is kept (ms): a stamp
+// matters only while it is ahead of the clock (several messages in one
+// millisecond) or the clock steps back. stamp prunes the older ones
+// itself, at most once per stampKeepMS: no timer runs for them, and the
+// map holds the devices stamped within two such periods at most.
+const stampKeepMS = 60_000
+
+// pruneStampsLocked forgets per-device stamps older than cutoff (ms).
+// Called with tsMu held.
+func (g *Gateway) pruneStampsLocked(cutoff int64) {
 	for dev, ts := range g.lastTS {
 		if ts < cutoff {
 			delete(g.lastTS, dev)
