@@ -4,17 +4,17 @@ import "time"
 
 // The cursor file follows the acknowledgements in the background: Ack
 // records the new position in memory, frees segments and wakes this
-// goroutine, which writes the cursor (temp file, fsync, rename, directory
-// fsync) with the newest position. Acks arriving during a write share the
+// goroutine, which writes the cursor (in place, one fdatasync: see
+// cursor.go) with the newest position. Acks arriving during a write share the
 // next one, so draining a backlog runs at read speed whatever an fsync
 // costs, and a crash loses at most the acknowledgements of one write:
 // those records are delivered again, never lost.
 
 // cursorBatchGap is the least time between two cursor writes under
 // SyncBatch while fewer than cursorSlowBehind records wait for one, and
-// cursorFastGap while more do. Each write is a small file created,
-// fsynced and renamed: at everyday rates it was most of the gateway's
-// flash writes and wake-ups once data arrived a few times a second. A
+// cursorFastGap while more do. Each write is a block written and
+// fdatasynced: at everyday rates it was most of the gateway's flash
+// writes and wake-ups once data arrived a few times a second. A
 // crash only re-sends what was acknowledged since the last write: at
 // most cursorSlowBehind records or cursorFastGap's worth, and never more
 // than cursorMaxBehind.
@@ -109,7 +109,7 @@ func (l *Log) persistCursor(durable bool) error {
 	if acked <= l.persisted {
 		return nil
 	}
-	if err := writeCursor(l.dir, acked, durable); err != nil {
+	if err := l.cur.write(l.dir, acked, durable); err != nil {
 		return err
 	}
 	l.persisted = acked

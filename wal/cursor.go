@@ -7,14 +7,28 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 )
 
-// The cursor file holds the highest acknowledged sequence number:
+// The cursor file holds the highest acknowledged sequence number in two
+// slots, cursorSlot bytes apart, each
 //
 //	"tbgw-cur" | version u16 | flags u16 | acked u64 | crc u32
+//
+// The newest valid slot counts. A write goes to the slot not holding the
+// newest value, in place, followed by one fdatasync: a power cut during
+// it can only damage that slot, and the other still holds the value
+// before. The file's size never changes after it was created, so the
+// fdatasync writes one data block and no metadata. (Before, the cursor
+// was one 24-byte record in a file replaced through a temporary file:
+// create, write, fsync, rename and a directory fsync for each write. That
+// file is still read, and replaced by the two-slot file at the first
+// write.)
 const (
-	cursorName = "CURSOR"
-	cursorLen  = 24
+	cursorName    = "CURSOR"
+	cursorLen     = 24
+	cursorSlot    = 4096 // the second slot's offset: its own block and page
+	cursorFileLen = cursorSlot + cursorLen
 )
 
 var cursorMagic = [8]byte{'t', 'b', 'g', 'w', '-', 'c', 'u', 'r'}
@@ -41,23 +55,98 @@ func decodeCursor(b []byte) (uint64, error) {
 	return binary.LittleEndian.Uint64(b[12:]), nil
 }
 
-// readCursor returns the persisted cursor; ok is false when there is none.
-func readCursor(dir string) (acked uint64, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(dir, cursorName))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, false, nil
+// decodeCursorFile reads a cursor file's content: the newest valid slot
+// of a two-slot file (slot 0 or 1), or the single record of the older
+// layout (slot -1).
+func decodeCursorFile(b []byte) (acked uint64, slot int, err error) {
+	switch len(b) {
+	case cursorLen:
+		acked, err = decodeCursor(b)
+		return acked, -1, err
+	case cursorFileLen:
+		v0, err0 := decodeCursor(b[:cursorLen])
+		v1, err1 := decodeCursor(b[cursorSlot:])
+		switch {
+		case err0 != nil && err1 != nil:
+			return 0, -1, err0
+		case err1 != nil || err0 == nil && v0 >= v1:
+			return v0, 0, nil
+		}
+		return v1, 1, nil
 	}
-	if err != nil {
-		return 0, false, err
-	}
-	acked, err = decodeCursor(b)
-	return acked, err == nil, err
+	return 0, -1, errors.New("not a cursor file")
 }
 
-// writeCursor persists acked: temp file, fsync, rename, fsync of dir. With
-// durable false the fsyncs are left out (the rename is still atomic).
-func writeCursor(dir string, acked uint64, durable bool) error {
-	return writeFileAtomic(dir, cursorName, encodeCursor(acked), durable)
+// readCursor returns the persisted cursor and the slot holding it (see
+// decodeCursorFile); ok is false when there is none.
+func readCursor(dir string) (acked uint64, slot int, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(dir, cursorName))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, -1, false, nil
+	}
+	if err != nil {
+		return 0, -1, false, err
+	}
+	acked, slot, err = decodeCursorFile(b)
+	return acked, slot, err == nil, err
+}
+
+// cursorFile is the open cursor file written in place.
+type cursorFile struct {
+	f     *os.File
+	slot  int         // the slot holding the newest value; -1: none usable
+	quick atomic.Bool // the last fdatasync was quick (datasync)
+}
+
+// write persists acked in dir's cursor file: in the slot not holding the
+// newest value, then fdatasync (durable). Without a usable two-slot file
+// (none yet, the older layout, damage, a failed write) it creates one
+// through a temporary file (both slots acked) and opens it.
+func (c *cursorFile) write(dir string, acked uint64, durable bool) error {
+	if c.f == nil && c.slot >= 0 {
+		f, err := os.OpenFile(filepath.Join(dir, cursorName), os.O_WRONLY, 0)
+		if err != nil {
+			c.slot = -1
+		} else {
+			c.f = f
+		}
+	}
+	rec := encodeCursor(acked)
+	if c.f == nil {
+		img := make([]byte, cursorFileLen)
+		copy(img, rec)
+		copy(img[cursorSlot:], rec)
+		if err := writeFileAtomic(dir, cursorName, img, durable); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(filepath.Join(dir, cursorName), os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		c.f, c.slot = f, 0
+		return nil
+	}
+	next := 1 - c.slot
+	_, err := c.f.WriteAt(rec, int64(next*cursorSlot))
+	if err == nil && durable {
+		err = datasync(c.f, &c.quick)
+	}
+	if err != nil {
+		// The slot may be half written: the next write starts afresh.
+		c.close()
+		return err
+	}
+	c.slot = next
+	return nil
+}
+
+// close closes the file; the next write opens it again.
+func (c *cursorFile) close() {
+	if c.f != nil {
+		c.f.Close()
+		c.f = nil
+	}
+	c.slot = -1
 }
 
 // writeFileAtomic replaces dir/name with data through a temporary file.

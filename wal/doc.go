@@ -29,7 +29,8 @@
 // A log directory holds:
 //
 //	LOCK                        flock(2)ed while open: one process per log
-//	CURSOR                      highest acknowledged sequence number
+//	CURSOR                      highest acknowledged sequence number, in
+//	                            two slots written in turn, in place
 //	seg-<first seq, 20 digits>/ one segment: a tidwall/wal log
 //	    00000000000000000001    its only file
 //	broken/                     damaged bytes cut off by repairs
@@ -128,9 +129,17 @@
 // in flight. Ack(seq) acknowledges everything up to seq: the position moves
 // in memory, fully acknowledged segments are removed at once (freeing space
 // on a full disk even before the cursor can be written), and a background
-// goroutine writes the cursor file (temporary file, fsync, rename, fsync of
-// the directory), taking the newest position each time so that
-// acknowledgements arriving during a write share the next one. Under
+// goroutine writes the cursor file, taking the newest position each time
+// so that acknowledgements arriving during a write share the next one.
+// The file has two slots: a write goes in place into the slot not holding
+// the newest value, then one fdatasync; a power cut during it can damage
+// only that slot, and the other still holds the position before it. (The
+// first write, and a write after a failure, creates the file through a
+// temporary file, fsync, rename and a directory fsync. Releases before
+// the two slots wrote one record replaced whole each time; that file is
+// read and replaced at the first write. Such a release reads the
+// two-slot file as damaged and delivers again from the oldest stored
+// record: duplicates, nothing lost.) Under
 // SyncInterval it writes at most every interval, under SyncNever at most
 // every second and without fsync; Close writes it durably. Rewind makes
 // Next start again after the last acknowledged record.

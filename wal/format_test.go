@@ -213,9 +213,22 @@ func FuzzScanner(f *testing.F) {
 func FuzzCursor(f *testing.F) {
 	f.Add(encodeCursor(99))
 	f.Add([]byte("tbgw-cur"))
+	f.Add(cursorImage(encodeCursor(3), encodeCursor(4)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if v, err := decodeCursor(b); err == nil && !bytes.Equal(encodeCursor(v), b) {
 			t.Fatalf("decoded %d from %x, which does not re-encode", v, b)
+		}
+		v, slot, err := decodeCursorFile(b)
+		if err != nil {
+			return
+		}
+		// The value comes from a valid record in the slot named.
+		off := 0
+		if slot == 1 {
+			off = cursorSlot
+		}
+		if w, err := decodeCursor(b[off : off+cursorLen]); err != nil || w != v {
+			t.Fatalf("decoded %d from slot %d, which holds %d (%v)", v, slot, w, err)
 		}
 	})
 }

@@ -65,6 +65,7 @@ type Log struct {
 
 	ackMu     sync.Mutex
 	persisted uint64        // cursor on disk
+	cur       cursorFile    // the cursor file, under ackMu
 	ackc      chan struct{} // wakes cursorLoop
 	cdone     chan struct{} // closed when cursorLoop returned
 
@@ -165,7 +166,8 @@ func (o Options) withDefaults() Options {
 // repairs the last segment and opens it for appending.
 func (l *Log) load() error {
 	os.Remove(filepath.Join(l.dir, cursorName+tmpSuffix))
-	acked, haveCursor, err := readCursor(l.dir)
+	acked, slot, haveCursor, err := readCursor(l.dir)
+	l.cur.slot = slot
 	if err != nil {
 		l.log.Warn("wal: cursor unreadable, delivering again from the oldest stored record", "err", err)
 		l.st.Corrupt++
@@ -317,6 +319,9 @@ func (l *Log) Close() error {
 	if err := l.persistCursor(true); err != nil && l.finalErr == nil {
 		l.finalErr = fmt.Errorf("persisting cursor: %w", err)
 	}
+	l.ackMu.Lock()
+	l.cur.close()
+	l.ackMu.Unlock()
 	l.rsem <- struct{}{}
 	l.closeReaderLog()
 	<-l.rsem

@@ -204,9 +204,11 @@ func TestCursorAheadOfLog(t *testing.T) {
 	l := openLog(t, dir, small)
 	appendIDs(t, l, 0, 10)
 	l.Close()
-	if err := writeCursor(dir, 50, true); err != nil {
+	c := cursorFile{slot: -1}
+	if err := c.write(dir, 50, true); err != nil {
 		t.Fatal(err)
 	}
+	c.close()
 	l = openLog(t, dir, small)
 	appendIDs(t, l, 10, 5)
 	items := readPending(t, l)
