@@ -18,7 +18,7 @@ func WriteTable(w io.Writer, rows []Result) {
 		cells = append(cells, []string{
 			r.Scenario, fmt.Sprint(r.DPPerMsg), rate(r.Offered), rate(r.Delivered),
 			fmt.Sprint(r.Lost), fmt.Sprint(r.Dups), fmt.Sprintf("%.1f", r.CPUPer1k),
-			fmt.Sprintf("%.1f", r.CPU), fmt.Sprintf("%.0f", r.RigCPU), fmt.Sprintf("%.0f", r.HostCPU),
+			pct(r.CPU), fmt.Sprintf("%.0f", r.RigCPU), fmt.Sprintf("%.0f", r.HostCPU),
 			mb(r.PeakRSS), mb(r.SteadyRSS), Dur(r.P50), Dur(r.P99),
 			fmt.Sprintf("%.0f", r.Wakeups), unknown(r.Fsyncs, "%.1f"), unknown(r.WrPerDP, "%.1f"),
 			unknown(r.WrPerHour/(1<<20), "%.1f"), r.Note,
@@ -47,6 +47,15 @@ func WriteTable(w io.Writer, rows []Result) {
 	for _, row := range cells[1:] {
 		line(row)
 	}
+}
+
+// pct formats a CPU share: two decimals below 1 % (idle; /proc counts
+// CPU time in 10 ms ticks, so a 60 s window resolves 0.02 %).
+func pct(v float64) string {
+	if v < 1 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
 }
 
 // unknown formats v, or "-" when it is negative (not measured).
