@@ -56,3 +56,18 @@ func TestBenchShort(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFloorLine(t *testing.T) {
+	kv, err := parseFloorLine("msgs_per_s=100.0 rounds_per_s=20.10 cpu_pct=0.4800 ms_per_1000dp=15.90 us_per_round=239.0 csw_per_s=100.3\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv["ms_per_1000dp"] != 15.9 || kv["rounds_per_s"] != 20.1 {
+		t.Fatalf("parsed %v", kv)
+	}
+	for _, bad := range []string{"", "msgs_per_s=1", "msgs_per_s=x rounds_per_s=1", "garbage"} {
+		if _, err := parseFloorLine(bad); err == nil {
+			t.Errorf("parseFloorLine(%q) took it", bad)
+		}
+	}
+}

@@ -69,7 +69,7 @@ type options struct {
 }
 
 func defaults() options {
-	return options{Bin: "tbgw", Scenarios: "anchor,sweep,storage,modbus,idle", Duration: 20 * time.Second,
+	return options{Bin: "tbgw", Scenarios: "anchor,floor,sweep,storage,modbus,idle", Duration: 20 * time.Second,
 		Warmup: 5 * time.Second, Idle: 30 * time.Second, Devices: 100, Values: 6,
 		Rates: "25000,50000,100000,150000,200000", AnchorRates: "100,1000,5000,20000", FixedRate: 100000, MaxBacklog: 20000,
 		MBDevices: 100, MBTags: 100, MBPeriods: "1s,100ms"}
@@ -80,7 +80,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Work, "work", "", "working directory (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&o.Etc, "etc", "", "the sample configuration directory (default: etc/tbgw of the repository)")
 	fs.BoolVar(&o.Short, "short", false, "a few seconds per scenario: a correctness check, not a measurement")
-	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: anchor, sweep, storage, modbus, idle")
+	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: anchor, floor, sweep, storage, modbus, idle")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured window of each load step")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "load before each measured window")
 	fs.DurationVar(&o.Idle, "idle", o.Idle, "measured window of the idle scenarios")
@@ -177,6 +177,9 @@ func run(ctx context.Context, o options) ([]rig.Result, error) {
 	var steps []step
 	if o.has("anchor") {
 		steps = append(steps, step{"anchor", b.anchor})
+	}
+	if o.has("floor") {
+		steps = append(steps, step{"floor", b.floor})
 	}
 	if o.has("sweep") {
 		steps = append(steps, step{"sweep", b.sweep})

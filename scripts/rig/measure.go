@@ -97,7 +97,7 @@ func (w *Window) End(res *Result, dpPerMsg int) {
 	cpu := u1.CPU - w.u0.CPU
 	res.CPU = 100 * cpu.Seconds() / secs
 	if dp > 0 {
-		res.CPUPer1k = float64(cpu.Milliseconds()) / (dp / 1000)
+		res.CPUPer1k = cpu.Seconds() * 1000 / (dp / 1000)
 	}
 	res.Wakeups = float64(sw1-w.sw0) / secs
 	res.Fsyncs, res.WrPerDP, res.WrPerHour = -1, -1, -1

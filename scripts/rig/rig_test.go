@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 )
@@ -234,4 +235,23 @@ func FuzzScanTelemetry(f *testing.F) {
 			t.Fatalf("seq %v/%v t %v/%v points %d/%d", seqSum, rs, tSum, rt, points, rp)
 		}
 	})
+}
+
+// TestReadUsageNanoseconds: the CPU time comes from the threads' schedstat
+// (nanoseconds), not only /proc/<pid>/stat's 10 ms ticks.
+func TestReadUsageNanoseconds(t *testing.T) {
+	ns := taskRuntime(os.Getpid())
+	if ns <= 0 {
+		t.Fatalf("taskRuntime of this process = %v", ns)
+	}
+	u, err := ReadUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.CPU < ns {
+		t.Fatalf("ReadUsage CPU %v below the threads' schedstat %v read before it", u.CPU, ns)
+	}
+	if taskRuntime(1<<30) != 0 {
+		t.Fatal("taskRuntime of a missing process is not 0")
+	}
 }

@@ -49,8 +49,8 @@ func WriteTable(w io.Writer, rows []Result) {
 	}
 }
 
-// pct formats a CPU share: two decimals below 1 % (idle; /proc counts
-// CPU time in 10 ms ticks, so a 60 s window resolves 0.02 %).
+// pct formats a CPU share: two decimals below 1 % (idle; the threads'
+// schedstat counts nanoseconds, ReadUsage).
 func pct(v float64) string {
 	if v < 1 {
 		return fmt.Sprintf("%.2f", v)
