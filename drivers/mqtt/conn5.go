@@ -55,7 +55,14 @@ func newBufConn(c net.Conn, window time.Duration, rs *readStats) *bufConn {
 
 // newReader is the buffered, coalescing reader of c.
 func newReader(c net.Conn, window time.Duration, rs *readStats) *bufio.Reader {
-	return bufio.NewReaderSize(&coalescer{c: c, window: window, lowat: lowWater(c), frames: frames{rs: rs}}, readBuffer)
+	return bufio.NewReaderSize(newCoalescer(c, window, rs), readBuffer)
+}
+
+// newCoalescer is the socket reader of c behind newReader's buffer.
+func newCoalescer(c net.Conn, window time.Duration, rs *readStats) *coalescer {
+	r := &coalescer{c: c, window: window, lowat: lowWater(c), frames: frames{rs: rs}}
+	r.hooked = r.lowat != nil && onEmpty(c, r.lower)
+	return r
 }
 
 // readConn is the MQTT 3.1 and 3.1.1 client's connection: its reads go
@@ -100,9 +107,14 @@ type coalescer struct {
 	c      net.Conn
 	window time.Duration
 	lowat  func(n int) // sets the socket's receive low-water mark; nil: not supported
-	last   time.Time   // end of the previous read
-	small  bool        // it returned less than half the buffer
-	frames frames
+	// high: the mark is raised. hooked: the socket lowers it itself when
+	// a read finds nothing (onEmpty), so a read after the window takes what
+	// came with the mark left high, and at a steady rate the mark is
+	// raised and lowered only around quiet spells, not every window.
+	high, hooked bool
+	last         time.Time // end of the previous read
+	small        bool      // it returned less than half the buffer
+	frames       frames
 }
 
 // frames follows the MQTT packet framing of the bytes read and counts the
@@ -168,15 +180,24 @@ func (f *frames) done(pubs *uint64) {
 // then (the subscriptions of a new session go one by one).
 func (r *coalescer) waits() bool { return r.small && !r.frames.ctl && r.window > 0 }
 
+// lower sets the low-water mark back to one byte if it is raised.
+func (r *coalescer) lower() {
+	if r.high {
+		r.lowat(1)
+		r.high = false
+	}
+}
+
 func (r *coalescer) Read(p []byte) (int, error) {
 	if r.waits() {
 		if wait := r.window - time.Since(r.last); wait > 0 {
-			if r.lowat != nil {
+			if r.lowat != nil && !r.high {
 				r.lowat(readBuffer / 2)
+				r.high = true
 			}
 			time.Sleep(wait)
-			if r.lowat != nil {
-				r.lowat(1) // the read below may wait: any byte wakes it again
+			if !r.hooked {
+				r.lower() // the read below may wait: any byte wakes it again
 			}
 		}
 	}

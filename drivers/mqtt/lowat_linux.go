@@ -32,3 +32,17 @@ func lowWater(c net.Conn) func(n int) {
 		_ = quietsock.SetsockoptInt(rc, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
 	}
 }
+
+// onEmpty has f run when a read of the socket under c finds nothing, before
+// it waits (quietsock.Conn.OnEmpty); false when c is not such a socket.
+func onEmpty(c net.Conn, f func()) bool {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	qc, ok := c.(*quietsock.Conn)
+	if !ok {
+		return false
+	}
+	qc.OnEmpty(f)
+	return true
+}

@@ -20,9 +20,10 @@ type Conn struct {
 	*net.TCPConn
 	rc syscall.RawConn
 
-	rmu    sync.Mutex
-	r      call
-	readFn func(fd uintptr) bool
+	rmu     sync.Mutex
+	r       call
+	readFn  func(fd uintptr) bool
+	onEmpty func() // OnEmpty
 
 	wmu     sync.Mutex
 	w       call
@@ -77,6 +78,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// OnEmpty sets f to run when a Read finds the socket empty, in the reading
+// goroutine, before it waits on the poller (nil: nothing). Set it before
+// the first Read. A reader that raised the socket's receive low-water mark
+// (SO_RCVLOWAT) lowers it there: a read on the non-blocking socket takes
+// whatever is there, below the mark too, so the mark matters only to a
+// read that waits; lowering it signals readability at once if a byte came
+// meanwhile, so nothing is missed.
+func (c *Conn) OnEmpty(f func()) { c.onEmpty = f }
+
 // readOnce reads into c.r.p; false: nothing there, wait for the poller.
 func (c *Conn) readOnce(fd uintptr) bool {
 	p := c.r.p
@@ -86,6 +96,9 @@ func (c *Conn) readOnce(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if c.onEmpty != nil {
+				c.onEmpty()
+			}
 			return false
 		}
 		c.r.n, c.r.errno = int(r), e

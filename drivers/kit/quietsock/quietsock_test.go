@@ -240,3 +240,75 @@ func TestNoAllocations(t *testing.T) {
 		t.Fatalf("%.1f allocations per write and read", allocs)
 	}
 }
+
+// A read takes what is there even below a raised receive low-water mark,
+// without running OnEmpty; a read that finds nothing runs it before it
+// waits, so a hook that lowers the mark there lets a single byte wake the
+// read.
+func TestOnEmpty(t *testing.T) {
+	c, srv := pair(t)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := func() int {
+		var v int
+		var gerr error
+		if err := rc.Control(func(fd uintptr) { v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT) }); err != nil || gerr != nil {
+			t.Fatal(err, gerr)
+		}
+		return v
+	}
+	if err := SetsockoptInt(rc, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, 16384); err != nil {
+		t.Fatal(err)
+	}
+	hooked := make(chan struct{}, 16)
+	c.OnEmpty(func() {
+		if err := SetsockoptInt(rc, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, 1); err != nil {
+			t.Error(err)
+		}
+		hooked <- struct{}{}
+	})
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang guard, not a timing assertion
+	if _, err := srv.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the byte is queued on c (SIOCINQ), bounded.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var queued int
+		var gerr error
+		if err := rc.Control(func(fd uintptr) { queued, gerr = unixIoctlInq(int(fd)) }); err != nil || gerr != nil {
+			t.Fatal(err, gerr)
+		}
+		if queued > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the byte never arrived")
+		}
+		runtime.Gosched()
+	}
+	buf := make([]byte, 64)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "a" {
+		t.Fatalf("read %q %v below the raised mark", buf[:n], err)
+	}
+	if len(hooked) != 0 || mark() != 16384 {
+		t.Fatalf("a read that found data ran OnEmpty (%d) or changed the mark (%d)", len(hooked), mark())
+	}
+	got := make(chan string, 1)
+	go func() {
+		n, err := c.Read(buf)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(buf[:n])
+	}()
+	<-hooked // the read found nothing and lowered the mark
+	if _, err := srv.Write([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "b" {
+		t.Fatalf("read after OnEmpty: %q", s)
+	}
+}
