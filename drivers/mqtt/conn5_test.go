@@ -62,30 +62,7 @@ func TestFramesCountPublishes(t *testing.T) {
 // it would wait for half a buffer), and what arrived during the window is
 // read together.
 func TestCoalescerLowWaterSmallMessages(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	peer, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	defer peer.Close()
+	c, peer := tcpPair(t)
 	if runtime.GOOS == "linux" && lowWater(c) == nil {
 		t.Fatal("no low-water control on a TCP connection")
 	}
@@ -132,6 +109,37 @@ func TestCoalescerLowWaterSmallMessages(t *testing.T) {
 	if n, ok := rcvLowat(t, c); ok && n != 1 {
 		t.Fatalf("SO_RCVLOWAT %d after a read, want 1", n)
 	}
+}
+
+// tcpPair is a TCP connection on 127.0.0.1: the client's end and the
+// server's, both closed when the test ends.
+func tcpPair(t *testing.T) (c, peer net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	c, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	peer, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { peer.Close() })
+	return c, peer
 }
 
 // rcvLowat reads the connection's SO_RCVLOWAT (ok false where that is not

@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"net"
 	"runtime"
 	"syscall"
 	"testing"
@@ -17,31 +16,8 @@ func getsockoptInt(fd, level, opt int) (int, error) { return syscall.GetsockoptI
 // steady rate the mark is set once, not twice a window. A read that finds
 // nothing lowers it before waiting, so a single late byte still wakes it.
 func TestCoalescerKeepsMarkWhileDataFlows(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- c
-	}()
-	raw, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, peer := tcpPair(t)
 	c := quietsock.Wrap(raw)
-	defer c.Close()
-	peer, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	defer peer.Close()
 	r := newCoalescer(c, 20*time.Millisecond, nil)
 	if !r.hooked {
 		t.Fatal("the coalescer of a quiet TCP socket does not lower its mark on an empty read")
