@@ -75,7 +75,11 @@ func (b *bench) floorStep(bin, file, name string, mps float64, gather time.Durat
 		strconv.FormatFloat(b.o.Warmup.Seconds(), 'f', 3, 64), strconv.FormatFloat(b.o.Duration.Seconds(), 'f', 3, 64), file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	hb0, ht0 := rig.HostCPU()
 	out, err := cmd.Output()
+	if hb1, ht1 := rig.HostCPU(); ht1 > ht0 {
+		res.HostCPU = 100 * float64(hb1-hb0) / float64(ht1-ht0) // the warm-up included
+	}
 	if err != nil {
 		return res, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(stderr.String()))
 	}
