@@ -304,7 +304,11 @@ func TestOnEmpty(t *testing.T) {
 		}
 		got <- string(buf[:n])
 	}()
-	<-hooked // the read found nothing and lowered the mark
+	select {
+	case <-hooked: // the read found nothing and lowered the mark
+	case s := <-got:
+		t.Fatalf("the read returned %q without running OnEmpty", s)
+	}
 	if _, err := srv.Write([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
