@@ -56,7 +56,9 @@ func TestFramesCountPublishes(t *testing.T) {
 	}
 }
 
-// The coalescing reader raises the socket's low-water mark while it
+// On a socket that cannot lower the mark itself when a read finds it
+// empty (not a quietsock.Conn: see TestCoalescerKeepsMarkWhileDataFlows
+// for those), the coalescing reader raises the low-water mark while it
 // waits out its window and lowers it before reading: a small message that
 // arrives after the window still wakes the read (with the mark left high
 // it would wait for half a buffer), and what arrived during the window is

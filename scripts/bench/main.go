@@ -1,6 +1,8 @@
 // Command bench measures the tbgw binary: throughput, loss, CPU per
 // datapoint, memory and latency, MQTT ingest to ThingsBoard through the
-// write-ahead log or memory storage, and idle. It prints one table.
+// write-ahead log or memory storage, and idle; and, beside the everyday
+// workload, the machine's floor (scripts/floor/floor.c: the same rounds'
+// system calls in C). It prints one table.
 //
 //	make build && go run ./scripts/bench            # full run (several minutes)
 //	go run ./scripts/bench -short                   # seconds: a correctness check
