@@ -2,11 +2,13 @@
 // datapoint, memory and latency, MQTT ingest to ThingsBoard through the
 // write-ahead log or memory storage, and idle; and, beside the everyday
 // workload, the machine's floor (scripts/floor/floor.c: the same rounds'
-// system calls in C). It prints one table.
+// system calls in C). It prints one table; with several runs or binaries
+// (A/B, taking turns) a summary of each figure's median and range follows.
 //
 //	make build && go run ./scripts/bench            # full run (several minutes)
 //	go run ./scripts/bench -short                   # seconds: a correctness check
 //	go run ./scripts/bench -scenarios sweep -rates 50000,100000 -duration 30s
+//	go run ./scripts/bench -bin /tmp/tbgw-old,/tmp/tbgw-new -runs 5 -scenarios anchor -anchor-rates 100
 //
 // See docs/performance.md for what each column means.
 package main
@@ -32,9 +34,17 @@ func main() {
 	defer stop()
 	rows, err := run(ctx, o)
 	if len(rows) > 0 {
+		bins := o.bins()
 		fmt.Println()
-		fmt.Println(rig.Machine(o.Bin))
+		fmt.Println(rig.Machine(bins[0]))
+		if len(bins) > 1 {
+			fmt.Println("binaries, taking turns in each run:", strings.Join(binLabels(bins), ", "))
+		}
 		rig.WriteTable(os.Stdout, rows)
+		if o.Runs > 1 || len(bins) > 1 {
+			fmt.Printf("\nOver %d runs: median (min–max); lost and dups summed\n", o.Runs)
+			rig.WriteCells(os.Stdout, summarize(rows))
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -66,6 +76,7 @@ type options struct {
 	Fsync       string
 	PackDelayMS int
 	MQTTVersion int
+	Runs        int
 	Keep        bool
 	Verbose     bool
 }
@@ -74,11 +85,12 @@ func defaults() options {
 	return options{Bin: "tbgw", Scenarios: "anchor,floor,sweep,storage,modbus,idle", Duration: 20 * time.Second,
 		Warmup: 5 * time.Second, Idle: 30 * time.Second, Devices: 100, Values: 6,
 		Rates: "25000,50000,100000,150000,200000", AnchorRates: "100,1000,5000,20000", FixedRate: 100000, MaxBacklog: 20000,
-		MBDevices: 100, MBTags: 100, MBPeriods: "1s,100ms"}
+		MBDevices: 100, MBTags: 100, MBPeriods: "1s,100ms", Runs: 1}
 }
 
 func (o *options) flags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Bin, "bin", o.Bin, "the tbgw binary under test")
+	fs.StringVar(&o.Bin, "bin", o.Bin, "the tbgw binary under test; several, comma-separated, to compare them (they take turns in each run)")
+	fs.IntVar(&o.Runs, "runs", o.Runs, "run the scenarios this many times; with several runs or binaries a summary gives each figure's median and range")
 	fs.StringVar(&o.Work, "work", "", "working directory (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&o.Etc, "etc", "", "the sample configuration directory (default: etc/tbgw of the repository)")
 	fs.BoolVar(&o.Short, "short", false, "a few seconds per scenario: a correctness check, not a measurement")
@@ -134,6 +146,20 @@ func (o *options) shorten() {
 	o.MBDevices, o.MBPeriods = 10, "1s"
 }
 
+// bins are the binaries of -bin.
+func (o *options) bins() []string {
+	var out []string
+	for _, b := range strings.Split(o.Bin, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{o.Bin}
+	}
+	return out
+}
+
 func (o *options) has(s string) bool {
 	for _, x := range strings.Split(o.Scenarios, ",") {
 		if strings.TrimSpace(x) == s {
@@ -146,11 +172,6 @@ func (o *options) has(s string) bool {
 // run runs the selected scenarios and returns the table rows; on an error
 // it returns the rows so far.
 func run(ctx context.Context, o options) ([]rig.Result, error) {
-	bin, err := filepath.Abs(o.Bin)
-	if err != nil {
-		return nil, err
-	}
-	o.Bin = bin
 	if o.Etc == "" {
 		root, err := rig.RepoRoot()
 		if err != nil {
@@ -168,42 +189,81 @@ func run(ctx context.Context, o options) ([]rig.Result, error) {
 			defer os.RemoveAll(dir)
 		}
 	}
-	b := &bench{o: o, ctx: ctx}
-	if o.Verbose {
-		b.log = os.Stderr
+	bins := o.bins()
+	for i, bin := range bins {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return nil, err
+		}
+		bins[i] = abs
 	}
+	labels := binLabels(bins)
+	var rows []rig.Result
+	for n := 1; n <= max(o.Runs, 1); n++ {
+		for i, bin := range bins {
+			ob := o
+			ob.Bin = bin
+			if len(bins) > 1 || o.Runs > 1 {
+				sub := fmt.Sprintf("run%d-%d", n, i+1)
+				ob.Work = filepath.Join(o.Work, sub)
+				if o.Profile != "" {
+					ob.Profile = filepath.Join(o.Profile, sub)
+				}
+			}
+			b := &bench{o: ob, ctx: ctx}
+			if o.Verbose {
+				b.log = os.Stderr
+			}
+			// The floor runs no gateway: once per run.
+			err := b.steps(i == 0)
+			for _, r := range b.rows {
+				if len(bins) > 1 && !strings.HasPrefix(r.Scenario, "floor") {
+					r.Scenario = labels[i] + ": " + r.Scenario
+				}
+				rows = append(rows, r)
+			}
+			if err != nil {
+				return rows, err
+			}
+		}
+	}
+	return rows, nil
+}
+
+// steps runs the selected scenarios once; floor: the floor scenario too.
+func (b *bench) steps(floor bool) error {
 	type step struct {
 		name string
 		f    func() error
 	}
 	var steps []step
-	if o.has("anchor") {
+	if b.o.has("anchor") {
 		steps = append(steps, step{"anchor", b.anchor})
 	}
-	if o.has("floor") {
+	if b.o.has("floor") && floor {
 		steps = append(steps, step{"floor", b.floor})
 	}
-	if o.has("sweep") {
+	if b.o.has("sweep") {
 		steps = append(steps, step{"sweep", b.sweep})
 	}
-	if o.has("storage") {
+	if b.o.has("storage") {
 		steps = append(steps, step{"storage", b.storage})
 	}
-	if o.has("modbus") {
+	if b.o.has("modbus") {
 		steps = append(steps, step{"modbus", b.modbus})
 	}
-	if o.has("idle") {
+	if b.o.has("idle") {
 		steps = append(steps, step{"idle", b.idle})
 	}
 	for _, s := range steps {
-		if err := ctx.Err(); err != nil {
-			return b.rows, err
+		if err := b.ctx.Err(); err != nil {
+			return err
 		}
 		if err := s.f(); err != nil {
-			return b.rows, fmt.Errorf("%s: %w", s.name, err)
+			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return b.rows, nil
+	return nil
 }
 
 func parseRates(s string) ([]float64, error) {

@@ -24,6 +24,15 @@ func WriteTable(w io.Writer, rows []Result) {
 			unknown(r.WrPerHour/(1<<20), "%.1f"), r.Note,
 		})
 	}
+	WriteCells(w, cells)
+}
+
+// WriteCells writes cells as a Markdown table, the first row its head.
+func WriteCells(w io.Writer, cells [][]string) {
+	if len(cells) == 0 {
+		return
+	}
+	head := cells[0]
 	widths := make([]int, len(head))
 	for _, row := range cells {
 		for i, c := range row {
