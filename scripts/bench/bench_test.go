@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tbgw/tbgw/scripts/rig"
 )
@@ -68,6 +69,28 @@ func TestParseFloorLine(t *testing.T) {
 	for _, bad := range []string{"", "msgs_per_s=1", "msgs_per_s=x rounds_per_s=1", "garbage"} {
 		if _, err := parseFloorLine(bad); err == nil {
 			t.Errorf("parseFloorLine(%q) took it", bad)
+		}
+	}
+}
+
+// TestGoFloorShort runs the Go floor (not in the default scenarios, so
+// TestBenchShort leaves it out) for a second at each storage: it builds,
+// its children connect, and its line parses into two rows per rate.
+func TestGoFloorShort(t *testing.T) {
+	o := defaults()
+	o.shorten()
+	o.Work, o.Scenarios, o.AnchorRates = t.TempDir(), "gofloor", "200"
+	o.Duration, o.Warmup = time.Second, 500*time.Millisecond
+	b := &bench{o: o, ctx: context.Background()}
+	if err := b.steps(true); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.rows) != 2 {
+		t.Fatalf("%d rows, want gofloor→wal and gofloor→memory", len(b.rows))
+	}
+	for _, r := range b.rows {
+		if !strings.HasPrefix(r.Scenario, "gofloor→") || r.Delivered <= 0 || r.CPUPer1k <= 0 {
+			t.Errorf("row %+v", r)
 		}
 	}
 }

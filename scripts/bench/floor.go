@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,43 @@ func (b *bench) floor() error {
 	if out, err := exec.CommandContext(b.ctx, cc, "-O2", "-o", bin, filepath.Join(root, "scripts", "floor", "floor.c")).CombinedOutput(); err != nil {
 		return fmt.Errorf("cc floor.c: %w\n%s", err, out)
 	}
+	return b.floorRows(bin, dir, "floor", "C, no runtime", rates)
+}
+
+// gofloor measures floor.c's rounds written in Go
+// (scripts/floor/gofloor): the runtime under them, nothing of the
+// gateway. Beside floor and anchor rows it splits the gateway's excess
+// over the C floor into the runtime's share and the gateway's own.
+func (b *bench) gofloor() error {
+	rates, err := parseRates(b.o.AnchorRates)
+	if err != nil {
+		return err
+	}
+	root, err := rig.RepoRoot()
+	if err != nil {
+		return err
+	}
+	dir := b.dir("gofloor")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	bin := filepath.Join(dir, "gofloor")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	build := exec.CommandContext(b.ctx, goBin, "build", "-o", bin, "./scripts/floor/gofloor")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build gofloor: %w\n%s", err, out)
+	}
+	return b.floorRows(bin, dir, "gofloor", "Go runtime, no gateway", rates)
+}
+
+// floorRows runs a floor program at each rate, with an fdatasync per
+// round and without.
+func (b *bench) floorRows(bin, dir, scenario, what string, rates []float64) error {
 	window := time.Duration(b.o.PackDelayMS) * time.Millisecond
 	if window <= 0 {
 		window = 50 * time.Millisecond // minPackSendDelayMS's default
@@ -55,7 +93,7 @@ func (b *bench) floor() error {
 			if sync {
 				gather, name = window-min(window/10, 20*time.Millisecond), "wal"
 			}
-			res, err := b.floorStep(bin, filepath.Join(dir, "segment"), fmt.Sprintf("floor→%s %.0f msg/s", name, mps), mps, gather, sync)
+			res, err := b.floorStep(bin, filepath.Join(dir, "segment"), fmt.Sprintf("%s→%s %.0f msg/s", scenario, name, mps), what, mps, gather, sync)
 			if err := b.add(res, err); err != nil {
 				return err
 			}
@@ -65,7 +103,7 @@ func (b *bench) floor() error {
 }
 
 // floorStep runs floor once and turns its line into a row.
-func (b *bench) floorStep(bin, file, name string, mps float64, gather time.Duration, sync bool) (rig.Result, error) {
+func (b *bench) floorStep(bin, file, name, what string, mps float64, gather time.Duration, sync bool) (rig.Result, error) {
 	res := rig.Result{Scenario: name, DPPerMsg: 3, WrPerDP: -1, WrPerHour: -1}
 	syncArg := "0"
 	if sync {
@@ -75,6 +113,9 @@ func (b *bench) floorStep(bin, file, name string, mps float64, gather time.Durat
 		strconv.FormatFloat(b.o.Warmup.Seconds(), 'f', 3, 64), strconv.FormatFloat(b.o.Duration.Seconds(), 'f', 3, 64), file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// One P, as the gateway runs at these loads (its procTuner): a second
+	// P adds a thread that spins at every wake-up.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	hb0, ht0 := rig.HostCPU()
 	out, err := cmd.Output()
 	if hb1, ht1 := rig.HostCPU(); ht1 > ht0 {
@@ -95,7 +136,7 @@ func (b *bench) floorStep(bin, file, name string, mps float64, gather time.Durat
 	if sync {
 		res.Fsyncs = kv["rounds_per_s"]
 	}
-	res.Note = fmt.Sprintf("C, no runtime: %.0f ms window, %.1f rounds/s, %.0f µs/round", float64(gather.Milliseconds()), kv["rounds_per_s"], kv["us_per_round"])
+	res.Note = fmt.Sprintf("%s: %.0f ms window, %.1f rounds/s, %.0f µs/round", what, float64(gather.Milliseconds()), kv["rounds_per_s"], kv["us_per_round"])
 	return res, nil
 }
 

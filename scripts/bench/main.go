@@ -42,7 +42,11 @@ func main() {
 		}
 		rig.WriteTable(os.Stdout, rows)
 		if o.Runs > 1 || len(bins) > 1 {
-			fmt.Printf("\nOver %d runs: median (min–max); lost and dups summed\n", o.Runs)
+			runs := "1 run"
+			if o.Runs > 1 {
+				runs = fmt.Sprintf("%d runs", o.Runs)
+			}
+			fmt.Printf("\nMedian (min–max) over %s of each; lost and dups summed\n", runs)
 			rig.WriteCells(os.Stdout, summarize(rows))
 		}
 	}
@@ -94,7 +98,7 @@ func (o *options) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Work, "work", "", "working directory (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&o.Etc, "etc", "", "the sample configuration directory (default: etc/tbgw of the repository)")
 	fs.BoolVar(&o.Short, "short", false, "a few seconds per scenario: a correctness check, not a measurement")
-	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: anchor, floor, sweep, storage, modbus, idle")
+	fs.StringVar(&o.Scenarios, "scenarios", o.Scenarios, "comma-separated: anchor, floor, gofloor, sweep, storage, modbus, idle (gofloor is not in the default set)")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "measured window of each load step")
 	fs.DurationVar(&o.Warmup, "warmup", o.Warmup, "load before each measured window")
 	fs.DurationVar(&o.Idle, "idle", o.Idle, "measured window of the idle scenarios")
@@ -214,10 +218,10 @@ func run(ctx context.Context, o options) ([]rig.Result, error) {
 			if o.Verbose {
 				b.log = os.Stderr
 			}
-			// The floor runs no gateway: once per run.
+			// The floors run no gateway: once per run.
 			err := b.steps(i == 0)
 			for _, r := range b.rows {
-				if len(bins) > 1 && !strings.HasPrefix(r.Scenario, "floor") {
+				if len(bins) > 1 && !strings.HasPrefix(r.Scenario, "floor") && !strings.HasPrefix(r.Scenario, "gofloor") {
 					r.Scenario = labels[i] + ": " + r.Scenario
 				}
 				rows = append(rows, r)
@@ -242,6 +246,9 @@ func (b *bench) steps(floor bool) error {
 	}
 	if b.o.has("floor") && floor {
 		steps = append(steps, step{"floor", b.floor})
+	}
+	if b.o.has("gofloor") && floor {
+		steps = append(steps, step{"gofloor", b.gofloor})
 	}
 	if b.o.has("sweep") {
 		steps = append(steps, step{"sweep", b.sweep})
