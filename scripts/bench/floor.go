@@ -22,21 +22,13 @@ import (
 // per round (floor→wal) and without (floor→memory). Without a C compiler
 // the scenario is a row saying so.
 func (b *bench) floor() error {
-	rates, err := parseRates(b.o.AnchorRates)
-	if err != nil {
-		return err
-	}
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		b.rows = append(b.rows, rig.Result{Scenario: "floor", Note: "skipped: no C compiler (cc)"})
 		return nil
 	}
-	root, err := rig.RepoRoot()
+	rates, root, dir, err := b.floorSetup("floor")
 	if err != nil {
-		return err
-	}
-	dir := b.dir("floor")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	bin := filepath.Join(dir, "floor")
@@ -51,16 +43,8 @@ func (b *bench) floor() error {
 // gateway. Beside floor and anchor rows it splits the gateway's excess
 // over the C floor into the runtime's share and the gateway's own.
 func (b *bench) gofloor() error {
-	rates, err := parseRates(b.o.AnchorRates)
+	rates, root, dir, err := b.floorSetup("gofloor")
 	if err != nil {
-		return err
-	}
-	root, err := rig.RepoRoot()
-	if err != nil {
-		return err
-	}
-	dir := b.dir("gofloor")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	bin := filepath.Join(dir, "gofloor")
@@ -75,6 +59,19 @@ func (b *bench) gofloor() error {
 		return fmt.Errorf("go build gofloor: %w\n%s", err, out)
 	}
 	return b.floorRows(bin, dir, "gofloor", "Go runtime, no gateway", rates)
+}
+
+// floorSetup is what both floors start from: the rates, the repository
+// and a working directory.
+func (b *bench) floorSetup(name string) (rates []float64, root, dir string, err error) {
+	if rates, err = parseRates(b.o.AnchorRates); err != nil {
+		return nil, "", "", err
+	}
+	if root, err = rig.RepoRoot(); err != nil {
+		return nil, "", "", err
+	}
+	dir = b.dir(name)
+	return rates, root, dir, os.MkdirAll(dir, 0o700)
 }
 
 // floorRows runs a floor program at each rate, with an fdatasync per
@@ -102,7 +99,8 @@ func (b *bench) floorRows(bin, dir, scenario, what string, rates []float64) erro
 	return nil
 }
 
-// floorStep runs floor once and turns its line into a row.
+// floorStep runs a floor program (C or Go) once and turns its line into a
+// row.
 func (b *bench) floorStep(bin, file, name, what string, mps float64, gather time.Duration, sync bool) (rig.Result, error) {
 	res := rig.Result{Scenario: name, DPPerMsg: 3, WrPerDP: -1, WrPerHour: -1}
 	syncArg := "0"
