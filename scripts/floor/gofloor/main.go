@@ -21,9 +21,10 @@
 // raises it): Go's poller watches every socket all the time, and each
 // message arriving in the window would wake it. The socket calls and the
 // fdatasync are raw system calls (as tbgw's quietsock and its log make
-// them). The file write goes through os.File, as the log's segment write
-// does, with SYNC 1; with SYNC 0 (memory storage: the gateway writes no
-// file) it is raw, as in floor.c. WRITE (os or raw) overrides that.
+// them). The file is appended to through os.File, as the log's segment
+// write does, with SYNC 1; with SYNC 0 (memory storage: the gateway
+// writes no file) the write is raw, as in floor.c. WRITE (os or raw)
+// overrides that.
 //
 // Usage: gofloor RATE WINDOW_MS SYNC WARMUP_S SECONDS FILE [os|raw]
 //
@@ -43,6 +44,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -244,14 +247,16 @@ func gateway(args []string) error {
 			}
 		})
 		if rawWrite {
-			if _, _, e := syscall.RawSyscall6(syscall.SYS_PWRITE64, ffd, uintptr(unsafe.Pointer(&buf[0])), uintptr(got), uintptr(off), 0, 0); e != 0 {
-				return fmt.Errorf("pwrite: %w", e)
+			if _, _, e := syscall.RawSyscall(syscall.SYS_WRITE, ffd, uintptr(unsafe.Pointer(&buf[0])), uintptr(got)); e != 0 {
+				return fmt.Errorf("write: %w", e)
 			}
-		} else if _, err := f.WriteAt(buf[:got], off); err != nil {
+		} else if _, err := f.Write(buf[:got]); err != nil {
 			return err
 		}
-		off += int64(got)
-		if off > 64<<20 {
+		if off += int64(got); off > 64<<20 { // as floor.c: the file stays small
+			if _, err := f.Seek(0, 0); err != nil {
+				return err
+			}
 			off = 0
 		}
 		if sync {
@@ -306,10 +311,11 @@ func rawWrite1(fd uintptr, p []byte) {
 	}
 }
 
-// lowWater sets the socket's SO_RCVLOWAT.
+// lowWater sets the socket's SO_RCVLOWAT, a raw system call like the
+// others (one through the runtime would wake its monitor).
 func lowWater(fd uintptr, n int) {
 	v := int32(n)
-	_, _, _ = syscall.RawSyscall6(syscall.SYS_SETSOCKOPT, fd, syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, uintptr(unsafe.Pointer(&v)), 4, 0)
+	_, _, _ = unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, uintptr(unsafe.Pointer(&v)), 4, 0)
 }
 
 func cpuTime() time.Duration {
@@ -321,5 +327,5 @@ func cpuTime() time.Duration {
 func switches() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Nvcsw + ru.Nivcsw
+	return int64(ru.Nvcsw) + int64(ru.Nivcsw)
 }
