@@ -13,8 +13,9 @@
 #   size-check.sh            check
 #   size-check.sh -measure   print the sizes as budget lines (no check)
 #   size-check.sh -explain   where the bytes go: the sections of the core
-#                            and all-connector builds on both architectures,
-#                            and the largest packages of the all-connector
+#                            and all-connector builds on both architectures
+#                            (and their size in a squashfs image when
+#                            mksquashfs is installed), and the largest packages of the all-connector
 #                            armv7 build (go tool nm -size)
 #   size-check.sh -unique    what each connector alone adds to the
 #                            all-connector armv7 build (that build's size
@@ -61,6 +62,18 @@ if [ "$mode" = -explain ]; then
 					esac
 				done < <(readelf -SW "$tmp/tbgw" | sed -n 's/^ *\[ *[0-9]*\] *\([^ ]*\) *PROGBITS *[0-9a-f]* *[0-9a-f]* *\([0-9a-f]*\) .*/\1 \2/p')
 				line="$line data $data"
+			fi
+			# What the binary takes in a flash image: a squashfs of it alone
+			# with xz in 256 KiB blocks, as OpenWrt builds its root file
+			# system (with the ARM branch filter on ARM).
+			if command -v mksquashfs >/dev/null; then
+				mkdir -p "$tmp/sq" && mv "$tmp/tbgw" "$tmp/sq/tbgw"
+				bcj=""
+				[ "$arch" = armv7 ] && bcj="-Xbcj arm"
+				# shellcheck disable=SC2086
+				mksquashfs "$tmp/sq" "$tmp/sq.img" -comp xz -b 256K $bcj -noappend -quiet -no-progress >/dev/null
+				line="$line; squashfs $(stat -c %s "$tmp/sq.img")"
+				rm -rf "$tmp/sq" "$tmp/sq.img"
 			fi
 			echo "$line"
 		done
