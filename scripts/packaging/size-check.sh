@@ -15,8 +15,9 @@
 #   size-check.sh -explain   where the bytes go: the sections of the core
 #                            and all-connector builds on both architectures
 #                            (and their size in a squashfs image when
-#                            mksquashfs is installed), and the largest packages of the all-connector
-#                            armv7 build (go tool nm -size)
+#                            mksquashfs is installed), and the largest
+#                            packages of the all-connector armv7 build
+#                            (go tool nm -size)
 #   size-check.sh -unique    what each connector alone adds to the
 #                            all-connector armv7 build (that build's size
 #                            less the size without the one connector)
